@@ -1,0 +1,282 @@
+/* cfg.c - embedded defaults and the ini file (inih). */
+#include <errno.h>
+#include <grp.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "patfs/cfg.h"
+#include "patfs/policy.h"
+
+struct cfg_parse {
+	struct cfg *c;
+	const char *path;
+	char *dir; /* directory of the file, for relative paths */
+	FILE *f;
+	int line;  /* line last read */
+	int error; /* -errno of the first error, 0 so far */
+	char *err;
+	size_t errlen;
+};
+
+/* Makes path absolute against dir (NULL: the current directory). Returns a
+ * malloc'd string or NULL. */
+static char *absolute(const char *dir, const char *path)
+{
+	char cwd[PATH_MAX], *out;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (!dir) {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return NULL;
+		dir = cwd;
+	}
+	if (asprintf(&out, "%s/%s", dir, path) < 0)
+		return NULL;
+	return out;
+}
+
+static int set_str(char **slot, char *val)
+{
+	if (!val)
+		return -ENOMEM;
+	free(*slot);
+	*slot = val;
+	return 0;
+}
+
+int cfg_defaults(struct cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->default_scopes = 1u << policy_scope_index("read_api", 8);
+	c->default_lifetime_days = 30;
+	c->max_lifetime_days = 365;
+	c->require_expiry = true;
+	c->allow_impersonation = true;
+	c->last_used_interval_s = 600;
+	c->max_failures_per_minute = 10;
+	if (set_str(&c->store_path, absolute(NULL, "patfs.db")) ||
+	    set_str(&c->pepper_file, absolute(NULL, "patfs.pepper")) ||
+	    set_str(&c->auth_log, absolute(NULL, "patfs-auth.log")) ||
+	    set_str(&c->prefix, strdup("glpat-")))
+		return -ENOMEM;
+	return 0;
+}
+
+void cfg_free(struct cfg *c)
+{
+	free(c->store_path);
+	free(c->pepper_file);
+	free(c->admin_group);
+	free(c->prefix);
+	free(c->auth_log);
+	memset(c, 0, sizeof(*c));
+}
+
+static int parse_int(const char *v, int min, int max, int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max)
+		return -EINVAL;
+	*out = (int)n;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int check_prefix(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 32)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789-_",
+			    v[i]))
+			return -EINVAL;
+	return 0;
+}
+
+static void fail(struct cfg_parse *p, const char *section, const char *key,
+		 int error, const char *why)
+{
+	if (p->error)
+		return;
+	p->error = error;
+	snprintf(p->err, p->errlen, "%s:%d: [%s] %s: %s", p->path, p->line,
+		 section, key, why);
+}
+
+#define KEY(s, k) (!strcmp(section, s) && !strcmp(name, k))
+
+static int handler(void *user, const char *section, const char *name,
+		   const char *value)
+{
+	struct cfg_parse *p = user;
+	struct cfg *c = p->c;
+	int r = 0;
+	const char *why = "invalid value";
+
+	if (KEY("store", "path"))
+		r = set_str(&c->store_path, absolute(p->dir, value));
+	else if (KEY("store", "pepper_file"))
+		r = set_str(&c->pepper_file, absolute(p->dir, value));
+	else if (KEY("access", "admin_group")) {
+		free(c->admin_group); /* empty: no admin group */
+		c->admin_group = NULL;
+		if (value[0])
+			r = set_str(&c->admin_group, strdup(value));
+	} else if (KEY("tokens", "prefix")) {
+		why = "expected 1-32 of [A-Za-z0-9_-]";
+		r = check_prefix(value);
+		if (!r)
+			r = set_str(&c->prefix, strdup(value));
+	} else if (KEY("tokens", "default_scopes")) {
+		why = "expected known scopes separated by spaces or commas";
+		r = policy_parse_scopes(value, strlen(value), &c->default_scopes);
+	} else if (KEY("tokens", "default_lifetime_days")) {
+		why = "expected a number of days, 0 to 36500";
+		r = parse_int(value, 0, 36500, &c->default_lifetime_days);
+	} else if (KEY("tokens", "max_lifetime_days")) {
+		why = "expected a number of days, 1 to 36500";
+		r = parse_int(value, 1, 36500, &c->max_lifetime_days);
+	} else if (KEY("tokens", "require_expiry")) {
+		why = "expected true or false";
+		r = parse_bool(value, &c->require_expiry);
+	} else if (KEY("tokens", "allow_impersonation")) {
+		why = "expected true or false";
+		r = parse_bool(value, &c->allow_impersonation);
+	} else if (KEY("tokens", "last_used_interval_s")) {
+		why = "expected seconds, 0 to 86400";
+		r = parse_int(value, 0, 86400, &c->last_used_interval_s);
+	} else if (KEY("auth", "log"))
+		r = set_str(&c->auth_log, absolute(p->dir, value));
+	else if (KEY("auth", "max_failures_per_minute")) {
+		why = "expected a number, 1 to 1000000";
+		r = parse_int(value, 1, 1000000, &c->max_failures_per_minute);
+	} else {
+		r = -EINVAL;
+		why = "unknown key";
+	}
+	if (r)
+		fail(p, section, name, r, r == -ENOMEM ? "out of memory" : why);
+	return r == 0;
+}
+
+/* fgets that counts lines, so errors can name theirs, and refuses unknown
+ * sections even when they hold no key (inih does not report those). */
+static char *reader(char *str, int num, void *stream)
+{
+	static const char *const known[] = {"store", "access", "tokens", "auth"};
+	struct cfg_parse *p = stream;
+	char *s = fgets(str, num, p->f), *t, *end;
+
+	if (!s)
+		return NULL;
+	p->line++;
+	for (t = s; *t == ' ' || *t == '\t'; t++)
+		;
+	if (*t != '[' || !(end = strchr(t, ']')))
+		return s;
+	t++;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if ((size_t)(end - t) == strlen(known[i]) &&
+		    !strncmp(t, known[i], (size_t)(end - t)))
+			return s;
+	if (!p->error) {
+		p->error = -EINVAL;
+		snprintf(p->err, p->errlen, "%s:%d: [%.*s]: unknown section",
+			 p->path, p->line, (int)(end - t), t);
+	}
+	return s;
+}
+
+/* Cross-key rules, checked once the whole file is read. */
+static int check_all(struct cfg_parse *p)
+{
+	struct cfg *c = p->c;
+	struct group *g;
+
+	if (c->default_lifetime_days > c->max_lifetime_days) {
+		fail(p, "tokens", "default_lifetime_days", -EINVAL,
+		     "exceeds max_lifetime_days");
+		return p->error;
+	}
+	if (c->default_lifetime_days == 0 && c->require_expiry) {
+		fail(p, "tokens", "default_lifetime_days", -EINVAL,
+		     "0 (no expiry) needs require_expiry = false");
+		return p->error;
+	}
+	if (c->admin_group) {
+		errno = 0;
+		g = getgrnam(c->admin_group);
+		if (!g) {
+			fail(p, "access", "admin_group", -EINVAL, "no such group");
+			return p->error;
+		}
+		c->admin_gid = g->gr_gid;
+	}
+	return 0;
+}
+
+int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+	struct cfg_parse p = {.c = c, .path = path ? path : "(defaults)",
+			      .err = err, .errlen = errlen};
+	char *slash;
+	int r;
+
+	r = cfg_defaults(c);
+	if (r) {
+		snprintf(err, errlen, "out of memory");
+		return r;
+	}
+	if (!path)
+		return check_all(&p);
+	p.f = fopen(path, "re");
+	if (!p.f) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return r;
+	}
+	p.dir = absolute(NULL, path);
+	if (!p.dir) {
+		fclose(p.f);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	slash = strrchr(p.dir, '/');
+	*(slash == p.dir ? slash + 1 : slash) = '\0';
+	r = ini_parse_stream(reader, &p, handler, &p);
+	if (r > 0 && !p.error) {
+		p.line = r;
+		fail(&p, "?", "?", -EINVAL, "syntax error");
+		snprintf(err, errlen, "%s:%d: syntax error", p.path, r);
+	} else if (r < 0 && !p.error) {
+		p.error = -EIO;
+		snprintf(err, errlen, "%s: cannot read", p.path);
+	}
+	if (!p.error)
+		check_all(&p);
+	free(p.dir);
+	fclose(p.f);
+	return p.error;
+}

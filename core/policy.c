@@ -1,0 +1,278 @@
+/* policy.c - scopes and their implications, dates, names, written values. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "patfs/pfs.h"
+#include "patfs/policy.h"
+
+const char *const policy_scope_names[POLICY_NSCOPES] = {
+	"admin_mode",	     "ai_features",	      "api",
+	"create_runner",     "k8s_proxy",	      "manage_runner",
+	"read_api",	     "read_registry",	      "read_repository",
+	"read_service_ping", "read_user",	      "read_virtual_registry",
+	"self_rotate",	     "sudo",		      "write_registry",
+	"write_repository",  "write_virtual_registry",
+};
+
+#define BIT(name) (1u << policy_scope_bit_##name)
+enum {
+	policy_scope_bit_api = 2,
+	policy_scope_bit_read_api = 6,
+	policy_scope_bit_read_registry = 7,
+	policy_scope_bit_read_repository = 8,
+	policy_scope_bit_read_user = 10,
+	policy_scope_bit_read_virtual_registry = 11,
+	policy_scope_bit_write_registry = 14,
+	policy_scope_bit_write_repository = 15,
+	policy_scope_bit_write_virtual_registry = 16,
+};
+
+/* implied[i]: every scope that scope i grants besides itself (transitive). */
+static const uint32_t implied[POLICY_NSCOPES] = {
+	[2] = BIT(read_api) | BIT(read_user) | BIT(read_repository) |
+	      BIT(write_repository) | BIT(read_registry) | BIT(write_registry) |
+	      BIT(read_virtual_registry) | BIT(write_virtual_registry),
+	[14] = BIT(read_registry),
+	[15] = BIT(read_repository),
+	[16] = BIT(read_virtual_registry),
+};
+
+int policy_scope_index(const char *name, size_t len)
+{
+	for (int i = 0; i < POLICY_NSCOPES; i++)
+		if (strlen(policy_scope_names[i]) == len &&
+		    memcmp(policy_scope_names[i], name, len) == 0)
+			return i;
+	return -1;
+}
+
+int policy_scope_granted(uint32_t mask, int idx)
+{
+	if (idx < 0 || idx >= POLICY_NSCOPES)
+		return 0;
+	for (int i = 0; i < POLICY_NSCOPES; i++)
+		if ((mask & (1u << i)) && (i == idx || (implied[i] & (1u << idx))))
+			return 1;
+	return 0;
+}
+
+static int is_sep(char c)
+{
+	return c == '\n' || c == ' ' || c == ',' || c == '\t';
+}
+
+int policy_parse_scopes(const char *s, size_t len, uint32_t *out)
+{
+	uint32_t mask = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		while (i < len && is_sep(s[i]))
+			i++;
+		size_t start = i;
+		while (i < len && !is_sep(s[i]))
+			i++;
+		if (i == start)
+			break;
+		int idx = policy_scope_index(s + start, i - start);
+		if (idx < 0)
+			return -EINVAL;
+		mask |= 1u << idx;
+	}
+	if (mask == 0)
+		return -EINVAL;
+	*out = mask;
+	return 0;
+}
+
+size_t policy_render_scopes(uint32_t mask, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	if (size == 0)
+		return 0;
+	buf[0] = '\0';
+	for (int i = 0; i < POLICY_NSCOPES; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		size_t l = strlen(policy_scope_names[i]);
+		if (n + l + 2 > size)
+			break;
+		memcpy(buf + n, policy_scope_names[i], l);
+		n += l;
+		buf[n++] = '\n';
+		buf[n] = '\0';
+	}
+	return n;
+}
+
+/* Howard Hinnant's days_from_civil, proleptic Gregorian. */
+int64_t policy_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static int digits(const char *s, size_t n, unsigned *out)
+{
+	unsigned v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int policy_parse_date(const char *s, size_t len, int64_t *day)
+{
+	unsigned y, m, d;
+	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30,
+					 31, 31, 30, 31, 30, 31};
+
+	if (len != 10 || s[4] != '-' || s[7] != '-' || digits(s, 4, &y) ||
+	    digits(s + 5, 2, &m) || digits(s + 8, 2, &d))
+		return -EINVAL;
+	if (y < 1970 || m < 1 || m > 12 || d < 1)
+		return -EINVAL;
+	unsigned leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (d > mdays[m - 1] + (m == 2 ? leap : 0))
+		return -EINVAL;
+	*day = policy_days_from_civil(y, m, d);
+	return 0;
+}
+
+void policy_format_date(int64_t day, char out[11])
+{
+	int64_t y;
+	unsigned m, d;
+
+	char tmp[48];
+
+	civil_from_days(day, &y, &m, &d);
+	snprintf(tmp, sizeof(tmp), "%04lld-%02u-%02u", (long long)y, m, d);
+	memcpy(out, tmp, 10);
+	out[10] = '\0';
+}
+
+int64_t policy_day_of(int64_t t)
+{
+	return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+}
+
+void policy_format_time(int64_t t, char out[21])
+{
+	int64_t day = policy_day_of(t), s = t - day * 86400, y;
+	unsigned m, d;
+
+	char tmp[96];
+
+	civil_from_days(day, &y, &m, &d);
+	snprintf(tmp, sizeof(tmp), "%04lld-%02u-%02uT%02d:%02d:%02dZ",
+		 (long long)y, m, d, (int)(s / 3600), (int)(s / 60 % 60),
+		 (int)(s % 60));
+	memcpy(out, tmp, 20);
+	out[20] = '\0';
+}
+
+int policy_check_user_name(const char *s, size_t len)
+{
+	if (len == 0 || len > 255)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9');
+		if (!alnum && c != '_' && (i == 0 || (c != '.' && c != '-')))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+size_t policy_utf8_seq(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned need, cp;
+
+	if (len == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		need = 1, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		need = 2, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		need = 3, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (need >= len)
+		return 0;
+	for (unsigned k = 1; k <= need; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[k] & 0x3f);
+	}
+	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
+
+int policy_printable_utf8(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = policy_utf8_seq(s + i, len - i);
+		if (n == 0 || p[i] < 0x20 || p[i] == 0x7f ||
+		    (p[i] == 0xc2 && p[i + 1] < 0xa0))
+			return 0; /* invalid, C0, DEL or C1 */
+		i += n;
+	}
+	return 1;
+}
+
+int policy_check_token_name(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > PFS_NAME_MAX || !policy_printable_utf8(s, len))
+		return -EINVAL;
+	for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		;
+	return i == len ? -EINVAL : 0;
+}
+
+size_t policy_value_len(const char *s, size_t len)
+{
+	return len > 0 && s[len - 1] == '\n' ? len - 1 : len;
+}
+
+int policy_parse_bool(const char *s, size_t len, int *out)
+{
+	len = policy_value_len(s, len);
+	if (len != 1 || (s[0] != '0' && s[0] != '1'))
+		return -EINVAL;
+	*out = s[0] == '1';
+	return 0;
+}

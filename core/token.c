@@ -1,0 +1,689 @@
+/* token.c - tokens: minting, attributes, the read-once secret, listings. */
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auditInt.h"
+#include "patfs/cfg.h"
+#include "patfs/policy.h"
+#include "patfs/secret.h"
+#include "patfs/token.h"
+#include "storeInt.h"
+
+const char *const token_attr_names[TOKEN_NATTR] = {
+	"name",	      "description", "scopes",  "impersonation", "created_at",
+	"expires_at", "last_used_at", "revoked", "active",	     "token",
+};
+
+#define OBJECT_MAX (PFS_NAME_MAX + 48)
+
+static int64_t col_or(sqlite3_stmt *s, int i, int64_t none)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ? none
+							 : sqlite3_column_int64(s, i);
+}
+
+static void copy_col(char *dst, size_t size, sqlite3_stmt *s, int i)
+{
+	const char *v = (const char *)sqlite3_column_text(s, i);
+
+	snprintf(dst, size, "%s", v ? v : "");
+}
+
+/* Fills t from a row of TOKEN_COLS. */
+static void token_row(sqlite3_stmt *s, struct token_info *t)
+{
+	t->id = sqlite3_column_int64(s, 0);
+	t->user_id = sqlite3_column_int64(s, 1);
+	copy_col(t->name, sizeof(t->name), s, 2);
+	copy_col(t->description, sizeof(t->description), s, 3);
+	t->scopes = (uint32_t)sqlite3_column_int64(s, 4);
+	t->impersonation = sqlite3_column_int(s, 5);
+	t->created_at = sqlite3_column_int64(s, 6);
+	t->description_at = sqlite3_column_int64(s, 7);
+	t->scopes_at = sqlite3_column_int64(s, 8);
+	t->impersonation_at = sqlite3_column_int64(s, 9);
+	t->expires_day = col_or(s, 10, -1);
+	t->expires_at_at = sqlite3_column_int64(s, 11);
+	t->last_used_at = col_or(s, 12, 0);
+	t->revoked_at = col_or(s, 13, 0);
+	t->sealed_at = col_or(s, 14, 0);
+	copy_col(t->user_name, sizeof(t->user_name), s, 15);
+	t->user_blocked = sqlite3_column_int(s, 16);
+	t->user_blocked_at = sqlite3_column_int64(s, 17);
+	t->user_uid = col_or(s, 18, -1);
+}
+
+static int token_get_c(struct store_conn *c, int64_t id, struct token_info *out)
+{
+	sqlite3_stmt *s = store_sql(c, SQL_TOKEN_GET);
+	int r;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, id);
+	r = store_step(c, s);
+	if (r == 1)
+		token_row(s, out);
+	sqlite3_reset(s);
+	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+}
+
+int token_get(struct store *st, int64_t id, struct token_info *out)
+{
+	struct store_conn *c = store_conn(st);
+
+	return c ? token_get_c(c, id, out) : -EIO;
+}
+
+static int find_active_c(struct store_conn *c, int64_t user_id,
+			 const char *name, size_t len, int64_t *id)
+{
+	sqlite3_stmt *s = store_sql(c, SQL_TOKEN_FIND_ACTIVE);
+	int r;
+
+	if (!s)
+		return -EIO;
+	if (len > PFS_NAME_MAX)
+		return -ENOENT;
+	sqlite3_bind_int64(s, 1, user_id);
+	store_bind_text(s, 2, name, len);
+	sqlite3_bind_int64(s, 3, policy_day_of(store_now()));
+	r = store_step(c, s);
+	if (r == 1)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+}
+
+int token_find_active(struct store *st, int64_t user_id, const char *name,
+		      size_t len, int64_t *id)
+{
+	struct store_conn *c = store_conn(st);
+
+	return c ? find_active_c(c, user_id, name, len, id) : -EIO;
+}
+
+bool token_expired(const struct token_info *t, int64_t now)
+{
+	return t->expires_day >= 0 && t->expires_day <= policy_day_of(now);
+}
+
+bool token_active(const struct token_info *t, int64_t now)
+{
+	return !t->revoked_at && !token_expired(t, now) && !t->user_blocked;
+}
+
+bool token_unsealed(const struct token_info *t)
+{
+	return !t->sealed_at && !t->revoked_at;
+}
+
+size_t token_secret_file_len(const struct store *st)
+{
+	return strlen(store_cfg(st)->prefix) + SECRET_BODY_LEN + 1;
+}
+
+/* 0 when a may act on t; -ENOENT when t is hidden from a (impersonation
+ * tokens, from their owner); -EACCES when t is not a's. */
+static int may_act(const struct pfs_actor *a, const struct token_info *t)
+{
+	if (a->admin)
+		return 0;
+	if (t->user_uid < 0 || t->user_uid != (int64_t)a->uid)
+		return -EACCES;
+	return t->impersonation ? -ENOENT : 0;
+}
+
+int token_writable(const struct pfs_actor *a, const struct token_info *t,
+		   enum token_attr attr)
+{
+	int r = may_act(a, t);
+
+	if (r)
+		return r;
+	switch (attr) {
+	case TOKEN_REVOKED:
+		return 0; /* 1 on a revoked token is accepted, as no change */
+	case TOKEN_DESCRIPTION:
+	case TOKEN_EXPIRES_AT:
+		return t->revoked_at ? -EPERM : 0;
+	case TOKEN_SCOPES:
+		return t->revoked_at || t->sealed_at ? -EPERM : 0;
+	case TOKEN_IMPERSONATION:
+		return t->revoked_at || t->sealed_at || !a->admin ? -EPERM : 0;
+	case TOKEN_SECRET:
+		if (!token_unsealed(t))
+			return -ENOENT;
+		return a->admin ? 0 : -EPERM;
+	default:
+		return -EPERM;
+	}
+}
+
+static void object_of(const struct token_info *t, char out[OBJECT_MAX])
+{
+	snprintf(out, OBJECT_MAX, "users/%s/tokens/%" PRId64, t->user_name, t->id);
+}
+
+int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
+	       const char *name, size_t len, int64_t *id)
+{
+	struct store_conn *c = store_conn(st);
+	const struct cfg *cfg = store_cfg(st);
+	struct token_info t;
+	char object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
+	int64_t now = store_now(), day = -1, other;
+	sqlite3_stmt *s;
+	int r;
+
+	if (!c)
+		return -EIO;
+	r = policy_check_token_name(name, len);
+	if (r)
+		return r;
+	r = store_begin(c);
+	if (r)
+		return r;
+	s = store_sql(c, SQL_USER_GET);
+	if (!s) {
+		r = -EIO;
+		goto rollback;
+	}
+	sqlite3_bind_int64(s, 1, user_id);
+	r = store_step(c, s);
+	if (r == 1) {
+		t.user_uid = col_or(s, 4, -1);
+		copy_col(t.user_name, sizeof(t.user_name), s, 1);
+	}
+	sqlite3_reset(s);
+	if (r <= 0) {
+		r = r == 0 ? -ENOENT : r;
+		goto rollback;
+	}
+	t.impersonation = 0;
+	r = may_act(a, &t);
+	if (r)
+		goto rollback;
+	r = find_active_c(c, user_id, name, len, &other);
+	if (r != -ENOENT) {
+		r = r == 0 ? -EEXIST : r;
+		goto rollback;
+	}
+	if (cfg->default_lifetime_days > 0)
+		day = policy_day_of(now) + cfg->default_lifetime_days;
+	s = store_sql(c, SQL_TOKEN_INSERT);
+	if (!s) {
+		r = -EIO;
+		goto rollback;
+	}
+	sqlite3_bind_int64(s, 1, user_id);
+	store_bind_text(s, 2, name, len);
+	sqlite3_bind_int64(s, 3, cfg->default_scopes);
+	sqlite3_bind_int64(s, 4, now);
+	if (day >= 0)
+		sqlite3_bind_int64(s, 5, day);
+	r = store_exec(c, s);
+	if (r)
+		goto rollback;
+	t.id = sqlite3_last_insert_rowid(c->db);
+	s = store_sql(c, SQL_USER_ADD_TOKEN);
+	if (!s) {
+		r = -EIO;
+		goto rollback;
+	}
+	sqlite3_bind_int64(s, 1, user_id);
+	r = store_exec(c, s);
+	if (r)
+		goto rollback;
+	object_of(&t, object);
+	snprintf(nm, sizeof(nm), "%.*s", (int)len, name);
+	r = audit_add(c, a, "token_create", object, NULL, nm, NULL);
+	if (r)
+		goto rollback;
+	store_touch(c, STORE_CH_TOKENS, user_id, t.id, 0);
+	store_touch(c, STORE_CH_EXPIRY, user_id, t.id, day);
+	r = store_commit(c);
+	if (!r)
+		*id = t.id;
+	return r;
+
+rollback:
+	store_rollback(c);
+	return r;
+}
+
+/* Parses a written expires_at for a, against policy and t's current value:
+ * *day is set (-1 for none). 0, -EINVAL or -EPERM (an owner extending). */
+static int parse_expiry(const struct cfg *cfg, const struct pfs_actor *a,
+			const struct token_info *t, const char *val, size_t len,
+			int64_t *day)
+{
+	int64_t today = policy_day_of(store_now()), d = -1;
+
+	len = policy_value_len(val, len);
+	if (len == 0) {
+		if (cfg->require_expiry)
+			return -EINVAL;
+	} else {
+		if (policy_parse_date(val, len, &d))
+			return -EINVAL;
+		if (d <= today || d > today + cfg->max_lifetime_days)
+			return -EINVAL;
+	}
+	/* an owner may shorten a token's life, never lengthen it */
+	if (!a->admin && t->expires_day >= 0 && (d < 0 || d > t->expires_day))
+		return -EPERM;
+	*day = d;
+	return 0;
+}
+
+/* Runs an UPDATE statement id with (?1 id, ?2 value or NULL when v < 0 for
+ * nullable, ?3 now). */
+static int update(struct store_conn *c, enum store_sql id, int64_t tid,
+		  int64_t v, bool null_if_negative, int64_t now)
+{
+	sqlite3_stmt *s = store_sql(c, id);
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, tid);
+	if (null_if_negative && v < 0)
+		sqlite3_bind_null(s, 2);
+	else
+		sqlite3_bind_int64(s, 2, v);
+	sqlite3_bind_int64(s, 3, now);
+	return store_exec(c, s);
+}
+
+/* The rendered value of attr without its newline, for the audit trail. */
+static void audit_value(const struct token_info *t, enum token_attr attr,
+			int64_t now, char *buf, size_t size)
+{
+	int64_t mtime;
+	size_t n = token_render(t, attr, now, buf, size, &mtime);
+
+	buf[policy_value_len(buf, n)] = '\0';
+}
+
+int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
+		enum token_attr attr, const char *val, size_t len)
+{
+	struct store_conn *c = store_conn(st);
+	const struct cfg *cfg = store_cfg(st);
+	char object[OBJECT_MAX], old[TOKEN_RENDER_MAX], new[TOKEN_RENDER_MAX];
+	int64_t now = store_now(), v = 0, old_day = -1;
+	struct token_info t;
+	const char *action;
+	uint32_t scopes;
+	int b, r;
+
+	if (!c)
+		return -EIO;
+	if (attr == TOKEN_SECRET)
+		return -EPERM;
+	r = store_begin(c);
+	if (r)
+		return r;
+	r = token_get_c(c, id, &t);
+	if (!r)
+		r = token_writable(a, &t, attr);
+	if (r)
+		goto rollback;
+	audit_value(&t, attr, now, old, sizeof(old));
+	if (attr == TOKEN_REVOKED) {
+		r = policy_parse_bool(val, len, &b);
+		if (!r && !b && t.revoked_at)
+			r = -EPERM; /* a revocation is final */
+		if (r || b == (t.revoked_at != 0))
+			goto rollback; /* refused, or nothing to change */
+		action = "token_revoke";
+		t.revoked_at = now;
+		r = update(c, SQL_TOKEN_REVOKE, id, now, false, now);
+		store_touch(c, STORE_CH_EXPIRY, t.user_id, id, t.expires_day);
+	} else if (attr == TOKEN_DESCRIPTION) {
+		len = policy_value_len(val, len);
+		if (len > PFS_NAME_MAX ||
+		    (len && !policy_printable_utf8(val, len)))
+			r = -EINVAL;
+		else if (len == strlen(t.description) &&
+			 !memcmp(val, t.description, len))
+			goto rollback;
+		else {
+			action = "token_set_description";
+			memcpy(t.description, val, len);
+			t.description[len] = '\0';
+			sqlite3_stmt *s = store_sql(c, SQL_TOKEN_SET_DESCRIPTION);
+			if (!s) {
+				r = -EIO;
+				goto rollback;
+			}
+			sqlite3_bind_int64(s, 1, id);
+			store_bind_text(s, 2, val, len);
+			sqlite3_bind_int64(s, 3, now);
+			r = store_exec(c, s);
+		}
+	} else if (attr == TOKEN_EXPIRES_AT) {
+		r = parse_expiry(cfg, a, &t, val, len, &v);
+		if (r || v == t.expires_day)
+			goto rollback;
+		action = "token_set_expires_at";
+		old_day = t.expires_day;
+		t.expires_day = v;
+		r = update(c, SQL_TOKEN_SET_EXPIRES, id, v, true, now);
+		store_touch(c, STORE_CH_EXPIRY, t.user_id, id, old_day);
+		store_touch(c, STORE_CH_EXPIRY, t.user_id, id, v);
+	} else if (attr == TOKEN_SCOPES) {
+		r = policy_parse_scopes(val, len, &scopes);
+		if (r || scopes == t.scopes)
+			goto rollback;
+		action = "token_set_scopes";
+		t.scopes = scopes;
+		r = update(c, SQL_TOKEN_SET_SCOPES, id, scopes, false, now);
+	} else {
+		r = policy_parse_bool(val, len, &b);
+		if (r || b == t.impersonation)
+			goto rollback;
+		action = "token_set_impersonation";
+		t.impersonation = b;
+		r = update(c, SQL_TOKEN_SET_IMPERSONATION, id, b, false, now);
+	}
+	if (r)
+		goto rollback;
+	audit_value(&t, attr, now, new, sizeof(new));
+	object_of(&t, object);
+	r = audit_add(c, a, action, object, old, new, NULL);
+	if (r)
+		goto rollback;
+	store_touch(c, STORE_CH_TOKEN, t.user_id, id, 0);
+	return store_commit(c);
+
+rollback:
+	store_rollback(c);
+	return r;
+}
+
+/* Seals token id of t with the digest of secret; audits action. */
+static int seal(struct store_conn *c, const struct pfs_actor *a,
+		const struct token_info *t, const char *secret, size_t len,
+		const char *action)
+{
+	unsigned char digest[SECRET_DIGEST_LEN];
+	char object[OBJECT_MAX];
+	sqlite3_stmt *s = store_sql(c, SQL_TOKEN_SEAL);
+	int r;
+
+	if (!s)
+		return -EIO;
+	secret_digest(c->st->pepper, secret, len, digest);
+	sqlite3_bind_int64(s, 1, t->id);
+	sqlite3_bind_blob(s, 2, digest, sizeof(digest), SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, store_now());
+	r = store_exec(c, s);
+	sodium_memzero(digest, sizeof(digest));
+	if (r)
+		return r;
+	if (sqlite3_changes(c->db) != 1)
+		return -ENOENT;
+	object_of(t, object);
+	r = audit_add(c, a, action, object, NULL, NULL, NULL);
+	if (r)
+		return r;
+	store_touch(c, STORE_CH_TOKEN, t->user_id, t->id, 0);
+	return 0;
+}
+
+/* Begins a transaction on the unsealed token id, which a may read (or, unless
+ * reading, set): 0 or -errno (the transaction is then rolled back). */
+static int begin_unsealed(struct store_conn *c, const struct pfs_actor *a,
+			  int64_t id, bool reading, struct token_info *t)
+{
+	int r = store_begin(c);
+
+	if (r)
+		return r;
+	r = token_get_c(c, id, t);
+	if (!r)
+		r = may_act(a, t);
+	if (!r && !token_unsealed(t))
+		r = -ENOENT;
+	if (!r && !reading)
+		r = token_writable(a, t, TOKEN_SECRET);
+	if (r)
+		store_rollback(c);
+	return r;
+}
+
+int token_take_secret(struct store *st, const struct pfs_actor *a, int64_t id,
+		      char *buf, size_t size)
+{
+	struct store_conn *c = store_conn(st);
+	struct token_info t;
+	int len, r;
+
+	if (!c)
+		return -EIO;
+	r = begin_unsealed(c, a, id, true, &t);
+	if (r)
+		return r;
+	len = secret_generate(store_cfg(st)->prefix, buf, size);
+	r = len < 0 ? len : seal(c, a, &t, buf, (size_t)len, "token_secret_taken");
+	if (!r)
+		r = store_commit(c);
+	else
+		store_rollback(c);
+	if (r) {
+		sodium_memzero(buf, size);
+		return r;
+	}
+	return len;
+}
+
+int token_set_secret(struct store *st, const struct pfs_actor *a, int64_t id,
+		     const char *val, size_t len)
+{
+	struct store_conn *c = store_conn(st);
+	struct token_info t;
+	int r;
+
+	if (!c)
+		return -EIO;
+	len = policy_value_len(val, len);
+	r = secret_check_format(store_cfg(st)->prefix, val, len);
+	if (r)
+		return r;
+	r = begin_unsealed(c, a, id, false, &t);
+	if (r)
+		return r;
+	r = seal(c, a, &t, val, len, "token_secret_set");
+	if (!r)
+		return store_commit(c);
+	store_rollback(c);
+	return r;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+size_t token_render(const struct token_info *t, enum token_attr attr,
+		    int64_t now, char *buf, size_t size, int64_t *mtime)
+{
+	char when[21];
+	size_t n = 0;
+	int w = 0;
+
+	switch (attr) {
+	case TOKEN_NAME:
+		*mtime = t->created_at;
+		w = snprintf(buf, size, "%s\n", t->name);
+		break;
+	case TOKEN_DESCRIPTION:
+		*mtime = t->description_at;
+		w = snprintf(buf, size, t->description[0] ? "%s\n" : "%s",
+			     t->description);
+		break;
+	case TOKEN_SCOPES:
+		*mtime = t->scopes_at;
+		n = policy_render_scopes(t->scopes, buf, size);
+		w = (int)n;
+		break;
+	case TOKEN_IMPERSONATION:
+		*mtime = t->impersonation_at;
+		w = snprintf(buf, size, "%d\n", t->impersonation ? 1 : 0);
+		break;
+	case TOKEN_CREATED_AT:
+		*mtime = t->created_at;
+		policy_format_time(t->created_at, when);
+		w = snprintf(buf, size, "%s\n", when);
+		break;
+	case TOKEN_EXPIRES_AT:
+		*mtime = t->expires_at_at;
+		policy_format_date(t->expires_day, when);
+		w = snprintf(buf, size, "%s", t->expires_day < 0 ? "" : when);
+		if (t->expires_day >= 0 && w > 0 && (size_t)w + 1 < size)
+			buf[w++] = '\n', buf[w] = '\0';
+		break;
+	case TOKEN_LAST_USED_AT:
+		*mtime = t->last_used_at ? t->last_used_at : t->created_at;
+		policy_format_time(t->last_used_at, when);
+		w = snprintf(buf, size, t->last_used_at ? "%s\n" : "%.0s", when);
+		break;
+	case TOKEN_REVOKED:
+		*mtime = t->revoked_at ? t->revoked_at : t->created_at;
+		w = snprintf(buf, size, "%d\n", t->revoked_at ? 1 : 0);
+		break;
+	case TOKEN_ACTIVE: {
+		/* the latest of the events that can have changed it */
+		int64_t m = max64(t->created_at, t->revoked_at);
+		m = max64(m, t->user_blocked_at);
+		m = max64(m, t->expires_at_at);
+		if (token_expired(t, now))
+			m = max64(m, t->expires_day * 86400);
+		*mtime = m;
+		w = snprintf(buf, size, "%d\n", token_active(t, now) ? 1 : 0);
+		break;
+	}
+	case TOKEN_SECRET:
+	case TOKEN_NATTR:
+		*mtime = t->sealed_at ? t->sealed_at : t->created_at;
+		w = snprintf(buf, size, "%s", "");
+		break;
+	}
+	return w < 0 || (size_t)w >= size ? 0 : (size_t)w;
+}
+
+/* Steps a TOKEN_COLS statement, calling fn for each row until it returns
+ * nonzero. */
+static int list(struct store_conn *c, sqlite3_stmt *s, token_list_fn *fn,
+		void *ctx)
+{
+	struct token_info t;
+	int r;
+
+	while ((r = store_step(c, s)) == 1) {
+		token_row(s, &t);
+		if (fn(ctx, &t))
+			break;
+	}
+	sqlite3_reset(s);
+	return r < 0 ? r : 0;
+}
+
+int token_list_user(struct store *st, int64_t user_id, int64_t after,
+		    token_list_fn *fn, void *ctx)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_sql(c, SQL_TOKEN_LIST_USER) : NULL;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, after);
+	return list(c, s, fn, ctx);
+}
+
+int token_list_expiring(struct store *st, int64_t day, int64_t after,
+			token_list_fn *fn, void *ctx)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = NULL;
+
+	if (c)
+		s = store_sql(c, day < 0 ? SQL_TOKEN_LIST_NEVER
+					 : SQL_TOKEN_LIST_DAY);
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, day);
+	sqlite3_bind_int64(s, 2, after);
+	return list(c, s, fn, ctx);
+}
+
+int token_next_expiry(struct store *st, int64_t after, int64_t *day)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_sql(c, SQL_TOKEN_NEXT_EXPIRY) : NULL;
+	int r;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, after);
+	r = store_step(c, s);
+	if (r == 1)
+		*day = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+}
+
+int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
+{
+	struct store_conn *c = store_conn(st);
+	struct token_info t;
+	char object[OBJECT_MAX];
+	int64_t now = store_now();
+	sqlite3_stmt *s;
+	int r;
+
+	*count = 0;
+	if (!c)
+		return -EIO;
+	r = store_begin(c);
+	if (r)
+		return r;
+	for (;;) {
+		s = store_sql(c, SQL_TOKEN_LOST);
+		if (!s) {
+			r = -EIO;
+			break;
+		}
+		r = store_step(c, s);
+		if (r == 1) {
+			t.id = sqlite3_column_int64(s, 0);
+			t.user_id = sqlite3_column_int64(s, 1);
+			copy_col(t.user_name, sizeof(t.user_name), s, 2);
+			t.expires_day = col_or(s, 3, -1);
+		}
+		sqlite3_reset(s);
+		if (r <= 0)
+			break;
+		r = update(c, SQL_TOKEN_REVOKE, t.id, now, false, now);
+		if (r)
+			break;
+		object_of(&t, object);
+		r = audit_add(c, a, "token_revoke", object, "0", "1",
+			      "secret_lost");
+		if (r)
+			break;
+		store_touch(c, STORE_CH_TOKEN, t.user_id, t.id, 0);
+		store_touch(c, STORE_CH_EXPIRY, t.user_id, t.id, t.expires_day);
+		(*count)++;
+	}
+	if (r == 0)
+		return store_commit(c);
+	store_rollback(c);
+	*count = 0;
+	return r;
+}

@@ -1,0 +1,315 @@
+/* user.c - users: creation, removal, blocked, the mapped uid. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auditInt.h"
+#include "patfs/policy.h"
+#include "patfs/user.h"
+#include "storeInt.h"
+
+const char *const user_attr_names[USER_NATTR] = {"id", "blocked", "uid"};
+
+/* Fills u from a row of USER_COLS. */
+static void user_row(sqlite3_stmt *s, struct user_info *u)
+{
+	const char *name = (const char *)sqlite3_column_text(s, 1);
+
+	u->id = sqlite3_column_int64(s, 0);
+	snprintf(u->name, sizeof(u->name), "%s", name ? name : "");
+	u->blocked = sqlite3_column_int(s, 2);
+	u->blocked_at = sqlite3_column_int64(s, 3);
+	u->uid = sqlite3_column_type(s, 4) == SQLITE_NULL
+			 ? -1
+			 : sqlite3_column_int64(s, 4);
+	u->uid_at = sqlite3_column_int64(s, 5);
+	u->created_at = sqlite3_column_int64(s, 6);
+	u->ntokens = sqlite3_column_int64(s, 7);
+}
+
+/* Runs a one-row user query bound by bind; 0, -ENOENT or -errno. */
+static int user_one(struct store_conn *c, sqlite3_stmt *s, struct user_info *out)
+{
+	int r = store_step(c, s);
+
+	if (r == 1)
+		user_row(s, out);
+	sqlite3_reset(s);
+	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+}
+
+static int user_get_c(struct store_conn *c, int64_t id, struct user_info *out)
+{
+	sqlite3_stmt *s = store_sql(c, SQL_USER_GET);
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, id);
+	return user_one(c, s, out);
+}
+
+int user_get(struct store *st, int64_t id, struct user_info *out)
+{
+	struct store_conn *c = store_conn(st);
+
+	return c ? user_get_c(c, id, out) : -EIO;
+}
+
+int user_find(struct store *st, const char *name, size_t len,
+	      struct user_info *out)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_sql(c, SQL_USER_FIND) : NULL;
+
+	if (!s)
+		return -EIO;
+	if (len > PFS_NAME_MAX)
+		return -ENOENT;
+	store_bind_text(s, 1, name, len);
+	return user_one(c, s, out);
+}
+
+int user_create(struct store *st, const struct pfs_actor *a, const char *name,
+		size_t len, int64_t *id)
+{
+	struct store_conn *c = store_conn(st);
+	char object[PFS_NAME_MAX + 8];
+	sqlite3_stmt *s;
+	int r;
+
+	if (!c)
+		return -EIO;
+	if (!a->admin)
+		return -EPERM;
+	r = policy_check_user_name(name, len);
+	if (r)
+		return r;
+	snprintf(object, sizeof(object), "users/%.*s", (int)len, name);
+	r = store_begin(c);
+	if (r)
+		return r;
+	s = store_sql(c, SQL_USER_INSERT);
+	if (!s) {
+		r = -EIO;
+		goto rollback;
+	}
+	store_bind_text(s, 1, name, len);
+	sqlite3_bind_int64(s, 2, store_now());
+	r = store_exec(c, s);
+	if (r)
+		goto rollback;
+	*id = sqlite3_last_insert_rowid(c->db);
+	r = audit_add(c, a, "user_create", object, NULL, NULL, NULL);
+	if (r)
+		goto rollback;
+	store_touch(c, STORE_CH_USERS, *id, 0, 0);
+	return store_commit(c);
+
+rollback:
+	store_rollback(c);
+	return r;
+}
+
+int user_remove(struct store *st, const struct pfs_actor *a, int64_t id)
+{
+	struct store_conn *c = store_conn(st);
+	char object[PFS_NAME_MAX + 8];
+	struct user_info u;
+	sqlite3_stmt *s;
+	int r;
+
+	if (!c)
+		return -EIO;
+	if (!a->admin)
+		return -EPERM;
+	r = store_begin(c);
+	if (r)
+		return r;
+	r = user_get_c(c, id, &u);
+	if (r)
+		goto rollback;
+	if (u.ntokens > 0) {
+		r = -ENOTEMPTY;
+		goto rollback;
+	}
+	s = store_sql(c, SQL_USER_DELETE);
+	if (!s) {
+		r = -EIO;
+		goto rollback;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	r = store_exec(c, s);
+	if (r)
+		goto rollback;
+	snprintf(object, sizeof(object), "users/%s", u.name);
+	r = audit_add(c, a, "user_remove", object, NULL, NULL, NULL);
+	if (r)
+		goto rollback;
+	store_touch(c, STORE_CH_USERS, id, 0, 0);
+	store_touch(c, STORE_CH_USER, id, 0, 0);
+	return store_commit(c);
+
+rollback:
+	store_rollback(c);
+	return r;
+}
+
+int user_writable(const struct pfs_actor *a, enum user_attr attr)
+{
+	return attr != USER_ID && a->admin ? 0 : -EPERM;
+}
+
+/* Parses a written uid: a decimal below 2^32-1, or empty for none (-1). */
+static int parse_uid(const char *val, size_t len, int64_t *uid)
+{
+	int64_t v = 0;
+
+	len = policy_value_len(val, len);
+	if (len == 0) {
+		*uid = -1;
+		return 0;
+	}
+	if (len > 10)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (val[i] < '0' || val[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (val[i] - '0');
+	}
+	if (v >= UINT32_MAX)
+		return -EINVAL;
+	*uid = v;
+	return 0;
+}
+
+int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
+	       enum user_attr attr, const char *val, size_t len)
+{
+	struct store_conn *c = store_conn(st);
+	char object[PFS_NAME_MAX + 8], old[32], new[32];
+	struct user_info u;
+	int64_t v, cur, mtime;
+	const char *action;
+	sqlite3_stmt *s;
+	int b, r;
+
+	if (!c)
+		return -EIO;
+	r = user_writable(a, attr);
+	if (r)
+		return r;
+	if (attr == USER_BLOCKED) {
+		r = policy_parse_bool(val, len, &b);
+		v = b;
+	} else {
+		r = parse_uid(val, len, &v);
+	}
+	if (r)
+		return r;
+	r = store_begin(c);
+	if (r)
+		return r;
+	r = user_get_c(c, id, &u);
+	if (r)
+		goto rollback;
+	cur = attr == USER_BLOCKED ? u.blocked : u.uid;
+	if (cur == v) {
+		store_rollback(c); /* no change, nothing to audit */
+		return 0;
+	}
+	user_render(&u, attr, old, sizeof(old), &mtime);
+	if (attr == USER_BLOCKED) {
+		u.blocked = (int)v;
+		action = v ? "user_block" : "user_unblock";
+		s = store_sql(c, SQL_USER_SET_BLOCKED);
+	} else {
+		u.uid = v;
+		action = "user_set_uid";
+		s = store_sql(c, SQL_USER_SET_UID);
+	}
+	user_render(&u, attr, new, sizeof(new), &mtime);
+	if (!s) {
+		r = -EIO;
+		goto rollback;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	if (v < 0)
+		sqlite3_bind_null(s, 2);
+	else
+		sqlite3_bind_int64(s, 2, v);
+	sqlite3_bind_int64(s, 3, store_now());
+	r = store_exec(c, s);
+	if (r)
+		goto rollback;
+	old[policy_value_len(old, strlen(old))] = '\0';
+	new[policy_value_len(new, strlen(new))] = '\0';
+	snprintf(object, sizeof(object), "users/%s", u.name);
+	r = audit_add(c, a, action, object, old, new, NULL);
+	if (r)
+		goto rollback;
+	store_touch(c, STORE_CH_USER, id, 0, 0);
+	return store_commit(c);
+
+rollback:
+	store_rollback(c);
+	return r;
+}
+
+size_t user_render(const struct user_info *u, enum user_attr attr, char *buf,
+		   size_t size, int64_t *mtime)
+{
+	int n = 0;
+
+	switch (attr) {
+	case USER_ID:
+		*mtime = u->created_at;
+		n = snprintf(buf, size, "%" PRId64 "\n", u->id);
+		break;
+	case USER_BLOCKED:
+		*mtime = u->blocked_at;
+		n = snprintf(buf, size, "%d\n", u->blocked ? 1 : 0);
+		break;
+	case USER_UID:
+		*mtime = u->uid_at;
+		n = u->uid < 0 ? snprintf(buf, size, "%s", "")
+			       : snprintf(buf, size, "%" PRId64 "\n", u->uid);
+		break;
+	case USER_NATTR:
+		break;
+	}
+	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
+}
+
+int user_list(struct store *st, int64_t after, user_list_fn *fn, void *ctx)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_sql(c, SQL_USER_LIST) : NULL;
+	struct user_info u;
+	int r;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, after);
+	while ((r = store_step(c, s)) == 1) {
+		user_row(s, &u);
+		if (fn(ctx, &u))
+			break;
+	}
+	sqlite3_reset(s);
+	return r < 0 ? r : 0;
+}
+
+int user_count(struct store *st, int64_t *n)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_sql(c, SQL_USER_COUNT) : NULL;
+	int r;
+
+	if (!s)
+		return -EIO;
+	r = store_step(c, s);
+	*n = r == 1 ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,52 @@
+/* ino.h - inode numbers derived from what they name; no table needed.
+ *
+ * bits 63-56 kind, 55-48 sub (attribute index, flags), 47-0 id (user id,
+ * token id, day). The root is kind 0, id 1, which is FUSE_ROOT_ID. */
+#ifndef PATFS_INO_H
+#define PATFS_INO_H
+
+#include <stdint.h>
+
+enum ino_kind {
+	INO_ROOT,
+	INO_USERS,     /* users/ */
+	INO_EXPIRING,  /* expiring/ */
+	INO_AUDIT,     /* audit.log */
+	INO_USER,      /* users/<u>/ (id: user) */
+	INO_USER_ATTR, /* users/<u>/<attr> (sub: enum user_attr) */
+	INO_TOKENS,    /* users/<u>/tokens/ (id: user) */
+	INO_TOKEN,     /* users/<u>/tokens/<id>/ (id: token) */
+	INO_TOKEN_ATTR, /* a token's attribute (sub: enum token_attr) */
+	INO_DATE,      /* expiring/<date>/ (id: day) or never/ (sub: 1) */
+	INO_LINK,      /* expiring/<date>/<id> (id: token) */
+	INO_NKINDS
+};
+
+/* In sub of INO_TOKEN and INO_TOKEN_ATTR: reached through tokens/<name>,
+ * which resolves anew on every lookup. */
+#define INO_ALIAS 0x80u
+#define INO_NEVER 1u
+
+struct ino {
+	enum ino_kind kind;
+	unsigned sub;
+	int64_t id;
+};
+
+static inline uint64_t ino_make(enum ino_kind kind, unsigned sub, int64_t id)
+{
+	return (uint64_t)kind << 56 | (uint64_t)(sub & 0xff) << 48 |
+	       ((uint64_t)id & 0xffffffffffffull);
+}
+
+static inline struct ino ino_split(uint64_t ino)
+{
+	struct ino n = {.kind = (enum ino_kind)(ino >> 56),
+			.sub = (unsigned)(ino >> 48) & 0xff,
+			.id = (int64_t)(ino & 0xffffffffffffull)};
+	if (n.kind >= INO_NKINDS)
+		n.kind = INO_NKINDS;
+	return n;
+}
+
+#endif

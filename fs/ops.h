@@ -1,0 +1,25 @@
+/* ops.h - the FUSE low-level operations of patfs. */
+#ifndef PATFS_OPS_H
+#define PATFS_OPS_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+struct cfg;
+struct store;
+
+/* What every handler reaches through fuse_req_userdata(). */
+struct pfs {
+	struct store *st;
+	const struct cfg *cfg;
+	time_t started; /* mtime of the fixed directories */
+	pthread_mutex_t lock;     /* protects held */
+	struct ofile *held;       /* open files holding a taken secret */
+};
+
+extern const struct fuse_lowlevel_ops ops_table;
+
+#endif

@@ -1,0 +1,38 @@
+/* cfg.h - the configuration: embedded defaults, overridden by an ini file. */
+#ifndef PATFS_CFG_H
+#define PATFS_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct cfg {
+	char *store_path;  /* [store] path, absolute after cfg_load */
+	char *pepper_file; /* [store] pepper_file, absolute after cfg_load */
+	char *admin_group; /* [access] admin_group, or NULL for none */
+	gid_t admin_gid;   /* resolved admin_group; valid when admin_group */
+	char *prefix;      /* [tokens] prefix */
+	uint32_t default_scopes;
+	int default_lifetime_days; /* 0: no expiry by default */
+	int max_lifetime_days;
+	bool require_expiry;
+	bool allow_impersonation;
+	int last_used_interval_s;
+	char *auth_log; /* [auth] log, absolute */
+	int max_failures_per_minute;
+};
+
+/* Fills c with the embedded defaults, paths relative to the current directory
+ * made absolute. Returns 0, or -ENOMEM with c left freeable by cfg_free(). */
+int cfg_defaults(struct cfg *c);
+
+/* Loads the defaults, then the ini file at path (NULL: defaults only). Relative
+ * paths in the file are taken relative to the file's directory. On error returns
+ * -errno and writes "FILE:LINE: [section] key: reason" into err; c must still be
+ * released with cfg_free(). */
+int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen);
+
+void cfg_free(struct cfg *c);
+
+#endif

@@ -1,0 +1,62 @@
+/* policy.h - scopes, dates, names and values: the rules, without storage. */
+#ifndef PATFS_POLICY_H
+#define PATFS_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { POLICY_NSCOPES = 17 };
+
+/* Scope names in sorted order; bit i of a scope mask is policy_scope_names[i]. */
+extern const char *const policy_scope_names[POLICY_NSCOPES];
+
+/* Index of the scope named by the len bytes at name, or -1. */
+int policy_scope_index(const char *name, size_t len);
+
+/* True when a token holding mask may act with scope idx (directly or implied). */
+int policy_scope_granted(uint32_t mask, int idx);
+
+/* Parses scopes separated by newlines, spaces or commas. Returns 0, or -EINVAL
+ * for an unknown scope or an empty list; *out is set only on success. */
+int policy_parse_scopes(const char *s, size_t len, uint32_t *out);
+
+/* Writes the scopes of mask one a line, sorted; returns the length written
+ * (at most size-1, NUL-terminated). */
+size_t policy_render_scopes(uint32_t mask, char *buf, size_t size);
+
+/* Days since 1970-01-01 of a real date y-m-d. */
+int64_t policy_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* Parses exactly "YYYY-MM-DD" (a real date) into days since the epoch.
+ * Returns 0 or -EINVAL. */
+int policy_parse_date(const char *s, size_t len, int64_t *day);
+
+/* "YYYY-MM-DD" of day, into out[11]. */
+void policy_format_date(int64_t day, char out[11]);
+
+/* "YYYY-MM-DDTHH:MM:SSZ" of the Unix time t, into out[21]. */
+void policy_format_time(int64_t t, char out[21]);
+
+/* The UTC day of the Unix time t. */
+int64_t policy_day_of(int64_t t);
+
+/* Name checks: 0 or -EINVAL. A user name is 1-255 bytes of [A-Za-z0-9_.-]
+ * beginning with a letter, digit or underscore. A token name is 1-255 bytes of
+ * valid UTF-8 without control characters, and not all digits. */
+int policy_check_user_name(const char *s, size_t len);
+int policy_check_token_name(const char *s, size_t len);
+
+/* Length of the valid UTF-8 sequence that starts s (at most len bytes), or 0
+ * when it is invalid. */
+size_t policy_utf8_seq(const char *s, size_t len);
+
+/* True when the len bytes at s are valid UTF-8 without control characters. */
+int policy_printable_utf8(const char *s, size_t len);
+
+/* Length of a written value without its one optional trailing newline. */
+size_t policy_value_len(const char *s, size_t len);
+
+/* Parses a written "0" or "1" (optional newline). Returns 0 or -EINVAL. */
+int policy_parse_bool(const char *s, size_t len, int *out);
+
+#endif

@@ -1,0 +1,52 @@
+/* store.h - the SQLite token store: opening, schema, and change notification.
+ *
+ * A store is shared by all threads; each thread gets its own SQLite connection
+ * on first use. Every change to the store is made in one transaction that also
+ * writes its audit record; when it commits, the change hook hears which
+ * objects it touched, so a cache in front of the store can be invalidated. */
+#ifndef PATFS_STORE_H
+#define PATFS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cfg;
+struct store;
+
+enum store_change_kind {
+	STORE_CH_USERS,   /* the list of users */
+	STORE_CH_USER,    /* a user's attributes (user_id) */
+	STORE_CH_TOKENS,  /* the list of a user's tokens (user_id) */
+	STORE_CH_TOKEN,   /* a token's attributes (token_id, user_id) */
+	STORE_CH_EXPIRY,  /* the list of tokens expiring on day (-1: never) */
+	STORE_CH_ALL,     /* too much to name one by one */
+};
+
+struct store_change {
+	enum store_change_kind kind;
+	int64_t user_id;
+	int64_t token_id;
+	int64_t day;
+};
+
+typedef void store_change_fn(void *ctx, const struct store_change *ch);
+
+/* Opens (creating or migrating) the store at cfg->store_path and loads the
+ * pepper. cfg must outlive the store. On success *out is owned by the caller
+ * (store_close). On error returns -errno and explains in err. */
+int store_open(struct store **out, const struct cfg *cfg, char *err,
+	       size_t errlen);
+
+/* Closes every connection of every thread and frees the store. */
+void store_close(struct store *st);
+
+/* Closes the calling thread's connection, if any (before fork, say). */
+void store_release_thread(struct store *st);
+
+/* Sets the function told of each object a committed change touched. It is
+ * called on the committing thread after COMMIT, never inside a transaction. */
+void store_set_change_hook(struct store *st, store_change_fn *fn, void *ctx);
+
+const struct cfg *store_cfg(const struct store *st);
+
+#endif

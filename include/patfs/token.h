@@ -1,0 +1,121 @@
+/* token.h - access tokens: minting, the read-once secret, attributes. */
+#ifndef PATFS_TOKEN_H
+#define PATFS_TOKEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "patfs/pfs.h"
+
+struct store;
+
+enum token_attr {
+	TOKEN_NAME,
+	TOKEN_DESCRIPTION,
+	TOKEN_SCOPES,
+	TOKEN_IMPERSONATION,
+	TOKEN_CREATED_AT,
+	TOKEN_EXPIRES_AT,
+	TOKEN_LAST_USED_AT,
+	TOKEN_REVOKED,
+	TOKEN_ACTIVE,
+	TOKEN_SECRET, /* the file "token" */
+	TOKEN_NATTR
+};
+extern const char *const token_attr_names[TOKEN_NATTR];
+
+#define TOKEN_RENDER_MAX 512 /* a buffer this large holds any rendered value */
+
+struct token_info {
+	int64_t id;
+	int64_t user_id;
+	char name[PFS_NAME_MAX + 1];
+	char description[PFS_NAME_MAX + 1];
+	uint32_t scopes;
+	int impersonation;
+	int64_t created_at;
+	int64_t description_at;
+	int64_t scopes_at;
+	int64_t impersonation_at;
+	int64_t expires_day; /* days since the epoch, or -1 for no expiry */
+	int64_t expires_at_at;
+	int64_t last_used_at; /* 0: never used */
+	int64_t revoked_at;   /* 0: not revoked */
+	int64_t sealed_at;    /* 0: the secret has not been taken */
+	char user_name[PFS_NAME_MAX + 1];
+	int user_blocked;
+	int64_t user_blocked_at;
+	int64_t user_uid; /* the owner's mapped uid, or -1 */
+};
+
+/* 0 with *out filled, -ENOENT, or another -errno. */
+int token_get(struct store *st, int64_t id, struct token_info *out);
+
+/* The id of the newest active token of user_id named name: 0 or -ENOENT. */
+int token_find_active(struct store *st, int64_t user_id, const char *name,
+		      size_t len, int64_t *id);
+
+bool token_expired(const struct token_info *t, int64_t now);
+bool token_active(const struct token_info *t, int64_t now);
+
+/* True while the secret can still be taken (file "token" exists). */
+bool token_unsealed(const struct token_info *t);
+
+/* 0 when a may write attr of t now; -EPERM (immutable, sealed, revoked, or
+ * not to this actor), -EACCES (not a's token), -ENOENT (hidden from a, or
+ * the secret is gone). The rule behind both refusals and file modes. */
+int token_writable(const struct pfs_actor *a, const struct token_info *t,
+		   enum token_attr attr);
+
+/* Mints an unsealed token with the configured default scopes and lifetime.
+ * 0 with *id set; -EINVAL bad name; -EEXIST an active token has that name;
+ * -ENOENT no such user; -EACCES not the actor's user. Nothing changes on
+ * error. */
+int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
+	       const char *name, size_t len, int64_t *id);
+
+/* Applies a written value to an attribute (not TOKEN_SECRET). 0 or -errno:
+ * EINVAL bad value, EPERM immutable, sealed, revoked or not allowed to this
+ * actor. Nothing changes on error. */
+int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
+		enum token_attr attr, const char *val, size_t len);
+
+/* Takes the secret of an unsealed token: generates it into buf (which should
+ * be sodium_malloc'd), stores its digest and seals the token. Returns the
+ * secret's length, or -ENOENT when it was taken already (buf is then wiped). */
+int token_take_secret(struct store *st, const struct pfs_actor *a, int64_t id,
+		      char *buf, size_t size);
+
+/* Seals an unsealed token with the given secret (val, optional newline).
+ * Admins only. 0, -ENOENT taken already, -EINVAL bad format, -EEXIST secret
+ * in use, -EPERM not an admin. */
+int token_set_secret(struct store *st, const struct pfs_actor *a, int64_t id,
+		     const char *val, size_t len);
+
+/* Length in bytes of the file "token" of an unsealed token. */
+size_t token_secret_file_len(const struct store *st);
+
+/* Renders attr (not TOKEN_SECRET) as its file holds it into buf of at least
+ * TOKEN_RENDER_MAX bytes; returns the length and sets *mtime. */
+size_t token_render(const struct token_info *t, enum token_attr attr,
+		    int64_t now, char *buf, size_t size, int64_t *mtime);
+
+/* Calls fn for each token of user_id with id > after in id order, until fn
+ * returns nonzero. Returns 0 or -errno. */
+typedef int token_list_fn(void *ctx, const struct token_info *t);
+int token_list_user(struct store *st, int64_t user_id, int64_t after,
+		    token_list_fn *fn, void *ctx);
+
+/* Same, for the unrevoked tokens expiring on day (-1: without expiry). */
+int token_list_expiring(struct store *st, int64_t day, int64_t after,
+			token_list_fn *fn, void *ctx);
+
+/* The first day > after on which an unrevoked token expires: 0 or -ENOENT. */
+int token_next_expiry(struct store *st, int64_t after, int64_t *day);
+
+/* Revokes, with reason secret_lost, every token whose secret was never taken
+ * (run at start, before anyone can take one). *count says how many. */
+int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count);
+
+#endif
