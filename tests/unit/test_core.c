@@ -1,1 +1,356 @@
-int main(void) { return 0; }
+/* test_core.c - unit tests of core/, without FUSE: policy, cfg, secrets, the
+ * store, and fault injection proving a change never lands without its audit
+ * record. Runs in a scratch directory under the build tree. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../core/storeInt.h"
+#include "patfs/audit.h"
+#include "patfs/cfg.h"
+#include "patfs/policy.h"
+#include "patfs/secret.h"
+#include "patfs/store.h"
+#include "patfs/token.h"
+#include "patfs/user.h"
+
+static int failures, checks;
+
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		checks++;                                                      \
+		if (!(cond)) {                                                 \
+			failures++;                                            \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
+				__LINE__, #cond);                              \
+		}                                                              \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                         \
+	do {                                                                   \
+		long long a_ = (long long)(a), b_ = (long long)(b);            \
+		checks++;                                                      \
+		if (a_ != b_) {                                                \
+			failures++;                                            \
+			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n",  \
+				__FILE__, __LINE__, #a, a_, b_);               \
+		}                                                              \
+	} while (0)
+
+static int scope(const char *name)
+{
+	return policy_scope_index(name, strlen(name));
+}
+
+static void test_scopes(void)
+{
+	uint32_t m = 0;
+	char buf[512];
+
+	CHECK_EQ(policy_parse_scopes("api", 3, &m), 0);
+	CHECK(policy_scope_granted(m, scope("read_api")));
+	CHECK(policy_scope_granted(m, scope("read_repository")));
+	CHECK(policy_scope_granted(m, scope("write_virtual_registry")));
+	CHECK(!policy_scope_granted(m, scope("sudo")));
+	CHECK(!policy_scope_granted(m, scope("create_runner")));
+	CHECK(!policy_scope_granted(m, scope("k8s_proxy")));
+	CHECK_EQ(policy_parse_scopes("write_repository", 16, &m), 0);
+	CHECK(policy_scope_granted(m, scope("read_repository")));
+	CHECK(!policy_scope_granted(m, scope("read_api")));
+	CHECK(!policy_scope_granted(1u << scope("read_api"), scope("api")));
+	CHECK(!policy_scope_granted(m, -1));
+	m = 0;
+	CHECK_EQ(policy_parse_scopes("api bogus", 9, &m), -EINVAL);
+	CHECK_EQ(m, 0);
+	CHECK_EQ(policy_parse_scopes(" \n,", 3, &m), -EINVAL);
+	CHECK_EQ(policy_parse_scopes("sudo,api\nread_user ", 19, &m), 0);
+	policy_render_scopes(m, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "api\nread_user\nsudo\n"));
+	for (int i = 1; i < POLICY_NSCOPES; i++)
+		CHECK(strcmp(policy_scope_names[i - 1], policy_scope_names[i]) < 0);
+}
+
+static void test_dates(void)
+{
+	int64_t d;
+	char buf[21];
+
+	CHECK_EQ(policy_parse_date("1970-01-01", 10, &d), 0);
+	CHECK_EQ(d, 0);
+	CHECK_EQ(policy_parse_date("2024-02-29", 10, &d), 0);
+	policy_format_date(d, buf);
+	CHECK(!strcmp(buf, "2024-02-29"));
+	CHECK_EQ(policy_parse_date("2023-02-29", 10, &d), -EINVAL);
+	CHECK_EQ(policy_parse_date("2100-02-29", 10, &d), -EINVAL);
+	CHECK_EQ(policy_parse_date("2000-02-29", 10, &d), 0);
+	CHECK_EQ(policy_parse_date("2027-04-31", 10, &d), -EINVAL);
+	CHECK_EQ(policy_parse_date("2027-00-10", 10, &d), -EINVAL);
+	CHECK_EQ(policy_parse_date("2027-1-10", 9, &d), -EINVAL);
+	CHECK_EQ(policy_parse_date("2027-01-1x", 10, &d), -EINVAL);
+	policy_format_time(1795346436, buf); /* 2026-11-22T11:20:36Z */
+	CHECK(!strcmp(buf, "2026-11-22T11:20:36Z"));
+	CHECK_EQ(policy_day_of(86399), 0);
+	CHECK_EQ(policy_day_of(86400), 1);
+	/* round trip over four centuries */
+	for (int64_t day = 0; day < 146097 * 2; day += 13) {
+		int64_t back;
+		policy_format_date(day, buf);
+		CHECK_EQ(policy_parse_date(buf, 10, &back), 0);
+		CHECK_EQ(back, day);
+	}
+}
+
+static void test_names_and_values(void)
+{
+	int b = -1;
+
+	CHECK_EQ(policy_check_user_name("alice", 5), 0);
+	CHECK_EQ(policy_check_user_name("_a.b-c", 6), 0);
+	CHECK_EQ(policy_check_user_name("-a", 2), -EINVAL);
+	CHECK_EQ(policy_check_user_name("a b", 3), -EINVAL);
+	CHECK_EQ(policy_check_user_name("", 0), -EINVAL);
+	CHECK_EQ(policy_check_token_name("ci-deploy", 9), 0);
+	CHECK_EQ(policy_check_token_name("0123", 4), -EINVAL);
+	CHECK_EQ(policy_check_token_name("a\x01", 2), -EINVAL);
+	CHECK_EQ(policy_check_token_name("\xc3\x28", 2), -EINVAL);
+	CHECK_EQ(policy_check_token_name("caf\xc3\xa9", 5), 0);
+	CHECK_EQ(policy_check_token_name("\xed\xa0\x80", 3), -EINVAL);
+	CHECK_EQ(policy_check_token_name("\xc2\x85", 2), -EINVAL);
+	CHECK_EQ(policy_parse_bool("1\n", 2, &b), 0);
+	CHECK_EQ(b, 1);
+	CHECK_EQ(policy_parse_bool("0", 1, &b), 0);
+	CHECK_EQ(b, 0);
+	CHECK_EQ(policy_parse_bool("1\n\n", 3, &b), -EINVAL);
+	CHECK_EQ(policy_parse_bool("", 0, &b), -EINVAL);
+	CHECK_EQ(policy_parse_bool("2", 1, &b), -EINVAL);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_cfg(void)
+{
+	struct cfg c;
+	char err[512];
+
+	CHECK_EQ(cfg_load(&c, NULL, err, sizeof(err)), 0);
+	CHECK(c.store_path[0] == '/' && strstr(c.store_path, "/patfs.db"));
+	CHECK_EQ(c.max_lifetime_days, 365);
+	CHECK(c.require_expiry && !c.admin_group);
+	cfg_free(&c);
+
+	write_file("t.ini", "[tokens]\nprefix = abc_\n\n[store]\npath = /x/y.db\n");
+	CHECK_EQ(cfg_load(&c, "t.ini", err, sizeof(err)), 0);
+	CHECK(!strcmp(c.prefix, "abc_") && !strcmp(c.store_path, "/x/y.db"));
+	cfg_free(&c);
+
+	write_file("t.ini", "[tokens]\nprefix = ok\nlast_used_interval_s = -1\n");
+	CHECK_EQ(cfg_load(&c, "t.ini", err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "t.ini:3: [tokens] last_used_interval_s") != NULL);
+	cfg_free(&c);
+
+	CHECK(cfg_load(&c, "missing.ini", err, sizeof(err)) == -ENOENT);
+	CHECK(strstr(err, "missing.ini") != NULL);
+	cfg_free(&c);
+}
+
+static void test_secrets(void)
+{
+	unsigned char *pepper = NULL, d1[SECRET_DIGEST_LEN], d2[SECRET_DIGEST_LEN];
+	char s[64], small[8], err[256];
+	struct stat sb;
+	int n;
+
+	unlink("p.pepper");
+	CHECK_EQ(secret_pepper_load("p.pepper", &pepper, err, sizeof(err)), 0);
+	CHECK(stat("p.pepper", &sb) == 0 && (sb.st_mode & 0777) == 0600);
+	n = secret_generate("glpat-", s, sizeof(s));
+	CHECK_EQ(n, 26);
+	CHECK_EQ(secret_check_format("glpat-", s, (size_t)n), 0);
+	CHECK_EQ(secret_check_format("ghp_", s, (size_t)n), -EINVAL);
+	CHECK_EQ(secret_check_format("glpat-", s, (size_t)n - 1), -EINVAL);
+	CHECK_EQ(secret_generate("glpat-", small, sizeof(small)), -ENAMETOOLONG);
+	secret_digest(pepper, s, (size_t)n, d1);
+	secret_digest(pepper, s, (size_t)n, d2);
+	CHECK(sodium_memcmp(d1, d2, sizeof(d1)) == 0);
+	s[7] ^= 1;
+	secret_digest(pepper, s, (size_t)n, d2);
+	CHECK(sodium_memcmp(d1, d2, sizeof(d1)) != 0);
+	secret_pepper_free(pepper);
+	/* the same file gives the same pepper; a short one is refused */
+	CHECK_EQ(secret_pepper_load("p.pepper", &pepper, err, sizeof(err)), 0);
+	s[7] ^= 1;
+	secret_digest(pepper, s, (size_t)n, d2);
+	CHECK(sodium_memcmp(d1, d2, sizeof(d1)) == 0);
+	secret_pepper_free(pepper);
+	write_file("short.pepper", "abc");
+	CHECK_EQ(secret_pepper_load("short.pepper", &pepper, err, sizeof(err)),
+		 -EINVAL);
+	unlink("link.pepper");
+	CHECK(symlink("p.pepper", "link.pepper") == 0);
+	CHECK_EQ(secret_pepper_load("link.pepper", &pepper, err, sizeof(err)),
+		 -ELOOP);
+}
+
+struct seen {
+	int n;
+	struct store_change ch[64];
+};
+
+static void hook(void *ctx, const struct store_change *ch)
+{
+	struct seen *s = ctx;
+
+	if (s->n < 64)
+		s->ch[s->n] = *ch;
+	s->n++;
+}
+
+static uint64_t audit_size(struct store *st)
+{
+	uint64_t size = 0;
+	int64_t mtime;
+
+	CHECK_EQ(audit_stat(st, &size, &mtime), 0);
+	return size;
+}
+
+static void test_store(void)
+{
+	struct pfs_actor root = {.admin = true, .comm = "test"};
+	struct pfs_actor owner = {.uid = 1000, .comm = "test"};
+	struct pfs_actor stranger = {.uid = 2000, .comm = "test"};
+	struct store *st = NULL;
+	struct token_info t;
+	struct user_info u;
+	struct seen seen = {0};
+	struct cfg c;
+	char err[512], *secret, log[8192];
+	int64_t uid, tid, tid2;
+	uint64_t size;
+	int n, lost;
+
+	unlink("s.db");
+	unlink("s.db-wal");
+	unlink("s.db-shm");
+	write_file("s.ini", "[store]\npath = s.db\npepper_file = p.pepper\n");
+	CHECK_EQ(cfg_load(&c, "s.ini", err, sizeof(err)), 0);
+	CHECK_EQ(store_open(&st, &c, err, sizeof(err)), 0);
+	if (!st)
+		return;
+	store_set_change_hook(st, hook, &seen);
+
+	CHECK_EQ(user_create(st, &owner, "alice", 5, &uid), -EPERM);
+	CHECK_EQ(user_create(st, &root, "alice", 5, &uid), 0);
+	CHECK_EQ(seen.n, 1);
+	CHECK_EQ(seen.ch[0].kind, STORE_CH_USERS);
+	CHECK_EQ(user_create(st, &root, "alice", 5, &uid), -EEXIST);
+	CHECK_EQ(seen.n, 1); /* nothing committed, nothing heard */
+	CHECK_EQ(user_write(st, &root, uid, USER_UID, "1000\n", 5), 0);
+
+	CHECK_EQ(token_mint(st, &stranger, uid, "ci", 2, &tid), -EACCES);
+	CHECK_EQ(token_mint(st, &owner, uid, "ci", 2, &tid), 0);
+	CHECK_EQ(token_mint(st, &owner, uid, "ci", 2, &tid2), -EEXIST);
+	CHECK_EQ(token_get(st, tid, &t), 0);
+	CHECK(token_unsealed(&t) && token_active(&t, store_now()));
+	CHECK_EQ(t.user_uid, 1000);
+	/* owners may not set impersonation, admins may while unsealed */
+	CHECK_EQ(token_write(st, &owner, tid, TOKEN_IMPERSONATION, "1", 1), -EPERM);
+	CHECK_EQ(token_write(st, &owner, tid, TOKEN_SCOPES, "api", 3), 0);
+
+	secret = sodium_malloc(SECRET_MAX);
+	n = token_take_secret(st, &owner, tid, secret, SECRET_MAX);
+	CHECK_EQ(n, 26);
+	CHECK_EQ(token_take_secret(st, &owner, tid, secret, SECRET_MAX), -ENOENT);
+	CHECK_EQ(token_write(st, &root, tid, TOKEN_SCOPES, "read_api", 8), -EPERM);
+	sodium_free(secret);
+
+	/* an owner may shorten the life of a token, never extend it */
+	CHECK_EQ(token_get(st, tid, &t), 0);
+	{
+		char d[11], later[11];
+		policy_format_date(t.expires_day - 1, d);
+		policy_format_date(t.expires_day + 1, later);
+		CHECK_EQ(token_write(st, &owner, tid, TOKEN_EXPIRES_AT, later, 10),
+			 -EPERM);
+		CHECK_EQ(token_write(st, &owner, tid, TOKEN_EXPIRES_AT, d, 10), 0);
+		CHECK_EQ(token_write(st, &root, tid, TOKEN_EXPIRES_AT, later, 10), 0);
+	}
+
+	/* fault injection: the audit insert fails, so the revoke must not land */
+	seen.n = 0;
+	size = audit_size(st);
+	CHECK_EQ(sqlite3_exec(store_conn(st)->db,
+			      "CREATE TEMP TRIGGER fail_audit BEFORE INSERT ON "
+			      "main.audit BEGIN SELECT RAISE(ABORT, 'injected "
+			      "fault'); END",
+			      NULL, NULL, NULL),
+		 SQLITE_OK);
+	CHECK(token_write(st, &owner, tid, TOKEN_REVOKED, "1\n", 2) < 0);
+	CHECK(token_mint(st, &owner, uid, "x", 1, &tid2) < 0);
+	CHECK(user_create(st, &root, "bob", 3, &tid2) < 0);
+	CHECK(user_write(st, &root, uid, USER_BLOCKED, "1", 1) < 0);
+	CHECK_EQ(token_get(st, tid, &t), 0);
+	CHECK_EQ(t.revoked_at, 0);
+	CHECK_EQ(user_get(st, uid, &u), 0);
+	CHECK_EQ(u.blocked, 0);
+	CHECK_EQ(u.ntokens, 1);
+	CHECK_EQ(user_find(st, "bob", 3, &u), -ENOENT);
+	CHECK_EQ(audit_size(st), size);
+	CHECK_EQ(seen.n, 0);
+	CHECK_EQ(sqlite3_exec(store_conn(st)->db, "DROP TRIGGER fail_audit", NULL,
+			      NULL, NULL),
+		 SQLITE_OK);
+
+	CHECK_EQ(token_write(st, &owner, tid, TOKEN_REVOKED, "1\n", 2), 0);
+	CHECK_EQ(token_write(st, &owner, tid, TOKEN_REVOKED, "0\n", 2), -EPERM);
+	CHECK(seen.n >= 2);
+	CHECK_EQ(seen.ch[seen.n - 1].kind, STORE_CH_TOKEN);
+	CHECK_EQ(seen.ch[seen.n - 1].token_id, tid);
+
+	/* an unsealed token is revoked as lost */
+	CHECK_EQ(token_mint(st, &root, uid, "dropped", 7, &tid2), 0);
+	CHECK_EQ(token_revoke_lost(st, &root, &lost), 0);
+	CHECK_EQ(lost, 1);
+	CHECK_EQ(token_get(st, tid2, &t), 0);
+	CHECK(t.revoked_at != 0);
+	CHECK_EQ(user_remove(st, &root, uid), -ENOTEMPTY);
+
+	/* the trail reads back whole, at any offset */
+	size = audit_size(st);
+	CHECK(size > 0 && size < sizeof(log));
+	CHECK_EQ(audit_read(st, 0, log, sizeof(log)), (ssize_t)size);
+	CHECK(strstr(log, "\"reason\":\"secret_lost\"") != NULL);
+	{
+		char part[64];
+		CHECK_EQ(audit_read(st, 100, part, sizeof(part)), 64);
+		CHECK(memcmp(part, log + 100, 64) == 0);
+		CHECK_EQ(audit_read(st, size, part, sizeof(part)), 0);
+	}
+	store_close(st);
+	cfg_free(&c);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	test_scopes();
+	test_dates();
+	test_names_and_values();
+	test_cfg();
+	test_secrets();
+	test_store();
+	printf("%d checks, %d failed\n", checks, failures);
+	return failures != 0;
+}
