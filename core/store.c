@@ -76,6 +76,10 @@ static const char *const sql_text[STORE_NSQL] = {
 	[SQL_TOKEN_LOST] = "SELECT t.id, t.user_id, u.name, t.expires_at"
 			   " FROM tokens t JOIN users u ON u.id = t.user_id"
 			   " WHERE t.sealed_at IS NULL AND t.revoked_at IS NULL LIMIT 1",
+	[SQL_TOKEN_BY_DIGEST] = TOKEN_COLS "WHERE t.digest = ?1",
+	[SQL_TOKEN_TOUCH] =
+		"UPDATE tokens SET last_used_at = ?2 WHERE id = ?1"
+		" AND (last_used_at IS NULL OR last_used_at <= ?3)",
 	[SQL_AUDIT_LAST] =
 		"SELECT off + len, at FROM audit ORDER BY id DESC LIMIT 1",
 	[SQL_AUDIT_INSERT] = "INSERT INTO audit (off, len, at, action, object,"

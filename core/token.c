@@ -11,6 +11,7 @@
 #include "patfs/secret.h"
 #include "patfs/token.h"
 #include "storeInt.h"
+#include "tokenInt.h"
 
 const char *const token_attr_names[TOKEN_NATTR] = {
 	"name",	      "description", "scopes",  "impersonation", "created_at",
@@ -686,4 +687,53 @@ int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
 	store_rollback(c);
 	*count = 0;
 	return r;
+}
+
+int token_find_digest(struct store *st, const unsigned char d[SECRET_DIGEST_LEN],
+		      struct token_info *out)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_sql(c, SQL_TOKEN_BY_DIGEST) : NULL;
+	int r;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_blob(s, 1, d, SECRET_DIGEST_LEN, SQLITE_STATIC);
+	r = store_step(c, s);
+	if (r == 1)
+		token_row(s, out);
+	sqlite3_reset(s);
+	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+}
+
+int token_touch(struct store *st, const struct token_info *t, int64_t now,
+		int interval)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	int r;
+
+	if (!c)
+		return -EIO;
+	if (t->last_used_at && now - t->last_used_at < interval)
+		return 0; /* recent enough: no write at all */
+	r = store_begin(c);
+	if (r)
+		return r;
+	s = store_sql(c, SQL_TOKEN_TOUCH);
+	if (!s) {
+		store_rollback(c);
+		return -EIO;
+	}
+	sqlite3_bind_int64(s, 1, t->id);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int64(s, 3, now - interval);
+	r = store_exec(c, s);
+	if (r) {
+		store_rollback(c);
+		return r;
+	}
+	if (sqlite3_changes(c->db) == 1)
+		store_touch(c, STORE_CH_TOKEN, t->user_id, t->id, 0);
+	return store_commit(c);
 }

@@ -19,6 +19,10 @@ enum ino_kind {
 	INO_TOKEN_ATTR, /* a token's attribute (sub: enum token_attr) */
 	INO_DATE,      /* expiring/<date>/ (id: day) or never/ (sub: 1) */
 	INO_LINK,      /* expiring/<date>/<id> (id: token) */
+	INO_AUTH,      /* auth/ */
+	INO_SCOPE,     /* auth/<scope> (sub: scope index) */
+	INO_REVOKE,    /* revoke */
+	INO_IDENTIFY,  /* identify */
 	INO_NKINDS
 };
 

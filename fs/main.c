@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "patfs/auth.h"
 #include "patfs/cfg.h"
 #include "patfs/store.h"
 #include "patfs/token.h"
@@ -120,6 +121,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "patfs: error: %s\n", err);
 		goto free_cfg;
 	}
+	r = auth_open(&p.auth, p.st, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "patfs: error: %s\n", err);
+		goto close_store;
+	}
 	p.cfg = &cfg;
 	pthread_mutex_init(&p.lock, NULL);
 	p.started = time(NULL);
@@ -173,6 +179,7 @@ remove_handlers:
 destroy_session:
 	fuse_session_destroy(se);
 close_store:
+	auth_close(p.auth);
 	store_close(p.st);
 free_cfg:
 	cfg_free(&cfg);

@@ -15,6 +15,7 @@
 #include "ino.h"
 #include "ops.h"
 #include "patfs/audit.h"
+#include "patfs/auth.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
 #include "patfs/secret.h"
@@ -24,13 +25,17 @@
 #define OFF_FIRST 3 /* readdir offsets 1 and 2 are "." and ".." */
 #define MAX_GROUPS 256
 
-/* An open file that holds state: the taken secret, or a set-secret handle.
- * While a taken secret is held, "token" still stats (fstat after open). */
+/* An open file that holds state. While a taken secret is held, "token"
+ * still stats (fstat after open). */
 struct ofile {
-	char *secret; /* sodium_malloc'd, SECRET_MAX bytes */
+	enum { OF_TAKE, OF_SET, OF_IDENTIFY } kind;
+	char *secret; /* OF_TAKE: sodium_malloc'd, SECRET_MAX bytes */
 	size_t len;
 	int64_t token_id;
 	struct ofile *next; /* pfs.held, under pfs.lock */
+	/* OF_IDENTIFY: the answer to the last write, read from rpos on */
+	char answer[PFS_NAME_MAX + 64];
+	size_t alen, rpos;
 };
 
 static void held_add(struct pfs *p, struct ofile *of)
@@ -304,7 +309,7 @@ static int stat_of(struct pfs *p, const struct pfs_actor *a, struct ino n,
 
 	switch (n.kind) {
 	case INO_ROOT:
-		fill_dir(p, st, FUSE_ROOT_ID, 0755, 4, p->started);
+		fill_dir(p, st, FUSE_ROOT_ID, 0755, 5, p->started);
 		st->st_gid = 0;
 		return 0;
 	case INO_USERS:
@@ -329,6 +334,24 @@ static int stat_of(struct pfs *p, const struct pfs_actor *a, struct ino n,
 	case INO_DATE:
 		fill_dir(p, st, ino_make(INO_DATE, n.sub, n.id), bits(p, -1, 5, 5),
 			 2, p->started);
+		return 0;
+	case INO_AUTH:
+		fill_dir(p, st, ino_make(INO_AUTH, 0, 0), 0755, 2, p->started);
+		st->st_gid = 0;
+		return 0;
+	case INO_SCOPE:
+		if (n.sub >= POLICY_NSCOPES)
+			return -ENOENT;
+		fill_file(p, st, ino_make(INO_SCOPE, n.sub, 0), 0222, 0, p->started);
+		st->st_gid = 0;
+		return 0;
+	case INO_REVOKE:
+		fill_file(p, st, ino_make(INO_REVOKE, 0, 0), bits(p, -1, 2, 2), 0,
+			  p->started);
+		return 0;
+	case INO_IDENTIFY:
+		fill_file(p, st, ino_make(INO_IDENTIFY, 0, 0), bits(p, -1, 6, 6), 0,
+			  p->started);
 		return 0;
 	case INO_USER:
 	case INO_USER_ATTR:
@@ -458,8 +481,20 @@ static int resolve(struct pfs *p, const struct pfs_actor *a, struct ino parent,
 			*out = (struct ino){INO_EXPIRING, 0, 0};
 		else if (!strcmp(name, "audit.log"))
 			*out = (struct ino){INO_AUDIT, 0, 0};
+		else if (!strcmp(name, "auth"))
+			*out = (struct ino){INO_AUTH, 0, 0};
+		else if (!strcmp(name, "revoke"))
+			*out = (struct ino){INO_REVOKE, 0, 0};
+		else if (!strcmp(name, "identify"))
+			*out = (struct ino){INO_IDENTIFY, 0, 0};
 		else
 			return -ENOENT;
+		return 0;
+	case INO_AUTH:
+		i = policy_scope_index(name, strlen(name));
+		if (i < 0)
+			return -ENOENT;
+		*out = (struct ino){INO_SCOPE, (unsigned)i, 0};
 		return 0;
 	case INO_USERS:
 		r = user_find(p->st, name, strlen(name), &u);
@@ -602,6 +637,10 @@ static int may_write(struct pfs *p, const struct pfs_actor *a, struct ino n)
 			r = -ENOENT;
 		return r ? r : token_writable(a, &t, n.sub & ~INO_ALIAS);
 	}
+	if (n.kind == INO_SCOPE)
+		return 0; /* checking a token is everyone's right */
+	if (n.kind == INO_REVOKE || n.kind == INO_IDENTIFY)
+		return a->admin ? 0 : -EACCES;
 	return n.kind == INO_AUDIT ? -EPERM : -EISDIR;
 }
 
@@ -795,6 +834,7 @@ static void open_secret(fuse_req_t req, struct pfs *p,
 	of = calloc(1, sizeof(*of));
 	if (!of)
 		return (void)fuse_reply_err(req, ENOMEM);
+	of->kind = acc == O_RDONLY ? OF_TAKE : OF_SET;
 	if (acc == O_RDONLY) {
 		of->secret = sodium_malloc(SECRET_MAX);
 		r = of->secret ? token_take_secret(p->st, a, n.id, of->secret,
@@ -817,6 +857,32 @@ static void open_secret(fuse_req_t req, struct pfs *p,
 		ofile_free(p, of); /* the opener was interrupted */
 }
 
+/* Opens auth/<scope>, revoke (write only) or identify (read-write). Secrets
+ * written to them pass by direct_io, never through the page cache. */
+static void open_checker(fuse_req_t req, struct pfs *p,
+			 const struct pfs_actor *a, struct ino n,
+			 struct fuse_file_info *fi)
+{
+	int acc = fi->flags & O_ACCMODE, r;
+	struct ofile *of;
+
+	r = may_write(p, a, n);
+	if (!r && acc == O_RDONLY && n.kind != INO_IDENTIFY)
+		r = -EPERM; /* write-only */
+	if (r)
+		return (void)fuse_reply_err(req, -r);
+	fi->direct_io = 1;
+	if (n.kind != INO_IDENTIFY)
+		return (void)fuse_reply_open(req, fi);
+	of = calloc(1, sizeof(*of));
+	if (!of)
+		return (void)fuse_reply_err(req, ENOMEM);
+	of->kind = OF_IDENTIFY;
+	fi->fh = (uint64_t)(uintptr_t)of;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		ofile_free(p, of);
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct pfs *p = pfs_of(req);
@@ -833,6 +899,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return open_secret(req, p, &a, n, fi);
 	if (n.kind == INO_AUDIT && !a.admin)
 		return (void)fuse_reply_err(req, EACCES);
+	if (n.kind == INO_SCOPE || n.kind == INO_REVOKE || n.kind == INO_IDENTIFY)
+		return open_checker(req, p, &a, n, fi);
 	r = stat_of(p, &a, n, &st);
 	if (!r && (fi->flags & O_ACCMODE) != O_RDONLY)
 		r = may_write(p, &a, n);
@@ -865,8 +933,17 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t got;
 	int r;
 
+	if (of && of->kind == OF_IDENTIFY) {
+		/* its own position: the answer follows the write, whatever the
+		 * file offset, so `exec 3<>identify` works from the shell */
+		size_t len = of->alen - of->rpos < size ? of->alen - of->rpos
+							: size;
+		fuse_reply_buf(req, of->answer + of->rpos, len);
+		of->rpos += len;
+		return;
+	}
 	if (of) {
-		if (!of->secret)
+		if (of->kind != OF_TAKE)
 			return (void)fuse_reply_err(req, EBADF);
 		return reply_slice(req, of->secret, of->len, size, off);
 	}
@@ -904,6 +981,33 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 }
 
+static int check_scope(struct pfs *p, const struct pfs_actor *a,
+		       unsigned scope, const char *buf, size_t size)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "auth/%s", policy_scope_names[scope]);
+	return auth_check(p->auth, a, policy_scope_names[scope], buf, size, path);
+}
+
+/* Answers an identify write with the path of the secret's token. */
+static int identify(struct pfs *p, struct ofile *of, const char *buf,
+		    size_t size)
+{
+	struct token_info t;
+	int r = auth_find(p->auth, buf, size, &t), n;
+
+	of->alen = of->rpos = 0;
+	if (r)
+		return r;
+	n = snprintf(of->answer, sizeof(of->answer),
+		     "users/%s/tokens/%" PRId64 "\n", t.user_name, t.id);
+	if (n < 0 || (size_t)n >= sizeof(of->answer))
+		return -EIO;
+	of->alen = (size_t)n;
+	return 0;
+}
+
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
@@ -916,19 +1020,26 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	/* like sysfs, each write(2) carries the whole value; off is ignored */
 	(void)off;
 	actor_of(req, &a, 1);
-	if (size > PFS_VALUE_MAX)
-		r = -EINVAL;
+	if (size > PFS_VALUE_MAX && n.kind != INO_SCOPE)
+		r = -EINVAL; /* an oversize secret is token_invalid, logged */
+	else if (of && of->kind == OF_IDENTIFY)
+		r = identify(p, of, buf, size);
 	else if (of)
-		r = of->secret ? -EBADF
-			       : token_set_secret(p->st, &a, n.id, buf, size);
+		r = of->kind == OF_SET
+			    ? token_set_secret(p->st, &a, n.id, buf, size)
+			    : -EBADF;
+	else if (n.kind == INO_SCOPE)
+		r = check_scope(p, &a, n.sub, buf, size);
+	else if (n.kind == INO_REVOKE)
+		r = auth_revoke(p->auth, &a, buf, size);
 	else if (n.kind == INO_TOKEN_ATTR)
 		r = token_write(p->st, &a, n.id, n.sub & ~INO_ALIAS, buf, size);
 	else if (n.kind == INO_USER_ATTR)
 		r = user_write(p->st, &a, n.id, (enum user_attr)n.sub, buf, size);
 	else
 		r = under_expiring(n) ? -EROFS : -EPERM;
-	if (of)
-		sodium_memzero((void *)(uintptr_t)buf, size);
+	if (of || n.kind == INO_SCOPE || n.kind == INO_REVOKE)
+		sodium_memzero((void *)(uintptr_t)buf, size); /* a secret */
 	if (r)
 		return (void)fuse_reply_err(req, -r);
 	fuse_reply_write(req, size);
@@ -1058,8 +1169,8 @@ static void add_fixed(struct dirbuf *d, struct ino parent,
 static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, int plus)
 {
-	static const char *const root_names[] = {"users", "expiring",
-						 "audit.log"};
+	static const char *const root_names[] = {
+		"users", "expiring", "auth", "revoke", "identify", "audit.log"};
 	static const char *const user_names[] = {"id", "blocked", "uid",
 						 "tokens"};
 	struct pfs *p = pfs_of(req);
@@ -1081,7 +1192,11 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 		off = 2;
 	switch (n.kind) {
 	case INO_ROOT:
-		add_fixed(&d, n, root_names, 3, off < OFF_FIRST ? OFF_FIRST : off);
+		add_fixed(&d, n, root_names, 6, off < OFF_FIRST ? OFF_FIRST : off);
+		break;
+	case INO_AUTH:
+		add_fixed(&d, n, policy_scope_names, POLICY_NSCOPES,
+			  off < OFF_FIRST ? OFF_FIRST : off);
 		break;
 	case INO_USERS:
 		r = user_list(p->st, off < OFF_FIRST ? 0 : off - OFF_FIRST,

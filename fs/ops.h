@@ -8,12 +8,14 @@
 #include <stdint.h>
 #include <time.h>
 
+struct auth;
 struct cfg;
 struct store;
 
 /* What every handler reaches through fuse_req_userdata(). */
 struct pfs {
 	struct store *st;
+	struct auth *auth;
 	const struct cfg *cfg;
 	time_t started; /* mtime of the fixed directories */
 	pthread_mutex_t lock;     /* protects held */

@@ -1,0 +1,52 @@
+/* auth.h - checking a presented token, as a service linking core would.
+ *
+ *	struct store *st; struct auth *au;
+ *	cfg_load(&cfg, "/etc/patfs.ini", err, sizeof(err));
+ *	store_open(&st, &cfg, err, sizeof(err));
+ *	auth_open(&au, st, err, sizeof(err));
+ *	r = auth_check(au, &caller, "read_api", secret, len, "/api/v4/user");
+ *
+ * The daemon and any number of such processes share the store: revocations
+ * and last_used_at are seen by all at their next check. */
+#ifndef PATFS_AUTH_H
+#define PATFS_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "patfs/pfs.h"
+
+struct auth;
+struct store;
+struct token_info;
+
+/* Opens the checker of st: its auth log ([auth] log, appended, created 0600)
+ * and its per-uid failure counts. *out is owned by the caller (auth_close).
+ * On error returns -errno and explains in err. */
+int auth_open(struct auth **out, struct store *st, char *err, size_t errlen);
+void auth_close(struct auth *au);
+
+/* Checks that secret (len bytes, one trailing newline accepted) is a token
+ * that may act with scope: it exists, is not revoked nor expired, its owner
+ * is not blocked, it carries scope or one implying it, and it is no
+ * impersonation token while those are disabled. Returns 0, and sets
+ * last_used_at at most once per last_used_interval_s; or fails with
+ * -EKEYEXPIRED, -EKEYREVOKED, -EACCES (insufficient_scope), -EKEYREJECTED
+ * (impersonation_disabled, user_blocked, token_invalid), -EAGAIN (a.uid
+ * failed max_failures_per_minute times this minute), or -EINVAL for an
+ * unknown scope. Each failure appends one line to the auth log, with path;
+ * never the secret. Nothing of the secret is kept. */
+int auth_check(struct auth *au, const struct pfs_actor *a, const char *scope,
+	       const char *secret, size_t len, const char *path);
+
+/* The token whose secret this is (any state): 0, or -EKEYREJECTED when no
+ * token has it. */
+int auth_find(struct auth *au, const char *secret, size_t len,
+	      struct token_info *out);
+
+/* Revokes the token whose secret this is, audited as a's change: 0 (also
+ * when it was revoked already), -EKEYREJECTED when no token has it. */
+int auth_revoke(struct auth *au, const struct pfs_actor *a, const char *secret,
+		size_t len);
+
+#endif
