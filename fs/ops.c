@@ -806,10 +806,15 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
+	struct ino n = ino_split(parent);
+
 	(void)name;
 	(void)mode;
 	(void)fi;
-	fuse_reply_err(req, under_expiring(ino_split(parent)) ? EROFS : EPERM);
+	/* `> auth/typo`: no such scope, rather than no permission */
+	fuse_reply_err(req, under_expiring(n)	     ? EROFS
+			    : n.kind == INO_AUTH ? ENOENT
+						 : EPERM);
 }
 
 /* Opens "token": reading takes the secret into the open file; writing
