@@ -148,12 +148,33 @@ static void count_failure(struct auth *au, uint32_t uid, int64_t now)
 	pthread_mutex_unlock(&au->lock);
 }
 
+/* The command name of a, read from /proc when the caller left it empty (the
+ * daemon does, so that successful checks pay nothing for it). */
+static void comm_of(const struct pfs_actor *a, char comm[17])
+{
+	char path[48];
+	ssize_t r = 0;
+	int fd;
+
+	snprintf(comm, 17, "%s", a->comm);
+	if (comm[0] || a->pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)a->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		r = read(fd, comm, 16);
+		close(fd);
+	}
+	comm[r > 0 ? r : 0] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+}
+
 /* Appends the failure's line to the auth log, in one write(2). */
 static void log_failure(struct auth *au, const struct pfs_actor *a,
 			enum reason why, int64_t token_id, const char *path,
 			int64_t now)
 {
-	char line[2048], when[21], tail[256];
+	char line[2048], when[21], tail[256], comm[17];
 	size_t at;
 	int n;
 
@@ -186,7 +207,8 @@ static void log_failure(struct auth *au, const struct pfs_actor *a,
 		return;
 	memcpy(line + at, tail, (size_t)n);
 	at += (size_t)n;
-	at = audit_json_str(line, at, sizeof(line), a->comm, strlen(a->comm));
+	comm_of(a, comm);
+	at = audit_json_str(line, at, sizeof(line), comm, strlen(comm));
 	if (at + 2 >= sizeof(line))
 		return;
 	line[at++] = '}';

@@ -29,6 +29,8 @@
  * still stats (fstat after open). */
 struct ofile {
 	enum { OF_TAKE, OF_SET, OF_IDENTIFY } kind;
+	int refs; /* open + requests in flight, under pfs.lock: a reply may
+		     still be reading from it when release arrives */
 	char *secret; /* OF_TAKE: sodium_malloc'd, SECRET_MAX bytes */
 	size_t len;
 	int64_t token_id;
@@ -69,13 +71,45 @@ static int held(struct pfs *p, int64_t token_id)
 	return found;
 }
 
-static void ofile_free(struct pfs *p, struct ofile *of)
+/* Takes a reference on the open file of fi for one request, or NULL. */
+static struct ofile *ofile_hold(struct pfs *p, struct fuse_file_info *fi)
 {
+	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+
+	if (of) {
+		pthread_mutex_lock(&p->lock);
+		of->refs++;
+		pthread_mutex_unlock(&p->lock);
+	}
+	return of;
+}
+
+/* Drops a reference; the last one wipes and frees the open file. */
+static void ofile_put(struct pfs *p, struct ofile *of)
+{
+	int last;
+
 	if (!of)
+		return;
+	pthread_mutex_lock(&p->lock);
+	last = --of->refs == 0;
+	pthread_mutex_unlock(&p->lock);
+	if (!last)
 		return;
 	held_remove(p, of);
 	sodium_free(of->secret); /* wipes the plaintext */
 	free(of);
+}
+
+static struct ofile *ofile_new(int kind)
+{
+	struct ofile *of = calloc(1, sizeof(*of));
+
+	if (of) {
+		of->kind = kind;
+		of->refs = 1;
+	}
+	return of;
 }
 
 static struct pfs *pfs_of(fuse_req_t req)
@@ -836,10 +870,9 @@ static void open_secret(fuse_req_t req, struct pfs *p,
 		r = token_writable(a, &t, TOKEN_SECRET);
 	if (r)
 		return (void)fuse_reply_err(req, -r);
-	of = calloc(1, sizeof(*of));
+	of = ofile_new(acc == O_RDONLY ? OF_TAKE : OF_SET);
 	if (!of)
 		return (void)fuse_reply_err(req, ENOMEM);
-	of->kind = acc == O_RDONLY ? OF_TAKE : OF_SET;
 	if (acc == O_RDONLY) {
 		of->secret = sodium_malloc(SECRET_MAX);
 		r = of->secret ? token_take_secret(p->st, a, n.id, of->secret,
@@ -859,7 +892,7 @@ static void open_secret(fuse_req_t req, struct pfs *p,
 	fi->direct_io = 1; /* the plaintext never enters the page cache */
 	fi->keep_cache = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		ofile_free(p, of); /* the opener was interrupted */
+		ofile_put(p, of); /* the opener was interrupted */
 }
 
 /* Opens auth/<scope>, revoke (write only) or identify (read-write). Secrets
@@ -879,13 +912,12 @@ static void open_checker(fuse_req_t req, struct pfs *p,
 	fi->direct_io = 1;
 	if (n.kind != INO_IDENTIFY)
 		return (void)fuse_reply_open(req, fi);
-	of = calloc(1, sizeof(*of));
+	of = ofile_new(OF_IDENTIFY);
 	if (!of)
 		return (void)fuse_reply_err(req, ENOMEM);
-	of->kind = OF_IDENTIFY;
 	fi->fh = (uint64_t)(uintptr_t)of;
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		ofile_free(p, of);
+		ofile_put(p, of);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -929,7 +961,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct pfs *p = pfs_of(req);
 	struct ino n = ino_split(ino);
-	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+	struct ofile *of = ofile_hold(p, fi);
 	char buf[TOKEN_RENDER_MAX], *big;
 	struct token_info t;
 	struct user_info u;
@@ -941,17 +973,20 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (of && of->kind == OF_IDENTIFY) {
 		/* its own position: the answer follows the write, whatever the
 		 * file offset, so `exec 3<>identify` works from the shell */
+		pthread_mutex_lock(&p->lock);
 		size_t len = of->alen - of->rpos < size ? of->alen - of->rpos
 							: size;
-		fuse_reply_buf(req, of->answer + of->rpos, len);
+		memcpy(buf, of->answer + of->rpos, len);
 		of->rpos += len;
-		return;
+		pthread_mutex_unlock(&p->lock);
+		fuse_reply_buf(req, buf, len);
+	} else if (of && of->kind == OF_TAKE) {
+		reply_slice(req, of->secret, of->len, size, off);
+	} else if (of) {
+		fuse_reply_err(req, EBADF);
 	}
-	if (of) {
-		if (of->kind != OF_TAKE)
-			return (void)fuse_reply_err(req, EBADF);
-		return reply_slice(req, of->secret, of->len, size, off);
-	}
+	if (of)
+		return ofile_put(p, of);
 	actor_of(req, &a, 0);
 	switch (n.kind) {
 	case INO_USER_ATTR:
@@ -999,18 +1034,22 @@ static int check_scope(struct pfs *p, const struct pfs_actor *a,
 static int identify(struct pfs *p, struct ofile *of, const char *buf,
 		    size_t size)
 {
+	char answer[sizeof(of->answer)];
 	struct token_info t;
-	int r = auth_find(p->auth, buf, size, &t), n;
+	int r = auth_find(p->auth, buf, size, &t), n = 0;
 
-	of->alen = of->rpos = 0;
-	if (r)
-		return r;
-	n = snprintf(of->answer, sizeof(of->answer),
-		     "users/%s/tokens/%" PRId64 "\n", t.user_name, t.id);
-	if (n < 0 || (size_t)n >= sizeof(of->answer))
-		return -EIO;
-	of->alen = (size_t)n;
-	return 0;
+	if (!r) {
+		n = snprintf(answer, sizeof(answer),
+			     "users/%s/tokens/%" PRId64 "\n", t.user_name, t.id);
+		if (n < 0 || (size_t)n >= sizeof(answer))
+			r = -EIO;
+	}
+	pthread_mutex_lock(&p->lock);
+	of->alen = r ? 0 : (size_t)n;
+	of->rpos = 0;
+	memcpy(of->answer, answer, of->alen);
+	pthread_mutex_unlock(&p->lock);
+	return r;
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -1018,13 +1057,13 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 {
 	struct pfs *p = pfs_of(req);
 	struct ino n = ino_split(ino);
-	struct ofile *of = (struct ofile *)(uintptr_t)fi->fh;
+	struct ofile *of = ofile_hold(p, fi);
 	struct pfs_actor a;
 	int r;
 
 	/* like sysfs, each write(2) carries the whole value; off is ignored */
 	(void)off;
-	actor_of(req, &a, 1);
+	actor_of(req, &a, n.kind != INO_SCOPE); /* auth reads comm on failure */
 	if (size > PFS_VALUE_MAX && n.kind != INO_SCOPE)
 		r = -EINVAL; /* an oversize secret is token_invalid, logged */
 	else if (of && of->kind == OF_IDENTIFY)
@@ -1046,15 +1085,17 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	if (of || n.kind == INO_SCOPE || n.kind == INO_REVOKE)
 		sodium_memzero((void *)(uintptr_t)buf, size); /* a secret */
 	if (r)
-		return (void)fuse_reply_err(req, -r);
-	fuse_reply_write(req, size);
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, size);
+	ofile_put(p, of);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	(void)ino;
-	ofile_free(pfs_of(req), (struct ofile *)(uintptr_t)fi->fh);
+	ofile_put(pfs_of(req), (struct ofile *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 

@@ -34,8 +34,9 @@ void auth_close(struct auth *au);
  * -EKEYEXPIRED, -EKEYREVOKED, -EACCES (insufficient_scope), -EKEYREJECTED
  * (impersonation_disabled, user_blocked, token_invalid), -EAGAIN (a.uid
  * failed max_failures_per_minute times this minute), or -EINVAL for an
- * unknown scope. Each failure appends one line to the auth log, with path;
- * never the secret. Nothing of the secret is kept. */
+ * unknown scope. Each failure appends one line to the auth log, with path
+ * and a's uid, pid and comm (read from /proc/<pid>/comm when a->comm is
+ * empty); never the secret. Nothing of the secret is kept. */
 int auth_check(struct auth *au, const struct pfs_actor *a, const char *scope,
 	       const char *secret, size_t len, const char *path);
 

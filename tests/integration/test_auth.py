@@ -101,6 +101,7 @@ def test_every_reason_has_its_errno_and_its_log_line(make_daemon):
         assert line["meta.auth_fail_token_id"] == (
             "PersonalAccessToken/%d" % tid if tid else None)
         assert line["uid"] == 0 and line["pid"] > 0 and "time" in line
+        assert line["comm"].startswith("python")
     assert check(d, "read_api", ok) == 0
     assert len(auth_log(d)) == len(cases)  # a success is not logged
     assert_no_secret_in_log(d, [ok, revoked, imp, blocked])
