@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "patfs/cfg.h"
@@ -251,6 +252,9 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
 	}
 	if (!path)
 		return check_all(&p);
+	r = cfg_check_file(path, "config", 022, err, errlen);
+	if (r)
+		return r;
 	p.f = fopen(path, "re");
 	if (!p.f) {
 		r = -errno;
@@ -279,4 +283,33 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
 	free(p.dir);
 	fclose(p.f);
 	return p.error;
+}
+
+int cfg_check_file(const char *path, const char *what, mode_t forbid,
+		   char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		return -errno;
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		snprintf(err, errlen, "%s %s: is a symbolic link", what, path);
+		return -EPERM;
+	}
+	if (sb.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s %s: owned by uid %u, not %u", what, path,
+			 (unsigned)sb.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (sb.st_mode & forbid) {
+		snprintf(err, errlen, "%s %s: mode %04o lets others %s it", what,
+			 path, (unsigned)(sb.st_mode & 07777),
+			 (sb.st_mode & forbid & 022) ? "write" : "read");
+		return -EPERM;
+	}
+	return 0;
 }

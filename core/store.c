@@ -439,10 +439,15 @@ int store_open(struct store **out, const struct cfg *cfg, char *err,
 		r = -r;
 		goto free_st;
 	}
+	r = cfg_check_file(cfg->pepper_file, "pepper file", 077, err, errlen);
+	if (r)
+		goto delete_key;
 	r = secret_pepper_load(cfg->pepper_file, &st->pepper, err, errlen);
 	if (r)
 		goto delete_key;
 	r = create_private(cfg->store_path, err, errlen);
+	if (!r)
+		r = cfg_check_file(cfg->store_path, "store", 022, err, errlen);
 	if (r)
 		goto free_pepper;
 	c = conn_open(st, err, errlen);

@@ -35,4 +35,11 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen);
 
 void cfg_free(struct cfg *c);
 
+/* Refuses a file others could tamper with: 0 when path (not a symlink) is
+ * owned by the effective uid and has none of the mode bits in forbid (022:
+ * writable by group or others; 077: any access for them); also 0 when it
+ * does not exist. Otherwise -EPERM (or -errno) with "what PATH: why" in err. */
+int cfg_check_file(const char *path, const char *what, mode_t forbid,
+		   char *err, size_t errlen);
+
 #endif
