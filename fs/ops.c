@@ -288,17 +288,6 @@ static void fill_link(const struct pfs *p, const struct token_info *t,
 	set_time(st, t->expires_at_at);
 }
 
-/* nlink of expiring/: one per date with tokens, plus never/, ".", "..". */
-static nlink_t expiring_nlink(struct pfs *p)
-{
-	int64_t day = -1;
-	nlink_t n = 3;
-
-	while (token_next_expiry(p->st, day, &day) == 0)
-		n++;
-	return n;
-}
-
 /* Gets token id as seen by a: 0, -ENOENT (absent or hidden), -EACCES. */
 static int get_token(struct pfs *p, const struct pfs_actor *a, int64_t id,
 		     struct token_info *t)
@@ -355,8 +344,11 @@ static int stat_of(struct pfs *p, const struct pfs_actor *a, struct ino n,
 			 p->started);
 		return 0;
 	case INO_EXPIRING:
-		fill_dir(p, st, ino_make(INO_EXPIRING, 0, 0), bits(p, -1, 5, 5),
-			 expiring_nlink(p), p->started);
+		/* 1: not counted (as btrfs does); find then assumes no leaves.
+		 * Counting the dates would cost a probe per date on every path
+		 * walk through expiring/. */
+		fill_dir(p, st, ino_make(INO_EXPIRING, 0, 0), bits(p, -1, 5, 5), 1,
+			 p->started);
 		return 0;
 	case INO_AUDIT:
 		r = audit_stat(p->st, &size, &mtime);
@@ -1205,7 +1197,7 @@ static void add_fixed(struct dirbuf *d, struct ino parent,
 		struct stat st;
 		if (resolve(d->p, d->a, parent, names[i], &child) ||
 		    stat_of(d->p, d->a, child, &st))
-			continue; /* e.g. "token" once taken */
+			continue;
 		if (dir_add(d, names[i], &st, OFF_FIRST + i + 1,
 			    entry_timeout(child)))
 			return;
@@ -1217,15 +1209,16 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	static const char *const root_names[] = {
 		"users", "expiring", "auth", "revoke", "identify", "audit.log"};
-	static const char *const user_names[] = {"id", "blocked", "uid",
-						 "tokens"};
 	struct pfs *p = pfs_of(req);
 	struct ino n = ino_split(ino);
 	struct pfs_actor a;
 	struct stat st;
 	struct dirbuf d = {.req = req, .p = p, .a = &a, .size = size,
 			   .plus = plus};
+	struct token_info t;
+	struct user_info u;
 	int64_t day;
+	off_t first;
 	int r = 0;
 
 	actor_of(req, &a, 0);
@@ -1236,23 +1229,30 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 		goto reply;
 	if (off < 2)
 		off = 2;
+	first = off < OFF_FIRST ? OFF_FIRST : off; /* of the fixed entries */
 	switch (n.kind) {
 	case INO_ROOT:
-		add_fixed(&d, n, root_names, 6, off < OFF_FIRST ? OFF_FIRST : off);
+		add_fixed(&d, n, root_names, 6, first);
 		break;
 	case INO_AUTH:
-		add_fixed(&d, n, policy_scope_names, POLICY_NSCOPES,
-			  off < OFF_FIRST ? OFF_FIRST : off);
+		add_fixed(&d, n, policy_scope_names, POLICY_NSCOPES, first);
 		break;
 	case INO_USERS:
 		r = user_list(p->st, off < OFF_FIRST ? 0 : off - OFF_FIRST,
 			      add_user, &d);
 		break;
 	case INO_USER:
-		r = stat_of(p, &a, (struct ino){INO_TOKENS, 0, n.id}, &st);
-		if (!r)
-			add_fixed(&d, n, user_names, 4,
-				  off < OFF_FIRST ? OFF_FIRST : off);
+		r = get_user(p, &a, n.id, &u);
+		for (int i = (int)(first - OFF_FIRST); !r && i < USER_NATTR + 1;
+		     i++) {
+			if (i == USER_NATTR)
+				fill_tokens_dir(p, &u, &st);
+			else
+				fill_user_attr(p, &u, (enum user_attr)i, &st);
+			if (dir_add(&d, i == USER_NATTR ? "tokens" : user_attr_names[i],
+				    &st, OFF_FIRST + i + 1, 1.0))
+				break;
+		}
 		break;
 	case INO_TOKENS:
 		r = stat_of(p, &a, n, &st);
@@ -1262,10 +1262,18 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 					    add_token, &d);
 		break;
 	case INO_TOKEN:
-		r = stat_of(p, &a, n, &st);
-		if (!r)
-			add_fixed(&d, n, token_attr_names, TOKEN_NATTR,
-				  off < OFF_FIRST ? OFF_FIRST : off);
+		r = get_token(p, &a, n.id, &t);
+		if (!r && !alias_valid(&t, n.sub))
+			r = -ENOENT;
+		for (int i = (int)(first - OFF_FIRST); !r && i < TOKEN_NATTR; i++) {
+			if (i == TOKEN_SECRET && !token_unsealed(&t) && !held(p, t.id))
+				continue; /* taken */
+			fill_token(p, &t, i, n.sub & INO_ALIAS, &st);
+			if (dir_add(&d, token_attr_names[i], &st, OFF_FIRST + i + 1,
+				    entry_timeout((struct ino){INO_TOKEN_ATTR,
+							       (unsigned)i, t.id})))
+				break;
+		}
 		break;
 	case INO_EXPIRING:
 		if (!a.admin) {

@@ -154,6 +154,11 @@ def test_expiring_links_point_at_the_token(fs):
     assert os.readlink(link) == "../../users/alice/tokens/%d" % tid
     assert os.lstat(link).st_size == len(os.readlink(link))
     assert read(link + "/name") == b"x\n"
+    # expiring/ reports st_nlink 1 (not counted); find must still walk it all
+    assert os.stat(fs.path("expiring")).st_nlink == 1
+    out = subprocess.run(["find", "expiring", "-type", "l"], cwd=fs.mnt,
+                         capture_output=True, check=True).stdout.split()
+    assert out == [b"expiring/%s/%d" % (date.encode(), tid)]
     # revoked tokens leave expiring/
     write(fs.path("users/alice/tokens", str(tid), "revoked"), "1")
     assert os.listdir(fs.path("expiring", date)) == []
