@@ -18,9 +18,9 @@
 #include "storeInt.h"
 #include "tokenInt.h"
 
-#define LIMIT_SLOTS 4096 /* uids tracked at once */
-#define LIMIT_PROBE 16
-#define LIMIT_WINDOW 60  /* seconds */
+#define LIMIT_SLOTS  4096 /* uids tracked at once */
+#define LIMIT_PROBE  16
+#define LIMIT_WINDOW 60 /* seconds */
 
 /* Failures of one uid in the minute that began at start. */
 struct limit {
@@ -52,14 +52,14 @@ static const struct {
 	const char *name;
 	int err;
 } reasons[] = {
-	[WHY_OK] = {"", 0},
-	[WHY_EXPIRED] = {"token_expired", EKEYEXPIRED},
-	[WHY_REVOKED] = {"token_revoked", EKEYREVOKED},
-	[WHY_SCOPE] = {"insufficient_scope", EACCES},
-	[WHY_IMPERSONATION] = {"impersonation_disabled", EKEYREJECTED},
-	[WHY_BLOCKED] = {"user_blocked", EKEYREJECTED},
-	[WHY_INVALID] = {"token_invalid", EKEYREJECTED},
-	[WHY_LIMITED] = {"rate_limited", EAGAIN},
+    [WHY_OK] = {"", 0},
+    [WHY_EXPIRED] = {"token_expired", EKEYEXPIRED},
+    [WHY_REVOKED] = {"token_revoked", EKEYREVOKED},
+    [WHY_SCOPE] = {"insufficient_scope", EACCES},
+    [WHY_IMPERSONATION] = {"impersonation_disabled", EKEYREJECTED},
+    [WHY_BLOCKED] = {"user_blocked", EKEYREJECTED},
+    [WHY_INVALID] = {"token_invalid", EKEYREJECTED},
+    [WHY_LIMITED] = {"rate_limited", EAGAIN},
 };
 
 int auth_open(struct auth **out, struct store *st, char *err, size_t errlen)
@@ -73,12 +73,13 @@ int auth_open(struct auth **out, struct store *st, char *err, size_t errlen)
 	}
 	au->st = st;
 	au->cfg = cfg;
-	au->log_fd = open(cfg->auth_log,
-			  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-			  0600);
+	au->log_fd =
+	    open(cfg->auth_log,
+		 O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (au->log_fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "auth log %s: %s", cfg->auth_log, strerror(e));
+		snprintf(err, errlen, "auth log %s: %s", cfg->auth_log,
+			 strerror(e));
 		free(au);
 		return -e;
 	}
@@ -103,13 +104,15 @@ static struct limit *limit_slot(struct auth *au, uint32_t uid, int64_t now)
 	struct limit *oldest = NULL;
 
 	for (unsigned i = 0; i < LIMIT_PROBE; i++) {
-		struct limit *l = &au->limits[(uid * 2654435761u + i) % LIMIT_SLOTS];
+		struct limit *l =
+		    &au->limits[(uid * 2654435761u + i) % LIMIT_SLOTS];
 		if (l->start && l->uid == uid)
 			return l;
 		if (!l->start || now - l->start >= LIMIT_WINDOW) {
 			if (!oldest || oldest->start)
 				oldest = l;
-		} else if (!oldest || (oldest->start && l->start < oldest->start)) {
+		} else if (!oldest ||
+			   (oldest->start && l->start < oldest->start)) {
 			oldest = l;
 		}
 	}
@@ -197,13 +200,15 @@ static void log_failure(struct auth *au, const struct pfs_actor *a,
 			     ",\"meta.auth_fail_reason\":\"%s\","
 			     "\"meta.auth_fail_token_id\":null,",
 			     reasons[why].name);
-	if (n < 0 || (size_t)n >= sizeof(tail) || at + (size_t)n >= sizeof(line))
+	if (n < 0 || (size_t)n >= sizeof(tail) ||
+	    at + (size_t)n >= sizeof(line))
 		return;
 	memcpy(line + at, tail, (size_t)n);
 	at += (size_t)n;
-	n = snprintf(tail, sizeof(tail), "\"uid\":%u,\"pid\":%d,\"comm\":", a->uid,
-		     (int)a->pid);
-	if (n < 0 || (size_t)n >= sizeof(tail) || at + (size_t)n >= sizeof(line))
+	n = snprintf(tail, sizeof(tail),
+		     "\"uid\":%u,\"pid\":%d,\"comm\":", a->uid, (int)a->pid);
+	if (n < 0 || (size_t)n >= sizeof(tail) ||
+	    at + (size_t)n >= sizeof(line))
 		return;
 	memcpy(line + at, tail, (size_t)n);
 	at += (size_t)n;
@@ -235,8 +240,8 @@ static int lookup(struct auth *au, const char *secret, size_t len,
 }
 
 /* Why t may not act with scope now, or WHY_OK; GitLab's order. */
-static enum reason judge(struct auth *au, const struct token_info *t,
-			 int scope, int64_t now)
+static enum reason judge(struct auth *au, const struct token_info *t, int scope,
+			 int64_t now)
 {
 	if (token_expired(t, now))
 		return WHY_EXPIRED;
@@ -276,7 +281,8 @@ int auth_check(struct auth *au, const struct pfs_actor *a, const char *scope,
 			why = judge(au, &t, idx, now);
 	}
 	if (why == WHY_OK)
-		return token_touch(au->st, &t, now, au->cfg->last_used_interval_s);
+		return token_touch(au->st, &t, now,
+				   au->cfg->last_used_interval_s);
 	if (why != WHY_LIMITED)
 		count_failure(au, a->uid, now);
 	log_failure(au, a, why, t.id, path, now);

@@ -109,9 +109,10 @@ static int check_prefix(const char *v)
 	if (n == 0 || n > 32)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			    "0123456789-_",
-			    v[i]))
+		if (!strchr(
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"0123456789-_",
+			v[i]))
 			return -EINVAL;
 	return 0;
 }
@@ -152,7 +153,8 @@ static int handler(void *user, const char *section, const char *name,
 			r = set_str(&c->prefix, strdup(value));
 	} else if (KEY("tokens", "default_scopes")) {
 		why = "expected known scopes separated by spaces or commas";
-		r = policy_parse_scopes(value, strlen(value), &c->default_scopes);
+		r = policy_parse_scopes(value, strlen(value),
+					&c->default_scopes);
 	} else if (KEY("tokens", "default_lifetime_days")) {
 		why = "expected a number of days, 0 to 36500";
 		r = parse_int(value, 0, 36500, &c->default_lifetime_days);
@@ -186,7 +188,8 @@ static int handler(void *user, const char *section, const char *name,
  * sections even when they hold no key (inih does not report those). */
 static char *reader(char *str, int num, void *stream)
 {
-	static const char *const known[] = {"store", "access", "tokens", "auth"};
+	static const char *const known[] = {"store", "access", "tokens",
+					    "auth"};
 	struct cfg_parse *p = stream;
 	char *s = fgets(str, num, p->f), *t, *end;
 
@@ -230,7 +233,8 @@ static int check_all(struct cfg_parse *p)
 		errno = 0;
 		g = getgrnam(c->admin_group);
 		if (!g) {
-			fail(p, "access", "admin_group", -EINVAL, "no such group");
+			fail(p, "access", "admin_group", -EINVAL,
+			     "no such group");
 			return p->error;
 		}
 		c->admin_gid = g->gr_gid;
@@ -240,8 +244,10 @@ static int check_all(struct cfg_parse *p)
 
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
 {
-	struct cfg_parse p = {.c = c, .path = path ? path : "(defaults)",
-			      .err = err, .errlen = errlen};
+	struct cfg_parse p = {.c = c,
+			      .path = path ? path : "(defaults)",
+			      .err = err,
+			      .errlen = errlen};
 	char *slash;
 	int r;
 
@@ -285,8 +291,8 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
 	return p.error;
 }
 
-int cfg_check_file(const char *path, const char *what, mode_t forbid,
-		   char *err, size_t errlen)
+int cfg_check_file(const char *path, const char *what, mode_t forbid, char *err,
+		   size_t errlen)
 {
 	struct stat sb;
 
@@ -301,13 +307,13 @@ int cfg_check_file(const char *path, const char *what, mode_t forbid,
 		return -EPERM;
 	}
 	if (sb.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s %s: owned by uid %u, not %u", what, path,
-			 (unsigned)sb.st_uid, (unsigned)geteuid());
+		snprintf(err, errlen, "%s %s: owned by uid %u, not %u", what,
+			 path, (unsigned)sb.st_uid, (unsigned)geteuid());
 		return -EPERM;
 	}
 	if (sb.st_mode & forbid) {
-		snprintf(err, errlen, "%s %s: mode %04o lets others %s it", what,
-			 path, (unsigned)(sb.st_mode & 07777),
+		snprintf(err, errlen, "%s %s: mode %04o lets others %s it",
+			 what, path, (unsigned)(sb.st_mode & 07777),
 			 (sb.st_mode & forbid & 022) ? "write" : "read");
 		return -EPERM;
 	}

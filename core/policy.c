@@ -7,12 +7,23 @@
 #include "patfs/policy.h"
 
 const char *const policy_scope_names[POLICY_NSCOPES] = {
-	"admin_mode",	     "ai_features",	      "api",
-	"create_runner",     "k8s_proxy",	      "manage_runner",
-	"read_api",	     "read_registry",	      "read_repository",
-	"read_service_ping", "read_user",	      "read_virtual_registry",
-	"self_rotate",	     "sudo",		      "write_registry",
-	"write_repository",  "write_virtual_registry",
+    "admin_mode",
+    "ai_features",
+    "api",
+    "create_runner",
+    "k8s_proxy",
+    "manage_runner",
+    "read_api",
+    "read_registry",
+    "read_repository",
+    "read_service_ping",
+    "read_user",
+    "read_virtual_registry",
+    "self_rotate",
+    "sudo",
+    "write_registry",
+    "write_repository",
+    "write_virtual_registry",
 };
 
 #define BIT(name) (1u << policy_scope_bit_##name)
@@ -30,12 +41,12 @@ enum {
 
 /* implied[i]: every scope that scope i grants besides itself (transitive). */
 static const uint32_t implied[POLICY_NSCOPES] = {
-	[2] = BIT(read_api) | BIT(read_user) | BIT(read_repository) |
-	      BIT(write_repository) | BIT(read_registry) | BIT(write_registry) |
-	      BIT(read_virtual_registry) | BIT(write_virtual_registry),
-	[14] = BIT(read_registry),
-	[15] = BIT(read_repository),
-	[16] = BIT(read_virtual_registry),
+    [2] = BIT(read_api) | BIT(read_user) | BIT(read_repository) |
+	  BIT(write_repository) | BIT(read_registry) | BIT(write_registry) |
+	  BIT(read_virtual_registry) | BIT(write_virtual_registry),
+    [14] = BIT(read_registry),
+    [15] = BIT(read_repository),
+    [16] = BIT(read_virtual_registry),
 };
 
 int policy_scope_index(const char *name, size_t len)
@@ -52,7 +63,8 @@ int policy_scope_granted(uint32_t mask, int idx)
 	if (idx < 0 || idx >= POLICY_NSCOPES)
 		return 0;
 	for (int i = 0; i < POLICY_NSCOPES; i++)
-		if ((mask & (1u << i)) && (i == idx || (implied[i] & (1u << idx))))
+		if ((mask & (1u << i)) &&
+		    (i == idx || (implied[i] & (1u << idx))))
 			return 1;
 	return 0;
 }

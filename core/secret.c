@@ -10,7 +10,7 @@
 #include "patfs/secret.h"
 
 static const char alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* Reads exactly n bytes; 0 or -errno (-EINVAL when the file is short). */
 static int read_full(int fd, unsigned char *buf, size_t n)
@@ -59,13 +59,15 @@ int secret_pepper_load(const char *path, unsigned char **out, char *err,
 	}
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		fd = open(path,
+			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			  0600);
 		created = fd >= 0;
 	}
 	if (fd < 0) {
 		r = -errno;
-		snprintf(err, errlen, "pepper file %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "pepper file %s: %s", path,
+			 strerror(errno));
 		goto free_pepper;
 	}
 	if (created) {
@@ -88,9 +90,10 @@ int secret_pepper_load(const char *path, unsigned char **out, char *err,
 		}
 		if (!S_ISREG(sb.st_mode) || sb.st_size != SECRET_PEPPER_LEN) {
 			r = -EINVAL;
-			snprintf(err, errlen,
-				 "pepper file %s: not a regular file of %d bytes",
-				 path, SECRET_PEPPER_LEN);
+			snprintf(
+			    err, errlen,
+			    "pepper file %s: not a regular file of %d bytes",
+			    path, SECRET_PEPPER_LEN);
 			goto close_fd;
 		}
 		r = read_full(fd, pepper, SECRET_PEPPER_LEN);
@@ -148,6 +151,6 @@ int secret_check_format(const char *prefix, const char *s, size_t len)
 void secret_digest(const unsigned char *pepper, const char *s, size_t len,
 		   unsigned char out[SECRET_DIGEST_LEN])
 {
-	crypto_generichash(out, SECRET_DIGEST_LEN, (const unsigned char *)s, len,
-			   pepper, SECRET_PEPPER_LEN);
+	crypto_generichash(out, SECRET_DIGEST_LEN, (const unsigned char *)s,
+			   len, pepper, SECRET_PEPPER_LEN);
 }

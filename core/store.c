@@ -14,124 +14,124 @@
 
 #define SCHEMA_VERSION 1
 
-#define TOKEN_COLS                                                         \
-	"SELECT t.id, t.user_id, t.name, t.description, t.scopes,"         \
-	" t.impersonation, t.created_at, t.description_at, t.scopes_at,"   \
-	" t.impersonation_at, t.expires_at, t.expires_at_at,"              \
-	" t.last_used_at, t.revoked_at, t.sealed_at, u.name, u.blocked,"   \
+#define TOKEN_COLS                                                             \
+	"SELECT t.id, t.user_id, t.name, t.description, t.scopes,"             \
+	" t.impersonation, t.created_at, t.description_at, t.scopes_at,"       \
+	" t.impersonation_at, t.expires_at, t.expires_at_at,"                  \
+	" t.last_used_at, t.revoked_at, t.sealed_at, u.name, u.blocked,"       \
 	" u.blocked_at, u.uid FROM tokens t JOIN users u ON u.id = t.user_id "
-#define USER_COLS                                                          \
-	"SELECT id, name, blocked, blocked_at, uid, uid_at, created_at,"   \
+#define USER_COLS                                                              \
+	"SELECT id, name, blocked, blocked_at, uid, uid_at, created_at,"       \
 	" ntokens FROM users "
 
 static const char *const sql_text[STORE_NSQL] = {
-	[SQL_BEGIN] = "BEGIN IMMEDIATE",
-	[SQL_COMMIT] = "COMMIT",
-	[SQL_ROLLBACK] = "ROLLBACK",
-	[SQL_USER_GET] = USER_COLS "WHERE id = ?1",
-	[SQL_USER_FIND] = USER_COLS "WHERE name = ?1",
-	[SQL_USER_LIST] = USER_COLS "WHERE id > ?1 ORDER BY id",
-	[SQL_USER_COUNT] = "SELECT count(*) FROM users",
-	[SQL_USER_INSERT] = "INSERT INTO users (name, blocked_at, uid_at,"
-			    " created_at) VALUES (?1, ?2, ?2, ?2)",
-	[SQL_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
-	[SQL_USER_SET_BLOCKED] =
-		"UPDATE users SET blocked = ?2, blocked_at = ?3 WHERE id = ?1",
-	[SQL_USER_SET_UID] = "UPDATE users SET uid = ?2, uid_at = ?3 WHERE id = ?1",
-	[SQL_USER_ADD_TOKEN] =
-		"UPDATE users SET ntokens = ntokens + 1 WHERE id = ?1",
-	[SQL_TOKEN_GET] = TOKEN_COLS "WHERE t.id = ?1",
-	[SQL_TOKEN_FIND_ACTIVE] =
-		"SELECT id FROM tokens WHERE user_id = ?1 AND name = ?2"
-		" AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?3)"
-		" ORDER BY id DESC LIMIT 1",
-	[SQL_TOKEN_LIST_USER] =
-		TOKEN_COLS "WHERE t.user_id = ?1 AND t.id > ?2 ORDER BY t.id",
-	[SQL_TOKEN_LIST_DAY] = TOKEN_COLS
-	"WHERE t.expires_at = ?1 AND t.revoked_at IS NULL AND t.id > ?2"
-	" ORDER BY t.expires_at, t.id",
-	[SQL_TOKEN_LIST_NEVER] = TOKEN_COLS
-	"WHERE t.expires_at IS NULL AND t.revoked_at IS NULL AND t.id > ?2"
-	" ORDER BY t.expires_at, t.id",
-	[SQL_TOKEN_NEXT_EXPIRY] =
-		"SELECT expires_at FROM tokens WHERE revoked_at IS NULL"
-		" AND expires_at > ?1 ORDER BY expires_at LIMIT 1",
-	[SQL_TOKEN_INSERT] =
-		"INSERT INTO tokens (user_id, name, scopes, created_at,"
-		" description_at, scopes_at, impersonation_at, expires_at,"
-		" expires_at_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?4, ?5, ?4)",
-	[SQL_TOKEN_SET_DESCRIPTION] = "UPDATE tokens SET description = ?2,"
-				      " description_at = ?3 WHERE id = ?1",
-	[SQL_TOKEN_SET_SCOPES] =
-		"UPDATE tokens SET scopes = ?2, scopes_at = ?3 WHERE id = ?1",
-	[SQL_TOKEN_SET_IMPERSONATION] = "UPDATE tokens SET impersonation = ?2,"
-					" impersonation_at = ?3 WHERE id = ?1",
-	[SQL_TOKEN_SET_EXPIRES] = "UPDATE tokens SET expires_at = ?2,"
-				  " expires_at_at = ?3 WHERE id = ?1",
-	[SQL_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?2"
-			     " WHERE id = ?1 AND revoked_at IS NULL",
-	[SQL_TOKEN_SEAL] =
-		"UPDATE tokens SET digest = ?2, sealed_at = ?3 WHERE id = ?1"
-		" AND sealed_at IS NULL AND revoked_at IS NULL",
-	[SQL_TOKEN_LOST] = "SELECT t.id, t.user_id, u.name, t.expires_at"
-			   " FROM tokens t JOIN users u ON u.id = t.user_id"
-			   " WHERE t.sealed_at IS NULL AND t.revoked_at IS NULL LIMIT 1",
-	[SQL_TOKEN_BY_DIGEST] = TOKEN_COLS "WHERE t.digest = ?1",
-	[SQL_TOKEN_TOUCH] =
-		"UPDATE tokens SET last_used_at = ?2 WHERE id = ?1"
-		" AND (last_used_at IS NULL OR last_used_at <= ?3)",
-	[SQL_AUDIT_LAST] =
-		"SELECT off + len, at FROM audit ORDER BY id DESC LIMIT 1",
-	[SQL_AUDIT_INSERT] = "INSERT INTO audit (off, len, at, action, object,"
-			     " line) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[SQL_AUDIT_FROM] =
-		"SELECT off, line FROM audit WHERE id >= (SELECT id FROM audit"
-		" WHERE off <= ?1 ORDER BY off DESC LIMIT 1) ORDER BY id",
+    [SQL_BEGIN] = "BEGIN IMMEDIATE",
+    [SQL_COMMIT] = "COMMIT",
+    [SQL_ROLLBACK] = "ROLLBACK",
+    [SQL_USER_GET] = USER_COLS "WHERE id = ?1",
+    [SQL_USER_FIND] = USER_COLS "WHERE name = ?1",
+    [SQL_USER_LIST] = USER_COLS "WHERE id > ?1 ORDER BY id",
+    [SQL_USER_COUNT] = "SELECT count(*) FROM users",
+    [SQL_USER_INSERT] = "INSERT INTO users (name, blocked_at, uid_at,"
+			" created_at) VALUES (?1, ?2, ?2, ?2)",
+    [SQL_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
+    [SQL_USER_SET_BLOCKED] =
+	"UPDATE users SET blocked = ?2, blocked_at = ?3 WHERE id = ?1",
+    [SQL_USER_SET_UID] = "UPDATE users SET uid = ?2, uid_at = ?3 WHERE id = ?1",
+    [SQL_USER_ADD_TOKEN] =
+	"UPDATE users SET ntokens = ntokens + 1 WHERE id = ?1",
+    [SQL_TOKEN_GET] = TOKEN_COLS "WHERE t.id = ?1",
+    [SQL_TOKEN_FIND_ACTIVE] =
+	"SELECT id FROM tokens WHERE user_id = ?1 AND name = ?2"
+	" AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?3)"
+	" ORDER BY id DESC LIMIT 1",
+    [SQL_TOKEN_LIST_USER] =
+	TOKEN_COLS "WHERE t.user_id = ?1 AND t.id > ?2 ORDER BY t.id",
+    [SQL_TOKEN_LIST_DAY] = TOKEN_COLS
+    "WHERE t.expires_at = ?1 AND t.revoked_at IS NULL AND t.id > ?2"
+    " ORDER BY t.expires_at, t.id",
+    [SQL_TOKEN_LIST_NEVER] = TOKEN_COLS
+    "WHERE t.expires_at IS NULL AND t.revoked_at IS NULL AND t.id > ?2"
+    " ORDER BY t.expires_at, t.id",
+    [SQL_TOKEN_NEXT_EXPIRY] =
+	"SELECT expires_at FROM tokens WHERE revoked_at IS NULL"
+	" AND expires_at > ?1 ORDER BY expires_at LIMIT 1",
+    [SQL_TOKEN_INSERT] =
+	"INSERT INTO tokens (user_id, name, scopes, created_at,"
+	" description_at, scopes_at, impersonation_at, expires_at,"
+	" expires_at_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?4, ?5, ?4)",
+    [SQL_TOKEN_SET_DESCRIPTION] = "UPDATE tokens SET description = ?2,"
+				  " description_at = ?3 WHERE id = ?1",
+    [SQL_TOKEN_SET_SCOPES] =
+	"UPDATE tokens SET scopes = ?2, scopes_at = ?3 WHERE id = ?1",
+    [SQL_TOKEN_SET_IMPERSONATION] = "UPDATE tokens SET impersonation = ?2,"
+				    " impersonation_at = ?3 WHERE id = ?1",
+    [SQL_TOKEN_SET_EXPIRES] = "UPDATE tokens SET expires_at = ?2,"
+			      " expires_at_at = ?3 WHERE id = ?1",
+    [SQL_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?2"
+			 " WHERE id = ?1 AND revoked_at IS NULL",
+    [SQL_TOKEN_SEAL] =
+	"UPDATE tokens SET digest = ?2, sealed_at = ?3 WHERE id = ?1"
+	" AND sealed_at IS NULL AND revoked_at IS NULL",
+    [SQL_TOKEN_LOST] =
+	"SELECT t.id, t.user_id, u.name, t.expires_at"
+	" FROM tokens t JOIN users u ON u.id = t.user_id"
+	" WHERE t.sealed_at IS NULL AND t.revoked_at IS NULL LIMIT 1",
+    [SQL_TOKEN_BY_DIGEST] = TOKEN_COLS "WHERE t.digest = ?1",
+    [SQL_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1"
+			" AND (last_used_at IS NULL OR last_used_at <= ?3)",
+    [SQL_AUDIT_LAST] =
+	"SELECT off + len, at FROM audit ORDER BY id DESC LIMIT 1",
+    [SQL_AUDIT_INSERT] = "INSERT INTO audit (off, len, at, action, object,"
+			 " line) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQL_AUDIT_FROM] =
+	"SELECT off, line FROM audit WHERE id >= (SELECT id FROM audit"
+	" WHERE off <= ?1 ORDER BY off DESC LIMIT 1) ORDER BY id",
 };
 
 static const char schema[] =
-	"CREATE TABLE users ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" name TEXT NOT NULL UNIQUE,"
-	" blocked INTEGER NOT NULL DEFAULT 0,"
-	" blocked_at INTEGER NOT NULL,"
-	" uid INTEGER,"
-	" uid_at INTEGER NOT NULL,"
-	" created_at INTEGER NOT NULL,"
-	" ntokens INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE tokens ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" user_id INTEGER NOT NULL REFERENCES users (id),"
-	" name TEXT NOT NULL,"
-	" description TEXT NOT NULL DEFAULT '',"
-	" description_at INTEGER NOT NULL,"
-	" scopes INTEGER NOT NULL,"
-	" scopes_at INTEGER NOT NULL,"
-	" impersonation INTEGER NOT NULL DEFAULT 0,"
-	" impersonation_at INTEGER NOT NULL,"
-	" created_at INTEGER NOT NULL,"
-	" expires_at INTEGER," /* days since the epoch */
-	" expires_at_at INTEGER NOT NULL,"
-	" last_used_at INTEGER,"
-	" revoked_at INTEGER,"
-	" sealed_at INTEGER,"
-	" digest BLOB UNIQUE);" /* keyed digest of the secret, once sealed */
-	"CREATE INDEX tokens_by_user ON tokens (user_id, id);"
-	"CREATE INDEX tokens_by_name ON tokens (user_id, name)"
-	" WHERE revoked_at IS NULL;"
-	"CREATE INDEX tokens_by_expiry ON tokens (expires_at, id)"
-	" WHERE revoked_at IS NULL;"
-	"CREATE INDEX tokens_unsealed ON tokens (id)"
-	" WHERE sealed_at IS NULL AND revoked_at IS NULL;"
-	"CREATE TABLE audit ("
-	" id INTEGER PRIMARY KEY,"
-	" off INTEGER NOT NULL," /* byte offset of line in audit.log */
-	" len INTEGER NOT NULL,"
-	" at INTEGER NOT NULL,"
-	" action TEXT NOT NULL,"
-	" object TEXT NOT NULL,"
-	" line TEXT NOT NULL);" /* the JSON line, newline included */
-	"CREATE UNIQUE INDEX audit_by_off ON audit (off);";
+    "CREATE TABLE users ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " name TEXT NOT NULL UNIQUE,"
+    " blocked INTEGER NOT NULL DEFAULT 0,"
+    " blocked_at INTEGER NOT NULL,"
+    " uid INTEGER,"
+    " uid_at INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " ntokens INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE tokens ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " user_id INTEGER NOT NULL REFERENCES users (id),"
+    " name TEXT NOT NULL,"
+    " description TEXT NOT NULL DEFAULT '',"
+    " description_at INTEGER NOT NULL,"
+    " scopes INTEGER NOT NULL,"
+    " scopes_at INTEGER NOT NULL,"
+    " impersonation INTEGER NOT NULL DEFAULT 0,"
+    " impersonation_at INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER," /* days since the epoch */
+    " expires_at_at INTEGER NOT NULL,"
+    " last_used_at INTEGER,"
+    " revoked_at INTEGER,"
+    " sealed_at INTEGER,"
+    " digest BLOB UNIQUE);" /* keyed digest of the secret, once sealed */
+    "CREATE INDEX tokens_by_user ON tokens (user_id, id);"
+    "CREATE INDEX tokens_by_name ON tokens (user_id, name)"
+    " WHERE revoked_at IS NULL;"
+    "CREATE INDEX tokens_by_expiry ON tokens (expires_at, id)"
+    " WHERE revoked_at IS NULL;"
+    "CREATE INDEX tokens_unsealed ON tokens (id)"
+    " WHERE sealed_at IS NULL AND revoked_at IS NULL;"
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY,"
+    " off INTEGER NOT NULL," /* byte offset of line in audit.log */
+    " len INTEGER NOT NULL,"
+    " at INTEGER NOT NULL,"
+    " action TEXT NOT NULL,"
+    " object TEXT NOT NULL,"
+    " line TEXT NOT NULL);" /* the JSON line, newline included */
+    "CREATE UNIQUE INDEX audit_by_off ON audit (off);";
 
 int store_errno(int rc)
 {
@@ -212,16 +212,17 @@ static struct store_conn *conn_open(struct store *st, char *err, size_t errlen)
 	c->st = st;
 	rc = sqlite3_open_v2(st->cfg->store_path, &c->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				     SQLITE_OPEN_NOMUTEX,
+				 SQLITE_OPEN_NOMUTEX,
 			     NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, 10000);
-	rc = sqlite3_exec(c->db,
-			  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-			  " PRAGMA foreign_keys = ON;",
-			  NULL, NULL, NULL);
+	rc =
+	    sqlite3_exec(c->db,
+			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+			 " PRAGMA foreign_keys = ON;",
+			 NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
 	pthread_mutex_lock(&st->lock);
@@ -278,11 +279,11 @@ sqlite3_stmt *store_sql(struct store_conn *c, enum store_sql id)
 		sqlite3_clear_bindings(s);
 		return s;
 	}
-	rc = sqlite3_prepare_v3(c->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
-				&c->stmt[id], NULL);
+	rc = sqlite3_prepare_v3(c->db, sql_text[id], -1,
+				SQLITE_PREPARE_PERSISTENT, &c->stmt[id], NULL);
 	if (rc != SQLITE_OK) {
-		fprintf(stderr, "patfs: error: preparing statement %d: %s\n", id,
-			sqlite3_errmsg(c->db));
+		fprintf(stderr, "patfs: error: preparing statement %d: %s\n",
+			id, sqlite3_errmsg(c->db));
 		return NULL;
 	}
 	return c->stmt[id];
@@ -298,7 +299,8 @@ int store_step(struct store_conn *c, sqlite3_stmt *s)
 		return 0;
 	/* a constraint is an answer (EEXIST), not a fault worth logging */
 	if ((rc & 0xff) != SQLITE_CONSTRAINT)
-		fprintf(stderr, "patfs: error: sqlite: %s\n", sqlite3_errmsg(c->db));
+		fprintf(stderr, "patfs: error: sqlite: %s\n",
+			sqlite3_errmsg(c->db));
 	sqlite3_reset(s);
 	return store_errno(rc);
 }
@@ -359,7 +361,7 @@ void store_touch(struct store_conn *c, enum store_change_kind kind,
 		return;
 	}
 	c->changes[c->nchanges++] = (struct store_change){
-		.kind = kind, .user_id = user_id, .token_id = token_id, .day = day};
+	    .kind = kind, .user_id = user_id, .token_id = token_id, .day = day};
 }
 
 /* Creates the store file 0600 if it does not exist yet, so SQLite (which
@@ -367,8 +369,8 @@ void store_touch(struct store_conn *c, enum store_change_kind kind,
  * others. */
 static int create_private(const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		      0600);
+	int fd = open(
+	    path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd >= 0) {
 		close(fd);
@@ -399,20 +401,22 @@ static int schema_ensure(struct store_conn *c, char *err, size_t errlen)
 	if (version == SCHEMA_VERSION)
 		return 0;
 	if (version > SCHEMA_VERSION) {
-		snprintf(err, errlen,
-			 "store %s: schema version %d is newer than this patfs (%d)",
-			 c->st->cfg->store_path, version, SCHEMA_VERSION);
+		snprintf(
+		    err, errlen,
+		    "store %s: schema version %d is newer than this patfs (%d)",
+		    c->st->cfg->store_path, version, SCHEMA_VERSION);
 		return -EPROTO;
 	}
 	rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(c->db, schema, NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(c->db, "PRAGMA user_version = 1; COMMIT", NULL,
-				  NULL, &msg);
+		rc = sqlite3_exec(c->db, "PRAGMA user_version = 1; COMMIT",
+				  NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "store %s: creating schema: %s",
-			 c->st->cfg->store_path, msg ? msg : sqlite3_errstr(rc));
+			 c->st->cfg->store_path,
+			 msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 		return store_errno(rc);

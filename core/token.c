@@ -14,16 +14,17 @@
 #include "tokenInt.h"
 
 const char *const token_attr_names[TOKEN_NATTR] = {
-	"name",	      "description", "scopes",  "impersonation", "created_at",
-	"expires_at", "last_used_at", "revoked", "active",	     "token",
+    "name",	  "description",  "scopes",  "impersonation", "created_at",
+    "expires_at", "last_used_at", "revoked", "active",	      "token",
 };
 
 #define OBJECT_MAX (PFS_NAME_MAX + 48)
 
 static int64_t col_or(sqlite3_stmt *s, int i, int64_t none)
 {
-	return sqlite3_column_type(s, i) == SQLITE_NULL ? none
-							 : sqlite3_column_int64(s, i);
+	return sqlite3_column_type(s, i) == SQLITE_NULL
+		   ? none
+		   : sqlite3_column_int64(s, i);
 }
 
 static void copy_col(char *dst, size_t size, sqlite3_stmt *s, int i)
@@ -166,7 +167,8 @@ int token_writable(const struct pfs_actor *a, const struct token_info *t,
 
 static void object_of(const struct token_info *t, char out[OBJECT_MAX])
 {
-	snprintf(out, OBJECT_MAX, "users/%s/tokens/%" PRId64, t->user_name, t->id);
+	snprintf(out, OBJECT_MAX, "users/%s/tokens/%" PRId64, t->user_name,
+		 t->id);
 }
 
 int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
@@ -356,7 +358,8 @@ int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 			action = "token_set_description";
 			memcpy(t.description, val, len);
 			t.description[len] = '\0';
-			sqlite3_stmt *s = store_sql(c, SQL_TOKEN_SET_DESCRIPTION);
+			sqlite3_stmt *s =
+			    store_sql(c, SQL_TOKEN_SET_DESCRIPTION);
 			if (!s) {
 				r = -EIO;
 				goto rollback;
@@ -470,7 +473,8 @@ int token_take_secret(struct store *st, const struct pfs_actor *a, int64_t id,
 	if (r)
 		return r;
 	len = secret_generate(store_cfg(st)->prefix, buf, size);
-	r = len < 0 ? len : seal(c, a, &t, buf, (size_t)len, "token_secret_taken");
+	r = len < 0 ? len
+		    : seal(c, a, &t, buf, (size_t)len, "token_secret_taken");
 	if (!r)
 		r = store_commit(c);
 	else
@@ -551,7 +555,8 @@ size_t token_render(const struct token_info *t, enum token_attr attr,
 	case TOKEN_LAST_USED_AT:
 		*mtime = t->last_used_at ? t->last_used_at : t->created_at;
 		policy_format_time(t->last_used_at, when);
-		w = snprintf(buf, size, t->last_used_at ? "%s\n" : "%.0s", when);
+		w = snprintf(buf, size, t->last_used_at ? "%s\n" : "%.0s",
+			     when);
 		break;
 	case TOKEN_REVOKED:
 		*mtime = t->revoked_at ? t->revoked_at : t->created_at;
@@ -689,7 +694,8 @@ int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
 	return r;
 }
 
-int token_find_digest(struct store *st, const unsigned char d[SECRET_DIGEST_LEN],
+int token_find_digest(struct store *st,
+		      const unsigned char d[SECRET_DIGEST_LEN],
 		      struct token_info *out)
 {
 	struct store_conn *c = store_conn(st);

@@ -8,7 +8,8 @@
 #include "patfs/token.h"
 
 /* The token whose secret has digest d: 0, -ENOENT, or -errno. */
-int token_find_digest(struct store *st, const unsigned char d[SECRET_DIGEST_LEN],
+int token_find_digest(struct store *st,
+		      const unsigned char d[SECRET_DIGEST_LEN],
 		      struct token_info *out);
 
 /* Sets last_used_at of token id to now unless it was set within interval

@@ -21,15 +21,16 @@ static void user_row(sqlite3_stmt *s, struct user_info *u)
 	u->blocked = sqlite3_column_int(s, 2);
 	u->blocked_at = sqlite3_column_int64(s, 3);
 	u->uid = sqlite3_column_type(s, 4) == SQLITE_NULL
-			 ? -1
-			 : sqlite3_column_int64(s, 4);
+		     ? -1
+		     : sqlite3_column_int64(s, 4);
 	u->uid_at = sqlite3_column_int64(s, 5);
 	u->created_at = sqlite3_column_int64(s, 6);
 	u->ntokens = sqlite3_column_int64(s, 7);
 }
 
 /* Runs a one-row user query bound by bind; 0, -ENOENT or -errno. */
-static int user_one(struct store_conn *c, sqlite3_stmt *s, struct user_info *out)
+static int user_one(struct store_conn *c, sqlite3_stmt *s,
+		    struct user_info *out)
 {
 	int r = store_step(c, s);
 

@@ -9,20 +9,20 @@
 
 enum ino_kind {
 	INO_ROOT,
-	INO_USERS,     /* users/ */
-	INO_EXPIRING,  /* expiring/ */
-	INO_AUDIT,     /* audit.log */
-	INO_USER,      /* users/<u>/ (id: user) */
-	INO_USER_ATTR, /* users/<u>/<attr> (sub: enum user_attr) */
-	INO_TOKENS,    /* users/<u>/tokens/ (id: user) */
-	INO_TOKEN,     /* users/<u>/tokens/<id>/ (id: token) */
+	INO_USERS,	/* users/ */
+	INO_EXPIRING,	/* expiring/ */
+	INO_AUDIT,	/* audit.log */
+	INO_USER,	/* users/<u>/ (id: user) */
+	INO_USER_ATTR,	/* users/<u>/<attr> (sub: enum user_attr) */
+	INO_TOKENS,	/* users/<u>/tokens/ (id: user) */
+	INO_TOKEN,	/* users/<u>/tokens/<id>/ (id: token) */
 	INO_TOKEN_ATTR, /* a token's attribute (sub: enum token_attr) */
-	INO_DATE,      /* expiring/<date>/ (id: day) or never/ (sub: 1) */
-	INO_LINK,      /* expiring/<date>/<id> (id: token) */
-	INO_AUTH,      /* auth/ */
-	INO_SCOPE,     /* auth/<scope> (sub: scope index) */
-	INO_REVOKE,    /* revoke */
-	INO_IDENTIFY,  /* identify */
+	INO_DATE,	/* expiring/<date>/ (id: day) or never/ (sub: 1) */
+	INO_LINK,	/* expiring/<date>/<id> (id: token) */
+	INO_AUTH,	/* auth/ */
+	INO_SCOPE,	/* auth/<scope> (sub: scope index) */
+	INO_REVOKE,	/* revoke */
+	INO_IDENTIFY,	/* identify */
 	INO_NKINDS
 };
 

@@ -1,12 +1,12 @@
 /* main.c - patfs [-f] [-c FILE] [-o FUSE-OPTIONS] MOUNTPOINT */
 #include <errno.h>
 #include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sodium.h>
 #include <unistd.h>
 
 #include "ops.h"
@@ -132,8 +132,9 @@ int main(int argc, char **argv)
 	self.pid = (int32_t)getpid();
 	r = token_revoke_lost(p.st, &self, &lost);
 	if (r) {
-		fprintf(stderr, "patfs: error: revoking tokens whose secret was "
-				"lost: %s\n",
+		fprintf(stderr,
+			"patfs: error: revoking tokens whose secret was "
+			"lost: %s\n",
 			strerror(-r));
 		goto close_store;
 	}

@@ -22,15 +22,15 @@
 #include "patfs/token.h"
 #include "patfs/user.h"
 
-#define OFF_FIRST 3 /* readdir offsets 1 and 2 are "." and ".." */
+#define OFF_FIRST  3 /* readdir offsets 1 and 2 are "." and ".." */
 #define MAX_GROUPS 256
 
 /* An open file that holds state. While a taken secret is held, "token"
  * still stats (fstat after open). */
 struct ofile {
 	enum { OF_TAKE, OF_SET, OF_IDENTIFY } kind;
-	int refs; /* open + requests in flight, under pfs.lock: a reply may
-		     still be reading from it when release arrives */
+	int refs;     /* open + requests in flight, under pfs.lock: a reply may
+			 still be reading from it when release arrives */
 	char *secret; /* OF_TAKE: sodium_malloc'd, SECRET_MAX bytes */
 	size_t len;
 	int64_t token_id;
@@ -169,7 +169,8 @@ static mode_t bits(const struct pfs *p, int64_t owner_uid, int owner_rw,
 	m |= (owner_rw & 4 ? S_IRUSR : 0) | (owner_rw & 2 ? S_IWUSR : 0) |
 	     (owner_rw & 1 ? S_IXUSR : 0);
 	if (p->cfg->admin_group)
-		m |= (admin_rw & 4 ? S_IRGRP : 0) | (admin_rw & 2 ? S_IWGRP : 0) |
+		m |= (admin_rw & 4 ? S_IRGRP : 0) |
+		     (admin_rw & 2 ? S_IWGRP : 0) |
 		     (admin_rw & 1 ? S_IXGRP : 0);
 	return m;
 }
@@ -182,7 +183,8 @@ static void set_owner(const struct pfs *p, struct stat *st, int64_t uid)
 
 static void set_time(struct stat *st, int64_t t)
 {
-	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = (time_t)t;
+	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec =
+	    (time_t)t;
 }
 
 static void fill_dir(const struct pfs *p, struct stat *st, uint64_t ino,
@@ -264,12 +266,13 @@ static void fill_token(const struct pfs *p, const struct token_info *t,
 		n = token_secret_file_len(p->st);
 		mtime = t->sealed_at ? t->sealed_at : t->created_at;
 	} else {
-		n = token_render(t, (enum token_attr)attr, now, buf, sizeof(buf),
-				 &mtime);
+		n = token_render(t, (enum token_attr)attr, now, buf,
+				 sizeof(buf), &mtime);
 	}
 	ow = token_writable(&owner, t, (enum token_attr)attr) ? 0 : 2;
 	aw = token_writable(&admin, t, (enum token_attr)attr) ? 0 : 2;
-	fill_file(p, st, ino_make(INO_TOKEN_ATTR, (unsigned)attr | alias, t->id),
+	fill_file(p, st,
+		  ino_make(INO_TOKEN_ATTR, (unsigned)attr | alias, t->id),
 		  bits(p, t->user_uid, 4 | ow, 4 | aw), n, mtime);
 	set_owner(p, st, t->user_uid);
 }
@@ -281,9 +284,9 @@ static void fill_link(const struct pfs *p, const struct token_info *t,
 	st->st_ino = ino_make(INO_LINK, 0, t->id);
 	st->st_mode = S_IFLNK | 0777;
 	st->st_nlink = 1;
-	st->st_size = (off_t)(strlen("../../users//tokens/") +
-			      strlen(t->user_name) +
-			      (size_t)snprintf(NULL, 0, "%" PRId64, t->id));
+	st->st_size =
+	    (off_t)(strlen("../../users//tokens/") + strlen(t->user_name) +
+		    (size_t)snprintf(NULL, 0, "%" PRId64, t->id));
 	set_owner(p, st, -1);
 	set_time(st, t->expires_at_at);
 }
@@ -347,8 +350,8 @@ static int stat_of(struct pfs *p, const struct pfs_actor *a, struct ino n,
 		/* 1: not counted (as btrfs does); find then assumes no leaves.
 		 * Counting the dates would cost a probe per date on every path
 		 * walk through expiring/. */
-		fill_dir(p, st, ino_make(INO_EXPIRING, 0, 0), bits(p, -1, 5, 5), 1,
-			 p->started);
+		fill_dir(p, st, ino_make(INO_EXPIRING, 0, 0), bits(p, -1, 5, 5),
+			 1, p->started);
 		return 0;
 	case INO_AUDIT:
 		r = audit_stat(p->st, &size, &mtime);
@@ -358,8 +361,8 @@ static int stat_of(struct pfs *p, const struct pfs_actor *a, struct ino n,
 			  size, mtime ? mtime : p->started);
 		return 0;
 	case INO_DATE:
-		fill_dir(p, st, ino_make(INO_DATE, n.sub, n.id), bits(p, -1, 5, 5),
-			 2, p->started);
+		fill_dir(p, st, ino_make(INO_DATE, n.sub, n.id),
+			 bits(p, -1, 5, 5), 2, p->started);
 		return 0;
 	case INO_AUTH:
 		fill_dir(p, st, ino_make(INO_AUTH, 0, 0), 0755, 2, p->started);
@@ -368,16 +371,17 @@ static int stat_of(struct pfs *p, const struct pfs_actor *a, struct ino n,
 	case INO_SCOPE:
 		if (n.sub >= POLICY_NSCOPES)
 			return -ENOENT;
-		fill_file(p, st, ino_make(INO_SCOPE, n.sub, 0), 0222, 0, p->started);
+		fill_file(p, st, ino_make(INO_SCOPE, n.sub, 0), 0222, 0,
+			  p->started);
 		st->st_gid = 0;
 		return 0;
 	case INO_REVOKE:
-		fill_file(p, st, ino_make(INO_REVOKE, 0, 0), bits(p, -1, 2, 2), 0,
-			  p->started);
+		fill_file(p, st, ino_make(INO_REVOKE, 0, 0), bits(p, -1, 2, 2),
+			  0, p->started);
 		return 0;
 	case INO_IDENTIFY:
-		fill_file(p, st, ino_make(INO_IDENTIFY, 0, 0), bits(p, -1, 6, 6), 0,
-			  p->started);
+		fill_file(p, st, ino_make(INO_IDENTIFY, 0, 0),
+			  bits(p, -1, 6, 6), 0, p->started);
 		return 0;
 	case INO_USER:
 	case INO_USER_ATTR:
@@ -432,9 +436,10 @@ static double entry_timeout(struct ino n)
 	switch (n.kind) {
 	case INO_TOKEN:
 	case INO_TOKEN_ATTR:
-		return (n.sub & INO_ALIAS) || (n.sub & ~INO_ALIAS) == TOKEN_SECRET
-			       ? 0.0
-			       : 1.0;
+		return (n.sub & INO_ALIAS) ||
+			       (n.sub & ~INO_ALIAS) == TOKEN_SECRET
+			   ? 0.0
+			   : 1.0;
 	case INO_DATE:
 	case INO_LINK:
 		return 0.0;
@@ -586,8 +591,8 @@ static int resolve(struct pfs *p, const struct pfs_actor *a, struct ino parent,
 		if (!r)
 			r = token_get(p->st, id, &t);
 		if (!r && (t.revoked_at || (parent.sub == INO_NEVER
-						    ? t.expires_day >= 0
-						    : t.expires_day != parent.id)))
+						? t.expires_day >= 0
+						: t.expires_day != parent.id)))
 			r = -ENOENT;
 		if (!r)
 			*out = (struct ino){INO_LINK, 0, id};
@@ -640,7 +645,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 
 static int under_expiring(struct ino n)
 {
-	return n.kind == INO_EXPIRING || n.kind == INO_DATE || n.kind == INO_LINK;
+	return n.kind == INO_EXPIRING || n.kind == INO_DATE ||
+	       n.kind == INO_LINK;
 }
 
 /* 0 when a may write inode n now (the check behind open, truncate, write),
@@ -684,9 +690,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	actor_of(req, &a, 0);
 	if (under_expiring(n))
 		return (void)fuse_reply_err(req, EROFS);
-	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
-		      FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-		      FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW))
+	if (to_set &
+	    (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+	     FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+	     FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW))
 		return (void)fuse_reply_err(req, EPERM);
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		/* truncation is accepted and does nothing: the write carries
@@ -807,9 +814,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	(void)newname;
 	(void)flags;
 	fuse_reply_err(req, under_expiring(ino_split(parent)) ||
-					    under_expiring(ino_split(newparent))
-				    ? EROFS
-				    : EPERM);
+				    under_expiring(ino_split(newparent))
+				? EROFS
+				: EPERM);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
@@ -817,7 +824,8 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 {
 	(void)ino;
 	(void)newname;
-	fuse_reply_err(req, under_expiring(ino_split(newparent)) ? EROFS : EPERM);
+	fuse_reply_err(req,
+		       under_expiring(ino_split(newparent)) ? EROFS : EPERM);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -838,7 +846,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	(void)mode;
 	(void)fi;
 	/* `> auth/typo`: no such scope, rather than no permission */
-	fuse_reply_err(req, under_expiring(n)	     ? EROFS
+	fuse_reply_err(req, under_expiring(n)	 ? EROFS
 			    : n.kind == INO_AUTH ? ENOENT
 						 : EPERM);
 }
@@ -920,15 +928,16 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat st;
 	int r;
 
-	int secret = n.kind == INO_TOKEN_ATTR &&
-		     (n.sub & ~INO_ALIAS) == TOKEN_SECRET;
+	int secret =
+	    n.kind == INO_TOKEN_ATTR && (n.sub & ~INO_ALIAS) == TOKEN_SECRET;
 
 	actor_of(req, &a, secret); /* taking a secret is a change */
 	if (secret)
 		return open_secret(req, p, &a, n, fi);
 	if (n.kind == INO_AUDIT && !a.admin)
 		return (void)fuse_reply_err(req, EACCES);
-	if (n.kind == INO_SCOPE || n.kind == INO_REVOKE || n.kind == INO_IDENTIFY)
+	if (n.kind == INO_SCOPE || n.kind == INO_REVOKE ||
+	    n.kind == INO_IDENTIFY)
 		return open_checker(req, p, &a, n, fi);
 	r = stat_of(p, &a, n, &st);
 	if (!r && (fi->flags & O_ACCMODE) != O_RDONLY)
@@ -966,8 +975,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		/* its own position: the answer follows the write, whatever the
 		 * file offset, so `exec 3<>identify` works from the shell */
 		pthread_mutex_lock(&p->lock);
-		size_t len = of->alen - of->rpos < size ? of->alen - of->rpos
-							: size;
+		size_t len =
+		    of->alen - of->rpos < size ? of->alen - of->rpos : size;
 		memcpy(buf, of->answer + of->rpos, len);
 		of->rpos += len;
 		pthread_mutex_unlock(&p->lock);
@@ -994,8 +1003,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (r)
 			return (void)fuse_reply_err(req, -r);
 		return reply_slice(req, buf,
-				   token_render(&t, n.sub & ~INO_ALIAS, time(NULL),
-						buf, sizeof(buf), &mtime),
+				   token_render(&t, n.sub & ~INO_ALIAS,
+						time(NULL), buf, sizeof(buf),
+						&mtime),
 				   size, off);
 	case INO_AUDIT:
 		big = malloc(size ? size : 1);
@@ -1013,13 +1023,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 }
 
-static int check_scope(struct pfs *p, const struct pfs_actor *a,
-		       unsigned scope, const char *buf, size_t size)
+static int check_scope(struct pfs *p, const struct pfs_actor *a, unsigned scope,
+		       const char *buf, size_t size)
 {
 	char path[64];
 
 	snprintf(path, sizeof(path), "auth/%s", policy_scope_names[scope]);
-	return auth_check(p->auth, a, policy_scope_names[scope], buf, size, path);
+	return auth_check(p->auth, a, policy_scope_names[scope], buf, size,
+			  path);
 }
 
 /* Answers an identify write with the path of the secret's token. */
@@ -1032,7 +1043,8 @@ static int identify(struct pfs *p, struct ofile *of, const char *buf,
 
 	if (!r) {
 		n = snprintf(answer, sizeof(answer),
-			     "users/%s/tokens/%" PRId64 "\n", t.user_name, t.id);
+			     "users/%s/tokens/%" PRId64 "\n", t.user_name,
+			     t.id);
 		if (n < 0 || (size_t)n >= sizeof(answer))
 			r = -EIO;
 	}
@@ -1062,8 +1074,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		r = identify(p, of, buf, size);
 	else if (of)
 		r = of->kind == OF_SET
-			    ? token_set_secret(p->st, &a, n.id, buf, size)
-			    : -EBADF;
+			? token_set_secret(p->st, &a, n.id, buf, size)
+			: -EBADF;
 	else if (n.kind == INO_SCOPE)
 		r = check_scope(p, &a, n.sub, buf, size);
 	else if (n.kind == INO_REVOKE)
@@ -1071,7 +1083,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	else if (n.kind == INO_TOKEN_ATTR)
 		r = token_write(p->st, &a, n.id, n.sub & ~INO_ALIAS, buf, size);
 	else if (n.kind == INO_USER_ATTR)
-		r = user_write(p->st, &a, n.id, (enum user_attr)n.sub, buf, size);
+		r = user_write(p->st, &a, n.id, (enum user_attr)n.sub, buf,
+			       size);
 	else
 		r = under_expiring(n) ? -EROFS : -EPERM;
 	if (of || n.kind == INO_SCOPE || n.kind == INO_REVOKE)
@@ -1118,8 +1131,8 @@ static int dir_add(struct dirbuf *d, const char *name, const struct stat *st,
 		n = fuse_add_direntry_plus(d->req, d->buf + d->used,
 					   d->size - d->used, name, &e, next);
 	} else {
-		n = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used,
-				      name, st, next);
+		n = fuse_add_direntry(d->req, d->buf + d->used,
+				      d->size - d->used, name, st, next);
 	}
 	if (n > d->size - d->used) {
 		d->full = 1;
@@ -1146,8 +1159,8 @@ static int dir_dots(struct dirbuf *d, off_t off, fuse_ino_t self)
 						   &e, i + 1);
 		else
 			n = fuse_add_direntry(d->req, d->buf + d->used,
-					      d->size - d->used, names[i], &e.attr,
-					      i + 1);
+					      d->size - d->used, names[i],
+					      &e.attr, i + 1);
 		if (n > d->size - d->used)
 			return 1;
 		d->used += n;
@@ -1208,13 +1221,13 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, int plus)
 {
 	static const char *const root_names[] = {
-		"users", "expiring", "auth", "revoke", "identify", "audit.log"};
+	    "users", "expiring", "auth", "revoke", "identify", "audit.log"};
 	struct pfs *p = pfs_of(req);
 	struct ino n = ino_split(ino);
 	struct pfs_actor a;
 	struct stat st;
-	struct dirbuf d = {.req = req, .p = p, .a = &a, .size = size,
-			   .plus = plus};
+	struct dirbuf d = {
+	    .req = req, .p = p, .a = &a, .size = size, .plus = plus};
 	struct token_info t;
 	struct user_info u;
 	int64_t day;
@@ -1249,7 +1262,9 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 				fill_tokens_dir(p, &u, &st);
 			else
 				fill_user_attr(p, &u, (enum user_attr)i, &st);
-			if (dir_add(&d, i == USER_NATTR ? "tokens" : user_attr_names[i],
+			if (dir_add(&d,
+				    i == USER_NATTR ? "tokens"
+						    : user_attr_names[i],
 				    &st, OFF_FIRST + i + 1, 1.0))
 				break;
 		}
@@ -1257,21 +1272,24 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 	case INO_TOKENS:
 		r = stat_of(p, &a, n, &st);
 		if (!r)
-			r = token_list_user(p->st, n.id,
-					    off < OFF_FIRST ? 0 : off - OFF_FIRST,
-					    add_token, &d);
+			r = token_list_user(
+			    p->st, n.id, off < OFF_FIRST ? 0 : off - OFF_FIRST,
+			    add_token, &d);
 		break;
 	case INO_TOKEN:
 		r = get_token(p, &a, n.id, &t);
 		if (!r && !alias_valid(&t, n.sub))
 			r = -ENOENT;
-		for (int i = (int)(first - OFF_FIRST); !r && i < TOKEN_NATTR; i++) {
-			if (i == TOKEN_SECRET && !token_unsealed(&t) && !held(p, t.id))
+		for (int i = (int)(first - OFF_FIRST); !r && i < TOKEN_NATTR;
+		     i++) {
+			if (i == TOKEN_SECRET && !token_unsealed(&t) &&
+			    !held(p, t.id))
 				continue; /* taken */
 			fill_token(p, &t, i, n.sub & INO_ALIAS, &st);
-			if (dir_add(&d, token_attr_names[i], &st, OFF_FIRST + i + 1,
-				    entry_timeout((struct ino){INO_TOKEN_ATTR,
-							       (unsigned)i, t.id})))
+			if (dir_add(&d, token_attr_names[i], &st,
+				    OFF_FIRST + i + 1,
+				    entry_timeout((struct ino){
+					INO_TOKEN_ATTR, (unsigned)i, t.id})))
 				break;
 		}
 		break;
@@ -1282,7 +1300,8 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 		}
 		/* offset 3: never/; then day d at d + OFF_FIRST + 1 */
 		if (off < OFF_FIRST) {
-			stat_of(p, &a, (struct ino){INO_DATE, INO_NEVER, 0}, &st);
+			stat_of(p, &a, (struct ino){INO_DATE, INO_NEVER, 0},
+				&st);
 			if (dir_add(&d, "never", &st, OFF_FIRST, 0.0))
 				break;
 			off = OFF_FIRST;
@@ -1362,25 +1381,25 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 }
 
 const struct fuse_lowlevel_ops ops_table = {
-	.init = op_init,
-	.lookup = op_lookup,
-	.getattr = op_getattr,
-	.setattr = op_setattr,
-	.readlink = op_readlink,
-	.mknod = op_mknod,
-	.mkdir = op_mkdir,
-	.unlink = op_unlink,
-	.rmdir = op_rmdir,
-	.symlink = op_symlink,
-	.rename = op_rename,
-	.link = op_link,
-	.open = op_open,
-	.read = op_read,
-	.write = op_write,
-	.release = op_release,
-	.opendir = op_opendir,
-	.readdir = op_readdir,
-	.readdirplus = op_readdirplus,
-	.statfs = op_statfs,
-	.create = op_create,
+    .init = op_init,
+    .lookup = op_lookup,
+    .getattr = op_getattr,
+    .setattr = op_setattr,
+    .readlink = op_readlink,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .symlink = op_symlink,
+    .rename = op_rename,
+    .link = op_link,
+    .open = op_open,
+    .read = op_read,
+    .write = op_write,
+    .release = op_release,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .readdirplus = op_readdirplus,
+    .statfs = op_statfs,
+    .create = op_create,
 };

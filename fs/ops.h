@@ -17,9 +17,9 @@ struct pfs {
 	struct store *st;
 	struct auth *auth;
 	const struct cfg *cfg;
-	time_t started; /* mtime of the fixed directories */
-	pthread_mutex_t lock;     /* protects held */
-	struct ofile *held;       /* open files holding a taken secret */
+	time_t started;	      /* mtime of the fixed directories */
+	pthread_mutex_t lock; /* protects held */
+	struct ofile *held;   /* open files holding a taken secret */
 };
 
 extern const struct fuse_lowlevel_ops ops_table;

@@ -12,7 +12,7 @@ struct cfg {
 	char *pepper_file; /* [store] pepper_file, absolute after cfg_load */
 	char *admin_group; /* [access] admin_group, or NULL for none */
 	gid_t admin_gid;   /* resolved admin_group; valid when admin_group */
-	char *prefix;      /* [tokens] prefix */
+	char *prefix;	   /* [tokens] prefix */
 	uint32_t default_scopes;
 	int default_lifetime_days; /* 0: no expiry by default */
 	int max_lifetime_days;
@@ -28,9 +28,9 @@ struct cfg {
 int cfg_defaults(struct cfg *c);
 
 /* Loads the defaults, then the ini file at path (NULL: defaults only). Relative
- * paths in the file are taken relative to the file's directory. On error returns
- * -errno and writes "FILE:LINE: [section] key: reason" into err; c must still be
- * released with cfg_free(). */
+ * paths in the file are taken relative to the file's directory. On error
+ * returns -errno and writes "FILE:LINE: [section] key: reason" into err; c must
+ * still be released with cfg_free(). */
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen);
 
 void cfg_free(struct cfg *c);
@@ -39,7 +39,7 @@ void cfg_free(struct cfg *c);
  * owned by the effective uid and has none of the mode bits in forbid (022:
  * writable by group or others; 077: any access for them); also 0 when it
  * does not exist. Otherwise -EPERM (or -errno) with "what PATH: why" in err. */
-int cfg_check_file(const char *path, const char *what, mode_t forbid,
-		   char *err, size_t errlen);
+int cfg_check_file(const char *path, const char *what, mode_t forbid, char *err,
+		   size_t errlen);
 
 #endif

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PFS_NAME_MAX 255  /* user and token names, descriptions (bytes) */
+#define PFS_NAME_MAX  255  /* user and token names, descriptions (bytes) */
 #define PFS_VALUE_MAX 4096 /* the longest write an attribute accepts */
 
 /* Who asks for a change: recorded in the audit trail with every change. */

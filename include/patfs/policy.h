@@ -7,13 +7,15 @@
 
 enum { POLICY_NSCOPES = 17 };
 
-/* Scope names in sorted order; bit i of a scope mask is policy_scope_names[i]. */
+/* Scope names in sorted order; bit i of a scope mask is policy_scope_names[i].
+ */
 extern const char *const policy_scope_names[POLICY_NSCOPES];
 
 /* Index of the scope named by the len bytes at name, or -1. */
 int policy_scope_index(const char *name, size_t len);
 
-/* True when a token holding mask may act with scope idx (directly or implied). */
+/* True when a token holding mask may act with scope idx (directly or implied).
+ */
 int policy_scope_granted(uint32_t mask, int idx);
 
 /* Parses scopes separated by newlines, spaces or commas. Returns 0, or -EINVAL

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#define SECRET_BODY_LEN 20   /* random characters after the prefix */
-#define SECRET_MAX 256       /* longest secret accepted, prefix included */
+#define SECRET_BODY_LEN	  20  /* random characters after the prefix */
+#define SECRET_MAX	  256 /* longest secret accepted, prefix included */
 #define SECRET_PEPPER_LEN 32
 #define SECRET_DIGEST_LEN 32
 

@@ -25,7 +25,8 @@ enum token_attr {
 };
 extern const char *const token_attr_names[TOKEN_NATTR];
 
-#define TOKEN_RENDER_MAX 512 /* a buffer this large holds any rendered value */
+#define TOKEN_RENDER_MAX 512 /* a buffer this large holds any rendered value   \
+			      */
 
 struct token_info {
 	int64_t id;

@@ -17,7 +17,7 @@ struct user_info {
 	char name[PFS_NAME_MAX + 1];
 	int blocked;
 	int64_t blocked_at; /* last change of blocked, or creation */
-	int64_t uid;        /* mapped Unix uid, or -1 */
+	int64_t uid;	    /* mapped Unix uid, or -1 */
 	int64_t uid_at;
 	int64_t created_at;
 	int64_t ntokens; /* tokens ever minted for this user */

@@ -32,8 +32,9 @@ int main(int argc, char **argv)
 	int r = -EINVAL;
 
 	if (argc < 3 || sodium_init() < 0) {
-		fprintf(stderr, "usage: auth_client CONFIG SCOPE [PATH [COUNT]] "
-				"< secret\n");
+		fprintf(stderr,
+			"usage: auth_client CONFIG SCOPE [PATH [COUNT]] "
+			"< secret\n");
 		return 2;
 	}
 	if (argc > 4)
@@ -62,8 +63,9 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (r == 0 && count > 1)
 		printf("%.0f checks/s\n",
-		       (double)count / ((double)(t1.tv_sec - t0.tv_sec) +
-					(double)(t1.tv_nsec - t0.tv_nsec) / 1e9));
+		       (double)count /
+			   ((double)(t1.tv_sec - t0.tv_sec) +
+			    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9));
 	printf("%s\n", r == 0 ? "ok" : strerrorname_np(-r));
 out:
 	sodium_free(secret);

@@ -72,7 +72,8 @@ static void test_scopes(void)
 	policy_render_scopes(m, buf, sizeof(buf));
 	CHECK(!strcmp(buf, "api\nread_user\nsudo\n"));
 	for (int i = 1; i < POLICY_NSCOPES; i++)
-		CHECK(strcmp(policy_scope_names[i - 1], policy_scope_names[i]) < 0);
+		CHECK(strcmp(policy_scope_names[i - 1], policy_scope_names[i]) <
+		      0);
 }
 
 static void test_dates(void)
@@ -149,12 +150,14 @@ static void test_cfg(void)
 	CHECK(c.require_expiry && !c.admin_group);
 	cfg_free(&c);
 
-	write_file("t.ini", "[tokens]\nprefix = abc_\n\n[store]\npath = /x/y.db\n");
+	write_file("t.ini",
+		   "[tokens]\nprefix = abc_\n\n[store]\npath = /x/y.db\n");
 	CHECK_EQ(cfg_load(&c, "t.ini", err, sizeof(err)), 0);
 	CHECK(!strcmp(c.prefix, "abc_") && !strcmp(c.store_path, "/x/y.db"));
 	cfg_free(&c);
 
-	write_file("t.ini", "[tokens]\nprefix = ok\nlast_used_interval_s = -1\n");
+	write_file("t.ini",
+		   "[tokens]\nprefix = ok\nlast_used_interval_s = -1\n");
 	CHECK_EQ(cfg_load(&c, "t.ini", err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "t.ini:3: [tokens] last_used_interval_s") != NULL);
 	cfg_free(&c);
@@ -166,7 +169,8 @@ static void test_cfg(void)
 
 static void test_secrets(void)
 {
-	unsigned char *pepper = NULL, d1[SECRET_DIGEST_LEN], d2[SECRET_DIGEST_LEN];
+	unsigned char *pepper = NULL, d1[SECRET_DIGEST_LEN],
+		      d2[SECRET_DIGEST_LEN];
 	char s[64], small[8], err[256];
 	struct stat sb;
 	int n;
@@ -179,7 +183,8 @@ static void test_secrets(void)
 	CHECK_EQ(secret_check_format("glpat-", s, (size_t)n), 0);
 	CHECK_EQ(secret_check_format("ghp_", s, (size_t)n), -EINVAL);
 	CHECK_EQ(secret_check_format("glpat-", s, (size_t)n - 1), -EINVAL);
-	CHECK_EQ(secret_generate("glpat-", small, sizeof(small)), -ENAMETOOLONG);
+	CHECK_EQ(secret_generate("glpat-", small, sizeof(small)),
+		 -ENAMETOOLONG);
 	secret_digest(pepper, s, (size_t)n, d1);
 	secret_digest(pepper, s, (size_t)n, d2);
 	CHECK(sodium_memcmp(d1, d2, sizeof(d1)) == 0);
@@ -265,14 +270,17 @@ static void test_store(void)
 	CHECK(token_unsealed(&t) && token_active(&t, store_now()));
 	CHECK_EQ(t.user_uid, 1000);
 	/* owners may not set impersonation, admins may while unsealed */
-	CHECK_EQ(token_write(st, &owner, tid, TOKEN_IMPERSONATION, "1", 1), -EPERM);
+	CHECK_EQ(token_write(st, &owner, tid, TOKEN_IMPERSONATION, "1", 1),
+		 -EPERM);
 	CHECK_EQ(token_write(st, &owner, tid, TOKEN_SCOPES, "api", 3), 0);
 
 	secret = sodium_malloc(SECRET_MAX);
 	n = token_take_secret(st, &owner, tid, secret, SECRET_MAX);
 	CHECK_EQ(n, 26);
-	CHECK_EQ(token_take_secret(st, &owner, tid, secret, SECRET_MAX), -ENOENT);
-	CHECK_EQ(token_write(st, &root, tid, TOKEN_SCOPES, "read_api", 8), -EPERM);
+	CHECK_EQ(token_take_secret(st, &owner, tid, secret, SECRET_MAX),
+		 -ENOENT);
+	CHECK_EQ(token_write(st, &root, tid, TOKEN_SCOPES, "read_api", 8),
+		 -EPERM);
 	sodium_free(secret);
 
 	/* an owner may shorten the life of a token, never extend it */
@@ -281,13 +289,18 @@ static void test_store(void)
 		char d[11], later[11];
 		policy_format_date(t.expires_day - 1, d);
 		policy_format_date(t.expires_day + 1, later);
-		CHECK_EQ(token_write(st, &owner, tid, TOKEN_EXPIRES_AT, later, 10),
-			 -EPERM);
-		CHECK_EQ(token_write(st, &owner, tid, TOKEN_EXPIRES_AT, d, 10), 0);
-		CHECK_EQ(token_write(st, &root, tid, TOKEN_EXPIRES_AT, later, 10), 0);
+		CHECK_EQ(
+		    token_write(st, &owner, tid, TOKEN_EXPIRES_AT, later, 10),
+		    -EPERM);
+		CHECK_EQ(token_write(st, &owner, tid, TOKEN_EXPIRES_AT, d, 10),
+			 0);
+		CHECK_EQ(
+		    token_write(st, &root, tid, TOKEN_EXPIRES_AT, later, 10),
+		    0);
 	}
 
-	/* fault injection: the audit insert fails, so the revoke must not land */
+	/* fault injection: the audit insert fails, so the revoke must not land
+	 */
 	seen.n = 0;
 	size = audit_size(st);
 	CHECK_EQ(sqlite3_exec(store_conn(st)->db,
@@ -308,8 +321,8 @@ static void test_store(void)
 	CHECK_EQ(user_find(st, "bob", 3, &u), -ENOENT);
 	CHECK_EQ(audit_size(st), size);
 	CHECK_EQ(seen.n, 0);
-	CHECK_EQ(sqlite3_exec(store_conn(st)->db, "DROP TRIGGER fail_audit", NULL,
-			      NULL, NULL),
+	CHECK_EQ(sqlite3_exec(store_conn(st)->db, "DROP TRIGGER fail_audit",
+			      NULL, NULL, NULL),
 		 SQLITE_OK);
 
 	CHECK_EQ(token_write(st, &owner, tid, TOKEN_REVOKED, "1\n", 2), 0);
