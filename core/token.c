@@ -128,9 +128,7 @@ size_t token_secret_file_len(const struct store *st)
 	return strlen(store_cfg(st)->prefix) + SECRET_BODY_LEN + 1;
 }
 
-/* 0 when a may act on t; -ENOENT when t is hidden from a (impersonation
- * tokens, from their owner); -EACCES when t is not a's. */
-static int may_act(const struct pfs_actor *a, const struct token_info *t)
+int token_visible(const struct pfs_actor *a, const struct token_info *t)
 {
 	if (a->admin)
 		return 0;
@@ -142,7 +140,7 @@ static int may_act(const struct pfs_actor *a, const struct token_info *t)
 int token_writable(const struct pfs_actor *a, const struct token_info *t,
 		   enum token_attr attr)
 {
-	int r = may_act(a, t);
+	int r = token_visible(a, t);
 
 	if (r)
 		return r;
@@ -207,7 +205,7 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 		goto rollback;
 	}
 	t.impersonation = 0;
-	r = may_act(a, &t);
+	r = token_visible(a, &t);
 	if (r)
 		goto rollback;
 	r = find_active_c(c, user_id, name, len, &other);
@@ -450,7 +448,7 @@ static int begin_unsealed(struct store_conn *c, const struct pfs_actor *a,
 		return r;
 	r = token_get_c(c, id, t);
 	if (!r)
-		r = may_act(a, t);
+		r = token_visible(a, t);
 	if (!r && !token_unsealed(t))
 		r = -ENOENT;
 	if (!r && !reading)

@@ -297,13 +297,7 @@ static int get_token(struct pfs *p, const struct pfs_actor *a, int64_t id,
 {
 	int r = token_get(p->st, id, t);
 
-	if (r)
-		return r;
-	if (!may_enter(a, t->user_uid))
-		return -EACCES;
-	if (!a->admin && t->impersonation)
-		return -ENOENT; /* invisible to its owner, as in GitLab */
-	return 0;
+	return r ? r : token_visible(a, t);
 }
 
 static int get_user(struct pfs *p, const struct pfs_actor *a, int64_t id,
@@ -939,9 +933,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (n.kind == INO_SCOPE || n.kind == INO_REVOKE ||
 	    n.kind == INO_IDENTIFY)
 		return open_checker(req, p, &a, n, fi);
-	r = stat_of(p, &a, n, &st);
-	if (!r && (fi->flags & O_ACCMODE) != O_RDONLY)
-		r = may_write(p, &a, n);
+	/* may_write fetches the row itself: no stat_of before it */
+	r = (fi->flags & O_ACCMODE) != O_RDONLY ? may_write(p, &a, n)
+						: stat_of(p, &a, n, &st);
 	if (r)
 		return (void)fuse_reply_err(req, -r);
 	fi->direct_io = 1; /* values change under the kernel's feet */

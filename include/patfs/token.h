@@ -25,8 +25,9 @@ enum token_attr {
 };
 extern const char *const token_attr_names[TOKEN_NATTR];
 
-#define TOKEN_RENDER_MAX 512 /* a buffer this large holds any rendered value   \
-			      */
+#define TOKEN_RENDER_MAX                                                       \
+	512 /* a buffer this large holds any rendered value                    \
+	     */
 
 struct token_info {
 	int64_t id;
@@ -62,6 +63,11 @@ bool token_active(const struct token_info *t, int64_t now);
 
 /* True while the secret can still be taken (file "token" exists). */
 bool token_unsealed(const struct token_info *t);
+
+/* 0 when a may see and act on t (an admin, or its owner's mapped uid);
+ * -ENOENT when t is hidden from a (impersonation tokens, from their owner);
+ * -EACCES when t is not a's. */
+int token_visible(const struct pfs_actor *a, const struct token_info *t);
 
 /* 0 when a may write attr of t now; -EPERM (immutable, sealed, revoked, or
  * not to this actor), -EACCES (not a's token), -ENOENT (hidden from a, or
