@@ -12,7 +12,13 @@
 #include "patfs/secret.h"
 #include "storeInt.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+#define STR(x)		  #x
+#define XSTR(x)		  STR(x)
+
+/* Rows of the changes table kept for readers in other processes: a reader
+ * that falls further behind hears STORE_CH_ALL. */
+#define CHANGES_KEEP 8192
 
 #define TOKEN_COLS                                                             \
 	"SELECT t.id, t.user_id, t.name, t.description, t.scopes,"             \
@@ -60,6 +66,11 @@ static const char *const sql_text[STORE_NSQL] = {
 	"INSERT INTO tokens (user_id, name, scopes, created_at,"
 	" description_at, scopes_at, impersonation_at, expires_at,"
 	" expires_at_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?4, ?5, ?4)",
+    [SQL_TOKEN_IMPORT] =
+	"INSERT INTO tokens (user_id, name, scopes, impersonation, created_at,"
+	" description_at, scopes_at, impersonation_at, expires_at,"
+	" expires_at_at, last_used_at, revoked_at, sealed_at, digest)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, ?5, ?6, ?5, ?7, ?8, ?5, ?9)",
     [SQL_TOKEN_SET_DESCRIPTION] = "UPDATE tokens SET description = ?2,"
 				  " description_at = ?3 WHERE id = ?1",
     [SQL_TOKEN_SET_SCOPES] =
@@ -84,12 +95,21 @@ static const char *const sql_text[STORE_NSQL] = {
 	"SELECT off + len, at FROM audit ORDER BY id DESC LIMIT 1",
     [SQL_AUDIT_INSERT] = "INSERT INTO audit (off, len, at, action, object,"
 			 " line) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQL_CHANGE_INSERT] = "INSERT INTO changes (pid, kind, user_id,"
+			  " token_id, day) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQL_CHANGE_PRUNE] = "DELETE FROM changes WHERE seq <= ?1",
+    [SQL_CHANGE_SINCE] = "SELECT seq, pid, kind, user_id, token_id, day"
+			 " FROM changes WHERE seq > ?1 ORDER BY seq",
+    [SQL_DATA_VERSION] = "PRAGMA data_version",
+    [SQL_CHANGE_LAST] = "SELECT coalesce(max(seq), 0) FROM changes",
     [SQL_AUDIT_FROM] =
 	"SELECT off, line FROM audit WHERE id >= (SELECT id FROM audit"
 	" WHERE off <= ?1 ORDER BY off DESC LIMIT 1) ORDER BY id",
 };
 
-static const char schema[] =
+/* schema[v] takes a store from version v to v + 1. */
+static const char *const schema[SCHEMA_VERSION] = {
+    /* 1 */
     "CREATE TABLE users ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " name TEXT NOT NULL UNIQUE,"
@@ -131,7 +151,16 @@ static const char schema[] =
     " action TEXT NOT NULL,"
     " object TEXT NOT NULL,"
     " line TEXT NOT NULL);" /* the JSON line, newline included */
-    "CREATE UNIQUE INDEX audit_by_off ON audit (off);";
+    "CREATE UNIQUE INDEX audit_by_off ON audit (off);",
+    /* 2: what each commit touched, for caches in other processes */
+    "CREATE TABLE changes ("
+    " seq INTEGER PRIMARY KEY,"
+    " pid INTEGER NOT NULL," /* of the committing process */
+    " kind INTEGER NOT NULL,"
+    " user_id INTEGER NOT NULL,"
+    " token_id INTEGER NOT NULL,"
+    " day INTEGER NOT NULL);",
+};
 
 int store_errno(int rc)
 {
@@ -332,12 +361,51 @@ void store_rollback(struct store_conn *c)
 		store_exec(c, s);
 }
 
+/* Records ch in the changes table, for other processes. 0 or -errno. */
+static int change_record(struct store_conn *c, const struct store_change *ch)
+{
+	sqlite3_stmt *s = store_sql(c, SQL_CHANGE_INSERT);
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, (int64_t)getpid());
+	sqlite3_bind_int(s, 2, (int)ch->kind);
+	sqlite3_bind_int64(s, 3, ch->user_id);
+	sqlite3_bind_int64(s, 4, ch->token_id);
+	sqlite3_bind_int64(s, 5, ch->day);
+	return store_exec(c, s);
+}
+
+/* Records what the open transaction touched and drops rows no reader needs
+ * any more. 0 or -errno. */
+static int changes_record(struct store_conn *c)
+{
+	struct store_change all = {.kind = STORE_CH_ALL};
+	sqlite3_stmt *s;
+	int r = 0;
+
+	if (c->overflow)
+		r = change_record(c, &all);
+	for (int i = 0; !c->overflow && !r && i < c->nchanges; i++)
+		r = change_record(c, &c->changes[i]);
+	if (r || (!c->overflow && !c->nchanges))
+		return r;
+	s = store_sql(c, SQL_CHANGE_PRUNE);
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1,
+			   sqlite3_last_insert_rowid(c->db) - CHANGES_KEEP);
+	return store_exec(c, s);
+}
+
 int store_commit(struct store_conn *c)
 {
 	sqlite3_stmt *s = store_sql(c, SQL_COMMIT);
 	struct store *st = c->st;
-	int r = s ? store_exec(c, s) : -EIO;
+	int r = s ? changes_record(c) : -EIO;
 
+	if (!r)
+		r = store_exec(c, s);
 	if (r) {
 		store_rollback(c);
 		return r;
@@ -408,10 +476,12 @@ static int schema_ensure(struct store_conn *c, char *err, size_t errlen)
 		return -EPROTO;
 	}
 	rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
+	for (int v = version; rc == SQLITE_OK && v < SCHEMA_VERSION; v++)
+		rc = sqlite3_exec(c->db, schema[v], NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(c->db, schema, NULL, NULL, &msg);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(c->db, "PRAGMA user_version = 1; COMMIT",
+		rc = sqlite3_exec(c->db,
+				  "PRAGMA user_version = " XSTR(
+				      SCHEMA_VERSION) "; COMMIT",
 				  NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "store %s: creating schema: %s",
@@ -492,6 +562,66 @@ void store_close(struct store *st)
 	secret_pepper_free(st->pepper);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
+}
+
+/* PRAGMA data_version of c: it changes whenever another connection commits.
+ * 0 on failure. */
+static int64_t data_version(struct store_conn *c)
+{
+	sqlite3_stmt *s = store_sql(c, SQL_DATA_VERSION);
+	int64_t v = 0;
+
+	if (s && store_step(c, s) == 1)
+		v = sqlite3_column_int64(s, 0);
+	if (s)
+		sqlite3_reset(s);
+	return v;
+}
+
+int store_changes_since(struct store *st, int64_t *seq, store_change_fn *fn,
+			void *ctx)
+{
+	struct store_conn *c = store_conn(st);
+	struct store_change ch, all = {.kind = STORE_CH_ALL};
+	int64_t version, last = *seq, me = (int64_t)getpid();
+	sqlite3_stmt *s;
+	bool first = true;
+	int r;
+
+	if (!c)
+		return -EIO;
+	version = data_version(c);
+	if (version && version == c->data_version && *seq >= 0)
+		return 0; /* nobody committed since */
+	c->data_version = version;
+	s = store_sql(c, *seq < 0 ? SQL_CHANGE_LAST : SQL_CHANGE_SINCE);
+	if (!s)
+		return -EIO;
+	if (*seq < 0) {
+		r = store_step(c, s);
+		if (r == 1)
+			*seq = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		return r < 0 ? r : 0;
+	}
+	sqlite3_bind_int64(s, 1, last);
+	while ((r = store_step(c, s)) == 1) {
+		int64_t at = sqlite3_column_int64(s, 0);
+		if (first && at > last + 1)
+			fn(ctx, &all); /* pruned before we read them */
+		first = false;
+		last = at;
+		if (sqlite3_column_int64(s, 1) == me)
+			continue; /* the hook told this process already */
+		ch.kind = (enum store_change_kind)sqlite3_column_int(s, 2);
+		ch.user_id = sqlite3_column_int64(s, 3);
+		ch.token_id = sqlite3_column_int64(s, 4);
+		ch.day = sqlite3_column_int64(s, 5);
+		fn(ctx, &ch);
+	}
+	sqlite3_reset(s);
+	*seq = last;
+	return r;
 }
 
 void store_set_change_hook(struct store *st, store_change_fn *fn, void *ctx)

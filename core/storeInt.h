@@ -30,6 +30,7 @@ enum store_sql {
 	SQL_TOKEN_LIST_NEVER,
 	SQL_TOKEN_NEXT_EXPIRY,
 	SQL_TOKEN_INSERT,
+	SQL_TOKEN_IMPORT,
 	SQL_TOKEN_SET_DESCRIPTION,
 	SQL_TOKEN_SET_SCOPES,
 	SQL_TOKEN_SET_IMPERSONATION,
@@ -42,6 +43,11 @@ enum store_sql {
 	SQL_AUDIT_LAST,
 	SQL_AUDIT_INSERT,
 	SQL_AUDIT_FROM,
+	SQL_CHANGE_INSERT,
+	SQL_CHANGE_PRUNE,
+	SQL_CHANGE_SINCE,
+	SQL_CHANGE_LAST,
+	SQL_DATA_VERSION,
 	STORE_NSQL
 };
 
@@ -55,6 +61,7 @@ struct store_conn {
 	struct store_change changes[STORE_MAX_CHANGES];
 	int nchanges;
 	bool overflow;
+	int64_t data_version; /* as last seen by store_changes_since */
 	struct store_conn *prev, *next; /* st->conns, under st->lock */
 };
 

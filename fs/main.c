@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "ops.h"
 #include "patfs/auth.h"
 #include "patfs/cfg.h"
@@ -158,6 +159,12 @@ int main(int argc, char **argv)
 		goto remove_handlers;
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto unmount;
+	r = cache_start(&p.cache, se, p.st); /* threads do not survive fork */
+	if (r) {
+		fprintf(stderr, "patfs: error: starting the cache thread: %s\n",
+			strerror(-r));
+		goto unmount;
+	}
 	if (opts.singlethread) {
 		ret = fuse_session_loop(se);
 	} else {
@@ -173,6 +180,7 @@ int main(int argc, char **argv)
 		fuse_loop_cfg_destroy(loop);
 	}
 	ret = ret != 0;
+	cache_stop(p.cache);
 unmount:
 	fuse_session_unmount(se);
 remove_handlers:

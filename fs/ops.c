@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "ino.h"
 #include "ops.h"
 #include "patfs/audit.h"
@@ -24,6 +25,11 @@
 
 #define OFF_FIRST  3 /* readdir offsets 1 and 2 are "." and ".." */
 #define MAX_GROUPS 256
+
+/* How long the kernel may keep what it learns of an inode that cache.c
+ * invalidates whenever the store changes it, in seconds. Inodes whose answer
+ * depends on the caller or the clock get less (ttl_of). */
+#define CACHE_S 86400.0
 
 /* An open file that holds state. While a taken secret is held, "token"
  * still stats (fstat after open). */
@@ -97,6 +103,10 @@ static void ofile_put(struct pfs *p, struct ofile *of)
 	if (!last)
 		return;
 	held_remove(p, of);
+	if (of->kind == OF_TAKE) /* "token" goes from the listing */
+		cache_touch(p->cache, &(struct store_change){
+					  .kind = STORE_CH_TOKEN,
+					  .token_id = of->token_id});
 	sodium_free(of->secret); /* wipes the plaintext */
 	free(of);
 }
@@ -291,6 +301,29 @@ static void fill_link(const struct pfs *p, const struct token_info *t,
 	set_time(st, t->expires_at_at);
 }
 
+/* Seconds until the next UTC midnight, when tokens expire, plus one. */
+static double until_midnight(void)
+{
+	time_t now = time(NULL);
+
+	return (double)(86400 - now % 86400 + 1);
+}
+
+/* How long the kernel may keep the attributes of token t's directory (attr
+ * < 0) or attribute file. Not at all when what it sees depends on the
+ * caller (impersonation tokens are hidden from their owner) or when it is
+ * reached by name (tokens/<name> follows the active token). */
+static double ttl_token(const struct token_info *t, unsigned sub, int attr)
+{
+	if ((sub & INO_ALIAS) || t->impersonation || attr == TOKEN_SECRET)
+		return 0.0;
+	if (attr == TOKEN_ACTIVE) {
+		double m = until_midnight();
+		return m < CACHE_S ? m : CACHE_S;
+	}
+	return CACHE_S;
+}
+
 /* Gets token id as seen by a: 0, -ENOENT (absent or hidden), -EACCES. */
 static int get_token(struct pfs *p, const struct pfs_actor *a, int64_t id,
 		     struct token_info *t)
@@ -316,17 +349,22 @@ static int alias_valid(const struct token_info *t, unsigned sub)
 	return !(sub & INO_ALIAS) || token_active(t, time(NULL));
 }
 
-/* The stat of inode n for a: 0 or -errno. */
+/* The stat of inode n for a: 0 or -errno. *ttl (unless NULL) is set to how
+ * long the kernel may keep it. */
 static int stat_of(struct pfs *p, const struct pfs_actor *a, struct ino n,
-		   struct stat *st)
+		   struct stat *st, double *ttl)
 {
 	const struct cfg *cfg = p->cfg;
 	struct user_info u;
 	struct token_info t;
 	uint64_t size;
 	int64_t mtime, count;
+	double ignored;
 	int r;
 
+	if (!ttl)
+		ttl = &ignored;
+	*ttl = n.kind == INO_AUDIT || n.kind == INO_LINK ? 0.0 : CACHE_S;
 	switch (n.kind) {
 	case INO_ROOT:
 		fill_dir(p, st, FUSE_ROOT_ID, 0755, 5, p->started);
@@ -402,6 +440,11 @@ static int stat_of(struct pfs *p, const struct pfs_actor *a, struct ino n,
 			return r;
 		if (!alias_valid(&t, n.sub))
 			return -ENOENT;
+		if (n.kind != INO_LINK)
+			*ttl = ttl_token(&t, n.sub,
+					 n.kind == INO_TOKEN
+					     ? -1
+					     : (int)(n.sub & ~INO_ALIAS));
 		if (n.kind == INO_LINK) {
 			if (t.revoked_at)
 				return -ENOENT;
@@ -424,21 +467,20 @@ static int stat_of(struct pfs *p, const struct pfs_actor *a, struct ino n,
 	}
 }
 
-/* Entries that can vanish without a request on them are not cached. */
-static double entry_timeout(struct ino n)
+/* How long the kernel may keep the name of inode n, whose attributes it may
+ * keep for ttl. Names under expiring/ come and go with the clock and other
+ * entries; a user's name can be taken by a new user after another process
+ * removes the old one; the rest lives as long as its attributes. */
+static double entry_timeout(struct ino n, double ttl)
 {
 	switch (n.kind) {
-	case INO_TOKEN:
-	case INO_TOKEN_ATTR:
-		return (n.sub & INO_ALIAS) ||
-			       (n.sub & ~INO_ALIAS) == TOKEN_SECRET
-			   ? 0.0
-			   : 1.0;
 	case INO_DATE:
 	case INO_LINK:
 		return 0.0;
-	default:
+	case INO_USER:
 		return 1.0;
+	default:
+		return ttl;
 	}
 }
 
@@ -449,12 +491,11 @@ static void reply_entry(fuse_req_t req, struct pfs *p,
 	int r;
 
 	memset(&e, 0, sizeof(e));
-	r = stat_of(p, a, n, &e.attr);
+	r = stat_of(p, a, n, &e.attr, &e.attr_timeout);
 	if (r)
 		return (void)fuse_reply_err(req, -r);
 	e.ino = e.attr.st_ino;
-	e.attr_timeout = 0.0;
-	e.entry_timeout = entry_timeout(n);
+	e.entry_timeout = entry_timeout(n, e.attr_timeout);
 	fuse_reply_entry(req, &e);
 }
 
@@ -627,14 +668,15 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct pfs *p = pfs_of(req);
 	struct pfs_actor a;
 	struct stat st;
+	double ttl;
 	int r;
 
 	(void)fi;
 	actor_of(req, &a, 0);
-	r = stat_of(p, &a, ino_split(ino), &st);
+	r = stat_of(p, &a, ino_split(ino), &st, &ttl);
 	if (r)
 		return (void)fuse_reply_err(req, -r);
-	fuse_reply_attr(req, &st, 0.0);
+	fuse_reply_attr(req, &st, ttl);
 }
 
 static int under_expiring(struct ino n)
@@ -677,6 +719,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct ino n = ino_split(ino);
 	struct pfs_actor a;
 	struct stat st;
+	double ttl;
 	int r;
 
 	(void)attr;
@@ -696,10 +739,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (r)
 			return (void)fuse_reply_err(req, -r);
 	}
-	r = stat_of(p, &a, n, &st);
+	r = stat_of(p, &a, n, &st, &ttl);
 	if (r)
 		return (void)fuse_reply_err(req, -r);
-	fuse_reply_attr(req, &st, 0.0);
+	fuse_reply_attr(req, &st, ttl);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -736,6 +779,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return (void)fuse_reply_err(req, EROFS);
 	if (n.kind == INO_USERS) {
 		r = user_create(p->st, &a, name, strlen(name), &id);
+		cache_settle(p->cache);
 		if (r)
 			return (void)fuse_reply_err(req, -r);
 		return reply_entry(req, p, &a, (struct ino){INO_USER, 0, id});
@@ -745,6 +789,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	r = get_user(p, &a, n.id, &u);
 	if (!r)
 		r = token_mint(p->st, &a, n.id, name, strlen(name), &id);
+	cache_settle(p->cache);
 	if (r)
 		return (void)fuse_reply_err(req, -r);
 	/* the new directory is the name, which resolves to the new token */
@@ -766,7 +811,7 @@ static void refuse_change(fuse_req_t req, fuse_ino_t parent, const char *name)
 	r = resolve(p, &a, n, name, &child);
 	if (!r) {
 		struct stat st;
-		r = stat_of(p, &a, child, &st);
+		r = stat_of(p, &a, child, &st, NULL);
 	}
 	fuse_reply_err(req, r ? -r : EPERM);
 }
@@ -784,6 +829,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	r = user_find(p->st, name, strlen(name), &u);
 	if (!r)
 		r = user_remove(p->st, &a, u.id);
+	cache_settle(p->cache);
 	fuse_reply_err(req, -r);
 }
 
@@ -877,6 +923,7 @@ static void open_secret(fuse_req_t req, struct pfs *p,
 			free(of);
 			return (void)fuse_reply_err(req, -r);
 		}
+		cache_settle(p->cache);
 		of->secret[r] = '\n';
 		of->len = (size_t)r + 1;
 		of->token_id = n.id;
@@ -920,6 +967,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct ino n = ino_split(ino);
 	struct pfs_actor a;
 	struct stat st;
+	double ttl = 0.0;
 	int r;
 
 	int secret =
@@ -935,10 +983,18 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return open_checker(req, p, &a, n, fi);
 	/* may_write fetches the row itself: no stat_of before it */
 	r = (fi->flags & O_ACCMODE) != O_RDONLY ? may_write(p, &a, n)
-						: stat_of(p, &a, n, &st);
+						: stat_of(p, &a, n, &st, &ttl);
 	if (r)
 		return (void)fuse_reply_err(req, -r);
-	fi->direct_io = 1; /* values change under the kernel's feet */
+	/* A value the kernel may keep (cache.c takes it back when it changes)
+	 * is read from the page cache; anything else, and every write, goes
+	 * to the store. */
+	if ((fi->flags & O_ACCMODE) == O_RDONLY && ttl == CACHE_S &&
+	    (n.kind == INO_USER_ATTR || n.kind == INO_TOKEN_ATTR))
+		fi->keep_cache = 1;
+	else
+		fi->direct_io = 1;
+	fi->noflush = 1; /* close(2) has nothing to wait for */
 	fuse_reply_open(req, fi);
 }
 
@@ -1083,6 +1139,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		r = under_expiring(n) ? -EROFS : -EPERM;
 	if (of || n.kind == INO_SCOPE || n.kind == INO_REVOKE)
 		sodium_memzero((void *)(uintptr_t)buf, size); /* a secret */
+	cache_settle(p->cache);
 	if (r)
 		fuse_reply_err(req, -r);
 	else
@@ -1112,7 +1169,7 @@ struct dirbuf {
 
 /* Adds one entry; returns nonzero when the buffer is full. */
 static int dir_add(struct dirbuf *d, const char *name, const struct stat *st,
-		   off_t next, double timeout)
+		   off_t next, double entry_ttl, double ttl)
 {
 	struct fuse_entry_param e;
 	size_t n;
@@ -1121,7 +1178,8 @@ static int dir_add(struct dirbuf *d, const char *name, const struct stat *st,
 		memset(&e, 0, sizeof(e));
 		e.attr = *st;
 		e.ino = st->st_ino;
-		e.entry_timeout = timeout;
+		e.entry_timeout = entry_ttl;
+		e.attr_timeout = ttl;
 		n = fuse_add_direntry_plus(d->req, d->buf + d->used,
 					   d->size - d->used, name, &e, next);
 	} else {
@@ -1168,7 +1226,8 @@ static int add_user(void *ctx, const struct user_info *u)
 	struct stat st;
 
 	fill_user_dir(d->p, u, &st);
-	return dir_add(d, u->name, &st, (off_t)(u->id + OFF_FIRST), 1.0);
+	return dir_add(d, u->name, &st, (off_t)(u->id + OFF_FIRST), 1.0,
+		       CACHE_S);
 }
 
 static int add_token(void *ctx, const struct token_info *t)
@@ -1179,9 +1238,11 @@ static int add_token(void *ctx, const struct token_info *t)
 
 	if (!d->a->admin && t->impersonation)
 		return 0;
+	double ttl = ttl_token(t, 0, -1);
+
 	snprintf(name, sizeof(name), "%" PRId64, t->id);
 	fill_token(d->p, t, -1, 0, &st);
-	return dir_add(d, name, &st, (off_t)(t->id + OFF_FIRST), 1.0);
+	return dir_add(d, name, &st, (off_t)(t->id + OFF_FIRST), ttl, ttl);
 }
 
 static int add_link(void *ctx, const struct token_info *t)
@@ -1192,7 +1253,7 @@ static int add_link(void *ctx, const struct token_info *t)
 
 	snprintf(name, sizeof(name), "%" PRId64, t->id);
 	fill_link(d->p, t, &st);
-	return dir_add(d, name, &st, (off_t)(t->id + OFF_FIRST), 0.0);
+	return dir_add(d, name, &st, (off_t)(t->id + OFF_FIRST), 0.0, 0.0);
 }
 
 /* Lists fixed names[off - OFF_FIRST ...] of directory parent. */
@@ -1202,11 +1263,12 @@ static void add_fixed(struct dirbuf *d, struct ino parent,
 	for (int i = (int)(off - OFF_FIRST); i < count; i++) {
 		struct ino child;
 		struct stat st;
+		double ttl;
 		if (resolve(d->p, d->a, parent, names[i], &child) ||
-		    stat_of(d->p, d->a, child, &st))
+		    stat_of(d->p, d->a, child, &st, &ttl))
 			continue;
 		if (dir_add(d, names[i], &st, OFF_FIRST + i + 1,
-			    entry_timeout(child)))
+			    entry_timeout(child, ttl), ttl))
 			return;
 	}
 }
@@ -1259,12 +1321,12 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 			if (dir_add(&d,
 				    i == USER_NATTR ? "tokens"
 						    : user_attr_names[i],
-				    &st, OFF_FIRST + i + 1, 1.0))
+				    &st, OFF_FIRST + i + 1, CACHE_S, CACHE_S))
 				break;
 		}
 		break;
 	case INO_TOKENS:
-		r = stat_of(p, &a, n, &st);
+		r = stat_of(p, &a, n, &st, NULL);
 		if (!r)
 			r = token_list_user(
 			    p->st, n.id, off < OFF_FIRST ? 0 : off - OFF_FIRST,
@@ -1279,11 +1341,10 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 			if (i == TOKEN_SECRET && !token_unsealed(&t) &&
 			    !held(p, t.id))
 				continue; /* taken */
+			double ttl = ttl_token(&t, n.sub, i);
 			fill_token(p, &t, i, n.sub & INO_ALIAS, &st);
 			if (dir_add(&d, token_attr_names[i], &st,
-				    OFF_FIRST + i + 1,
-				    entry_timeout((struct ino){
-					INO_TOKEN_ATTR, (unsigned)i, t.id})))
+				    OFF_FIRST + i + 1, ttl, ttl))
 				break;
 		}
 		break;
@@ -1295,8 +1356,8 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 		/* offset 3: never/; then day d at d + OFF_FIRST + 1 */
 		if (off < OFF_FIRST) {
 			stat_of(p, &a, (struct ino){INO_DATE, INO_NEVER, 0},
-				&st);
-			if (dir_add(&d, "never", &st, OFF_FIRST, 0.0))
+				&st, NULL);
+			if (dir_add(&d, "never", &st, OFF_FIRST, 0.0, CACHE_S))
 				break;
 			off = OFF_FIRST;
 		}
@@ -1304,8 +1365,10 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 		while (!d.full && token_next_expiry(p->st, day, &day) == 0) {
 			char name[11];
 			policy_format_date(day, name);
-			stat_of(p, &a, (struct ino){INO_DATE, 0, day}, &st);
-			dir_add(&d, name, &st, day + OFF_FIRST + 1, 0.0);
+			stat_of(p, &a, (struct ino){INO_DATE, 0, day}, &st,
+				NULL);
+			dir_add(&d, name, &st, day + OFF_FIRST + 1, 0.0,
+				CACHE_S);
 		}
 		break;
 	case INO_DATE:
@@ -1349,16 +1412,27 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	struct ino n = ino_split(ino);
 	struct pfs_actor a;
 	struct stat st;
+	double ttl;
 	int r;
 
 	actor_of(req, &a, 0);
-	r = stat_of(p, &a, n, &st);
+	r = stat_of(p, &a, n, &st, &ttl);
 	if (!r && (under_expiring(n)) && !a.admin)
 		r = -EACCES;
 	if (!r && n.kind == INO_USER)
-		r = stat_of(p, &a, (struct ino){INO_TOKENS, 0, n.id}, &st);
+		r = stat_of(p, &a, (struct ino){INO_TOKENS, 0, n.id}, &st,
+			    NULL);
 	if (r)
 		return (void)fuse_reply_err(req, -r);
+	/* A listing the same for every caller is kept by the kernel until
+	 * cache.c takes it back. Not tokens/ (impersonation tokens are hidden
+	 * from their owner) nor expiring/ (dates come with the clock). */
+	if (ttl == CACHE_S &&
+	    (n.kind == INO_ROOT || n.kind == INO_AUTH || n.kind == INO_USERS ||
+	     n.kind == INO_USER || n.kind == INO_TOKEN)) {
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
+	}
 	fuse_reply_open(req, fi);
 }
 

@@ -47,6 +47,15 @@ void store_release_thread(struct store *st);
  * called on the committing thread after COMMIT, never inside a transaction. */
 void store_set_change_hook(struct store *st, store_change_fn *fn, void *ctx);
 
+/* For a cache in front of the store: calls fn (on the calling thread) for
+ * each change that another process committed after change number *seq, and
+ * advances *seq. Cheap when nothing was committed since the last call. When
+ * *seq is negative, only sets it to the latest change. When changes were
+ * dropped before they could be read (the table keeps the last 8192), fn
+ * hears STORE_CH_ALL first. Returns 0 or -errno. */
+int store_changes_since(struct store *st, int64_t *seq, store_change_fn *fn,
+			void *ctx);
+
 const struct cfg *store_cfg(const struct store *st);
 
 #endif

@@ -121,6 +121,30 @@ int token_list_expiring(struct store *st, int64_t day, int64_t after,
 /* The first day > after on which an unrevoked token expires: 0 or -ENOENT. */
 int token_next_expiry(struct store *st, int64_t after, int64_t *day);
 
+/* One token to import: sealed with a known secret, as if minted at
+ * created_at and taken at once. */
+struct token_seed {
+	int64_t user_id;
+	const char *name; /* NUL-terminated */
+	uint32_t scopes;
+	int impersonation;
+	int64_t created_at;
+	int64_t expires_day;  /* -1: none */
+	int64_t last_used_at; /* 0: never used */
+	int64_t revoked_at;   /* 0: not revoked */
+	const char *secret;   /* prefix + body, no newline; only its digest is
+				 kept */
+	size_t secret_len;
+};
+
+/* Imports n tokens in one transaction, each audited as token_import (for
+ * migrations and benchmarks). Admins only. 0 with *first_id the id of the
+ * first (the rest follow in order); -EPERM, -EINVAL (a bad name, scope set,
+ * date or secret), -ENOENT (no such user), -EEXIST (an active name or a
+ * secret in use). Nothing changes on error. */
+int token_import(struct store *st, const struct pfs_actor *a,
+		 const struct token_seed *v, size_t n, int64_t *first_id);
+
 /* Revokes, with reason secret_lost, every token whose secret was never taken
  * (run at start, before anyone can take one). *count says how many. */
 int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count);

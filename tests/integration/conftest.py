@@ -200,3 +200,16 @@ def snapshot(d):
             out[p] = read(p)
     out["audit.log"] = read(d.path("audit.log"))
     return out
+
+
+def settles(fn, want, limit=1.0):
+    """Polls fn() until it returns want; returns the seconds that took, or
+    fails when it takes longer than limit (caches must not stay stale)."""
+    t0 = time.monotonic()
+    while True:
+        got = fn()
+        took = time.monotonic() - t0
+        if got == want:
+            return took
+        assert took < limit, "still %r after %.2f s, want %r" % (got, took, want)
+        time.sleep(0.01)

@@ -1,0 +1,245 @@
+/* cache.c - the invalidation thread: store changes in, kernel notifications
+ * out. Handlers never notify the kernel themselves (a notification can wait
+ * for a lock that the request being handled holds); they queue, and wait
+ * for the thread with cache_settle() before replying. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache.h"
+#include "ino.h"
+#include "patfs/token.h"
+#include "patfs/user.h"
+
+struct cache {
+	struct fuse_session *se;
+	struct store *st;
+	pthread_t thread;
+	pthread_mutex_t lock; /* protects everything below */
+	pthread_cond_t work;  /* queue not empty, or stop */
+	pthread_cond_t done;  /* sent advanced */
+	struct store_change *queue;
+	size_t len, cap;
+	uint64_t queued; /* tickets handed out: changes ever queued */
+	uint64_t sent;	 /* tickets whose invalidations were sent */
+	bool all;  /* a change could not be queued: invalidate everything */
+	bool stop;
+	int64_t seq; /* last change of another process seen (thread only) */
+};
+
+/* The ticket of this thread's latest queued change. */
+static __thread uint64_t my_ticket;
+
+static void inval(struct cache *c, enum ino_kind kind, unsigned sub, int64_t id)
+{
+	/* -ENOENT: the kernel does not hold it; nothing to do */
+	fuse_lowlevel_notify_inval_inode(c->se, ino_make(kind, sub, id), 0, 0);
+}
+
+static void inval_token(struct cache *c, int64_t id)
+{
+	inval(c, INO_TOKEN, 0, id);
+	for (unsigned a = 0; a < TOKEN_NATTR; a++)
+		inval(c, INO_TOKEN_ATTR, a, id);
+	inval(c, INO_LINK, 0, id);
+}
+
+static int inval_listed(void *ctx, const struct token_info *t)
+{
+	inval_token(ctx, t->id);
+	return 0;
+}
+
+/* Sends the invalidations of what ch touched. Runs on the thread. */
+static void apply(struct cache *c, const struct store_change *ch)
+{
+	switch (ch->kind) {
+	case STORE_CH_USERS:
+		inval(c, INO_USERS, 0, 0);
+		break;
+	case STORE_CH_USER:
+		/* blocked changes every active; uid every owner and mode */
+		inval(c, INO_USER, 0, ch->user_id);
+		for (unsigned a = 0; a < USER_NATTR; a++)
+			inval(c, INO_USER_ATTR, a, ch->user_id);
+		inval(c, INO_TOKENS, 0, ch->user_id);
+		token_list_user(c->st, ch->user_id, 0, inval_listed, c);
+		break;
+	case STORE_CH_TOKENS:
+		inval(c, INO_TOKENS, 0, ch->user_id);
+		break;
+	case STORE_CH_TOKEN:
+	case STORE_CH_EXPIRY:
+		inval_token(c, ch->token_id);
+		break;
+	case STORE_CH_ALL:
+	default:
+		/* drops every cached entry below, and so their attributes */
+		inval(c, INO_USERS, 0, 0);
+		fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID, "users",
+						 5);
+		fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID,
+						 "expiring", 8);
+		break;
+	}
+}
+
+static void apply_cb(void *ctx, const struct store_change *ch)
+{
+	apply(ctx, ch);
+}
+
+void cache_touch(struct cache *c, const struct store_change *ch)
+{
+	struct store_change *q;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->len == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		q = realloc(c->queue, cap * sizeof(*q));
+		if (!q) {
+			c->all = true; /* cannot queue it: drop everything */
+			goto queued;
+		}
+		c->queue = q;
+		c->cap = cap;
+	}
+	c->queue[c->len++] = *ch;
+queued:
+	my_ticket = ++c->queued;
+	pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The store's change hook: runs on the committing thread, after COMMIT. */
+static void changed(void *ctx, const struct store_change *ch)
+{
+	cache_touch(ctx, ch);
+}
+
+static void deadline_in(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void *run(void *arg)
+{
+	struct cache *c = arg;
+	struct store_change *batch = NULL;
+	struct timespec poll_at;
+	size_t n = 0, cap = 0;
+	uint64_t upto;
+
+	deadline_in(&poll_at, CACHE_POLL_MS);
+	pthread_mutex_lock(&c->lock);
+	while (!c->stop) {
+		if (!c->len && !c->all &&
+		    pthread_cond_timedwait(&c->work, &c->lock, &poll_at) ==
+			ETIMEDOUT) {
+			pthread_mutex_unlock(&c->lock);
+			store_changes_since(c->st, &c->seq, apply_cb, c);
+			deadline_in(&poll_at, CACHE_POLL_MS);
+			pthread_mutex_lock(&c->lock);
+			continue;
+		}
+		/* take the queue as it is, and give the lock back */
+		struct store_change *t = batch, all = {.kind = STORE_CH_ALL};
+		bool everything = c->all;
+		c->all = false;
+		batch = c->queue, n = c->len, upto = c->queued;
+		c->queue = t, c->len = 0;
+		size_t tc = cap;
+		cap = c->cap, c->cap = tc;
+		pthread_mutex_unlock(&c->lock);
+		if (everything)
+			apply(c, &all);
+		for (size_t i = 0; i < n; i++)
+			apply(c, &batch[i]);
+		pthread_mutex_lock(&c->lock);
+		c->sent = upto;
+		pthread_cond_broadcast(&c->done);
+	}
+	c->sent = c->queued; /* nobody waits for a stopped cache */
+	pthread_cond_broadcast(&c->done);
+	pthread_mutex_unlock(&c->lock);
+	free(batch);
+	store_release_thread(c->st);
+	return NULL;
+}
+
+int cache_start(struct cache **out, struct fuse_session *se, struct store *st)
+{
+	struct cache *c = calloc(1, sizeof(*c));
+	pthread_condattr_t ca;
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->se = se;
+	c->st = st;
+	c->seq = -1;
+	store_changes_since(st, &c->seq, apply_cb, c); /* start from now */
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->work, &ca);
+	pthread_cond_init(&c->done, &ca);
+	pthread_condattr_destroy(&ca);
+	r = pthread_create(&c->thread, NULL, run, c);
+	if (r) {
+		pthread_cond_destroy(&c->done);
+		pthread_cond_destroy(&c->work);
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		return -r;
+	}
+	store_set_change_hook(st, changed, c);
+	*out = c;
+	return 0;
+}
+
+void cache_stop(struct cache *c)
+{
+	if (!c)
+		return;
+	store_set_change_hook(c->st, NULL, NULL);
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	pthread_cond_destroy(&c->done);
+	pthread_cond_destroy(&c->work);
+	pthread_mutex_destroy(&c->lock);
+	free(c->queue);
+	free(c);
+}
+
+void cache_settle(struct cache *c)
+{
+	struct timespec deadline;
+	int r = 0;
+
+	if (!c)
+		return;
+	deadline_in(&deadline, 1000);
+	pthread_mutex_lock(&c->lock);
+	while (c->sent < my_ticket && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&c->done, &c->lock, &deadline);
+	pthread_mutex_unlock(&c->lock);
+	if (r == ETIMEDOUT)
+		fprintf(stderr, "patfs: error: cache invalidation took over "
+				"a second\n");
+}

@@ -1,0 +1,40 @@
+/* cache.h - keeps the kernel's caches of patfs true.
+ *
+ * patfs lets the kernel keep attributes, entries, attribute contents and
+ * some directory listings for a long time (see ops.c), and takes them back
+ * when the store changes: the store's change hook queues what each commit
+ * touched, and a thread of its own sends the invalidations to the kernel.
+ * The same thread polls the store for changes other processes commit
+ * (through core's C API), at most a poll interval late. */
+#ifndef PATFS_CACHE_H
+#define PATFS_CACHE_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include "patfs/store.h"
+
+struct cache;
+
+/* How often changes by other processes are looked for, in milliseconds. */
+#define CACHE_POLL_MS 100
+
+/* Starts the invalidation thread for session se over st, and hooks it to
+ * the store. On success *out is owned by the caller (cache_stop). Returns 0
+ * or -errno. */
+int cache_start(struct cache **out, struct fuse_session *se, struct store *st);
+
+/* Unhooks from the store, stops the thread and frees c (NULL is fine). */
+void cache_stop(struct cache *c);
+
+/* Queues the invalidations of what ch touched, as a commit does: for
+ * changes the store does not hear of (a taken secret's file going away when
+ * its open file is released). */
+void cache_touch(struct cache *c, const struct store_change *ch);
+
+/* Waits until the invalidations that this thread's commits queued have been
+ * sent, so the reply that follows is never overtaken by a stale cache. Waits
+ * at most a second. Cheap when this thread committed nothing new. */
+void cache_settle(struct cache *c);
+
+#endif
