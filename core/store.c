@@ -13,8 +13,8 @@
 #include "storeInt.h"
 
 #define SCHEMA_VERSION 2
-#define STR(x)		  #x
-#define XSTR(x)		  STR(x)
+#define STR(x)	       #x
+#define XSTR(x)	       STR(x)
 
 /* Rows of the changes table kept for readers in other processes: a reader
  * that falls further behind hears STORE_CH_ALL. */
@@ -479,10 +479,10 @@ static int schema_ensure(struct store_conn *c, char *err, size_t errlen)
 	for (int v = version; rc == SQLITE_OK && v < SCHEMA_VERSION; v++)
 		rc = sqlite3_exec(c->db, schema[v], NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(c->db,
-				  "PRAGMA user_version = " XSTR(
-				      SCHEMA_VERSION) "; COMMIT",
-				  NULL, NULL, &msg);
+		rc = sqlite3_exec(
+		    c->db,
+		    "PRAGMA user_version = " XSTR(SCHEMA_VERSION) "; COMMIT",
+		    NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "store %s: creating schema: %s",
 			 c->st->cfg->store_path,

@@ -12,6 +12,7 @@
 
 #include "cache.h"
 #include "ino.h"
+#include "patfs/policy.h"
 #include "patfs/token.h"
 #include "patfs/user.h"
 
@@ -26,10 +27,14 @@ struct cache {
 	size_t len, cap;
 	uint64_t queued; /* tickets handed out: changes ever queued */
 	uint64_t sent;	 /* tickets whose invalidations were sent */
-	bool all;  /* a change could not be queued: invalidate everything */
+	bool all; /* a change could not be queued: invalidate everything */
 	bool stop;
 	int64_t seq; /* last change of another process seen (thread only) */
+	int64_t day; /* the UTC day the thread last saw (thread only) */
 };
+
+/* Days that passed unseen beyond which the clock is said to have jumped. */
+#define MAX_DAYS_SKIPPED 31
 
 /* The ticket of this thread's latest queued change. */
 static __thread uint64_t my_ticket;
@@ -93,6 +98,23 @@ static void apply_cb(void *ctx, const struct store_change *ch)
 	apply(ctx, ch);
 }
 
+/* At midnight UTC the tokens expiring that day stop being active: their
+ * `active` (and its mtime) change without any commit. */
+static void new_day(struct cache *c)
+{
+	struct store_change all = {.kind = STORE_CH_ALL};
+	int64_t today = policy_day_of(time(NULL));
+
+	if (today == c->day)
+		return;
+	if (today < c->day || today - c->day > MAX_DAYS_SKIPPED)
+		apply(c, &all); /* the clock jumped */
+	else
+		for (int64_t d = c->day + 1; d <= today; d++)
+			token_list_expiring(c->st, d, 0, inval_listed, c);
+	c->day = today;
+}
+
 void cache_touch(struct cache *c, const struct store_change *ch)
 {
 	struct store_change *q;
@@ -134,39 +156,45 @@ static void deadline_in(struct timespec *ts, long ms)
 	}
 }
 
+static bool passed(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec ||
+	       (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
 static void *run(void *arg)
 {
 	struct cache *c = arg;
-	struct store_change *batch = NULL;
+	struct store_change *batch = NULL, *t, all = {.kind = STORE_CH_ALL};
 	struct timespec poll_at;
-	size_t n = 0, cap = 0;
+	size_t n, cap = 0, tc;
 	uint64_t upto;
+	bool everything;
 
 	deadline_in(&poll_at, CACHE_POLL_MS);
 	pthread_mutex_lock(&c->lock);
 	while (!c->stop) {
-		if (!c->len && !c->all &&
-		    pthread_cond_timedwait(&c->work, &c->lock, &poll_at) ==
-			ETIMEDOUT) {
-			pthread_mutex_unlock(&c->lock);
-			store_changes_since(c->st, &c->seq, apply_cb, c);
-			deadline_in(&poll_at, CACHE_POLL_MS);
-			pthread_mutex_lock(&c->lock);
-			continue;
-		}
+		if (!c->len && !c->all)
+			pthread_cond_timedwait(&c->work, &c->lock, &poll_at);
 		/* take the queue as it is, and give the lock back */
-		struct store_change *t = batch, all = {.kind = STORE_CH_ALL};
-		bool everything = c->all;
-		c->all = false;
-		batch = c->queue, n = c->len, upto = c->queued;
-		c->queue = t, c->len = 0;
-		size_t tc = cap;
-		cap = c->cap, c->cap = tc;
+		t = batch, batch = c->queue, c->queue = t;
+		tc = cap, cap = c->cap, c->cap = tc;
+		n = c->len, c->len = 0;
+		everything = c->all, c->all = false;
+		upto = c->queued;
 		pthread_mutex_unlock(&c->lock);
 		if (everything)
 			apply(c, &all);
 		for (size_t i = 0; i < n; i++)
 			apply(c, &batch[i]);
+		if (passed(&poll_at)) {
+			store_changes_since(c->st, &c->seq, apply_cb, c);
+			new_day(c);
+			deadline_in(&poll_at, CACHE_POLL_MS);
+		}
 		pthread_mutex_lock(&c->lock);
 		c->sent = upto;
 		pthread_cond_broadcast(&c->done);
@@ -190,6 +218,7 @@ int cache_start(struct cache **out, struct fuse_session *se, struct store *st)
 	c->se = se;
 	c->st = st;
 	c->seq = -1;
+	c->day = policy_day_of(time(NULL));
 	store_changes_since(st, &c->seq, apply_cb, c); /* start from now */
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_init(&ca);

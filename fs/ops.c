@@ -104,9 +104,9 @@ static void ofile_put(struct pfs *p, struct ofile *of)
 		return;
 	held_remove(p, of);
 	if (of->kind == OF_TAKE) /* "token" goes from the listing */
-		cache_touch(p->cache, &(struct store_change){
-					  .kind = STORE_CH_TOKEN,
-					  .token_id = of->token_id});
+		cache_touch(p->cache,
+			    &(struct store_change){.kind = STORE_CH_TOKEN,
+						   .token_id = of->token_id});
 	sodium_free(of->secret); /* wipes the plaintext */
 	free(of);
 }
@@ -301,26 +301,15 @@ static void fill_link(const struct pfs *p, const struct token_info *t,
 	set_time(st, t->expires_at_at);
 }
 
-/* Seconds until the next UTC midnight, when tokens expire, plus one. */
-static double until_midnight(void)
-{
-	time_t now = time(NULL);
-
-	return (double)(86400 - now % 86400 + 1);
-}
-
 /* How long the kernel may keep the attributes of token t's directory (attr
  * < 0) or attribute file. Not at all when what it sees depends on the
  * caller (impersonation tokens are hidden from their owner) or when it is
- * reached by name (tokens/<name> follows the active token). */
+ * reached by name (tokens/<name> follows the active token). `active` turns
+ * at midnight: cache.c takes back the day's expiring tokens then. */
 static double ttl_token(const struct token_info *t, unsigned sub, int attr)
 {
 	if ((sub & INO_ALIAS) || t->impersonation || attr == TOKEN_SECRET)
 		return 0.0;
-	if (attr == TOKEN_ACTIVE) {
-		double m = until_midnight();
-		return m < CACHE_S ? m : CACHE_S;
-	}
 	return CACHE_S;
 }
 

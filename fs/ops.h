@@ -18,7 +18,7 @@ struct pfs {
 	struct store *st;
 	struct auth *auth;
 	const struct cfg *cfg;
-	struct cache *cache; /* the invalidation thread, or NULL */
+	struct cache *cache;  /* the invalidation thread, or NULL */
 	time_t started;	      /* mtime of the fixed directories */
 	pthread_mutex_t lock; /* protects held */
 	struct ofile *held;   /* open files holding a taken secret */

@@ -94,7 +94,8 @@ static void fill(struct token_seed *v, int64_t user_id, long k, int64_t now,
 	v->created_at = created;
 	v->last_used_at =
 	    below(100) < 60 ? created + below(now - created + 1) : 0;
-	v->revoked_at = below(100) < 10 ? created + below(now - created + 1) : 0;
+	v->revoked_at =
+	    below(100) < 10 ? created + below(now - created + 1) : 0;
 	if (v->revoked_at == 0 && v->last_used_at == created)
 		v->last_used_at++;
 }

@@ -2,10 +2,13 @@
  * service linking patfs's core would.
  *
  *	auth_client CONFIG SCOPE [PATH [COUNT]] < secret
+ *	auth_client CONFIG --revoke < secret
+ *	auth_client CONFIG --write TOKEN_ID ATTR VALUE
  *
  * The secret is read from stdin, never the command line. Prints "ok" or the
  * errno's name and exits 0 or 1; with COUNT, checks COUNT times and prints
- * the checks per second. */
+ * the checks per second. --revoke and --write change the store as an admin
+ * (uid 0) would, as another process linking core. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include "patfs/auth.h"
 #include "patfs/cfg.h"
 #include "patfs/store.h"
+#include "patfs/token.h"
 
 int main(int argc, char **argv)
 {
@@ -47,11 +51,27 @@ int main(int argc, char **argv)
 	me.uid = getuid();
 	me.gid = getgid();
 	me.pid = getpid();
+	me.admin = me.uid == 0;
 	if (cfg_load(&cfg, argv[1], err, sizeof(err)) ||
 	    store_open(&st, &cfg, err, sizeof(err)) ||
 	    auth_open(&au, st, err, sizeof(err))) {
 		fprintf(stderr, "auth_client: %s\n", err);
 		goto out;
+	}
+	if (!strcmp(argv[2], "--revoke")) {
+		r = auth_revoke(au, &me, secret, len);
+		goto done;
+	}
+	if (!strcmp(argv[2], "--write") && argc == 6) {
+		int attr = -1;
+		for (int i = 0; i < TOKEN_NATTR; i++)
+			if (!strcmp(token_attr_names[i], argv[4]))
+				attr = i;
+		r = attr < 0 ? -EINVAL
+			     : token_write(st, &me, strtoll(argv[3], NULL, 10),
+					   (enum token_attr)attr, argv[5],
+					   strlen(argv[5]));
+		goto done;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < count; i++) {
@@ -66,6 +86,7 @@ int main(int argc, char **argv)
 		       (double)count /
 			   ((double)(t1.tv_sec - t0.tv_sec) +
 			    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9));
+done:
 	printf("%s\n", r == 0 ? "ok" : strerrorname_np(-r));
 out:
 	sodium_free(secret);

@@ -354,6 +354,138 @@ static void test_store(void)
 	cfg_free(&c);
 }
 
+static int64_t count_rows(struct store *st, const char *table)
+{
+	char sql[64];
+	sqlite3_stmt *s = NULL;
+	int64_t n = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	if (sqlite3_prepare_v2(store_conn(st)->db, sql, -1, &s, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* Bulk import, all or nothing; and the changes other processes read. */
+static void test_import_and_changes(void)
+{
+	struct pfs_actor root = {.admin = true, .comm = "test"};
+	struct pfs_actor owner = {.uid = 1000, .comm = "test"};
+	struct store *st = NULL;
+	struct token_seed v[3];
+	struct token_info t;
+	struct user_info u;
+	struct seen seen = {0};
+	struct cfg c;
+	char err[512], secrets[3][SECRET_MAX];
+	int64_t uid, first = 0, tokens, audits, seq = -1;
+	int64_t now = store_now(), today = policy_day_of(now);
+	sqlite3 *other = NULL;
+
+	unlink("i.db");
+	unlink("i.db-wal");
+	unlink("i.db-shm");
+	write_file("i.ini", "[store]\npath = i.db\npepper_file = p.pepper\n");
+	CHECK_EQ(cfg_load(&c, "i.ini", err, sizeof(err)), 0);
+	CHECK_EQ(store_open(&st, &c, err, sizeof(err)), 0);
+	if (!st)
+		return;
+	CHECK_EQ(user_create(st, &root, "alice", 5, &uid), 0);
+	for (int i = 0; i < 3; i++) {
+		int len = secret_generate("glpat-", secrets[i], SECRET_MAX);
+		CHECK_EQ(len, 26);
+		v[i] =
+		    (struct token_seed){.user_id = uid,
+					.name = i == 0	 ? "one"
+						: i == 1 ? "two"
+							 : "three",
+					.scopes = 1u << scope("api"),
+					.created_at = now - 86400,
+					.expires_day = i == 2 ? -1 : today + 10,
+					.last_used_at = i == 1 ? now - 60 : 0,
+					.revoked_at = i == 2 ? now - 30 : 0,
+					.secret = secrets[i],
+					.secret_len = (size_t)len};
+	}
+	tokens = count_rows(st, "tokens");
+	audits = count_rows(st, "audit");
+
+	/* refused: nothing lands */
+	CHECK_EQ(token_import(st, &owner, v, 3, &first), -EPERM);
+	v[1].name = "42";
+	CHECK_EQ(token_import(st, &root, v, 3, &first), -EINVAL);
+	v[1].name = "one"; /* two active tokens of one name */
+	CHECK_EQ(token_import(st, &root, v, 3, &first), -EEXIST);
+	v[1].name = "two";
+	v[1].secret = secrets[0]; /* a secret twice */
+	CHECK_EQ(token_import(st, &root, v, 3, &first), -EEXIST);
+	v[1].secret = secrets[1];
+	v[0].user_id = uid + 99;
+	CHECK_EQ(token_import(st, &root, v, 3, &first), -ENOENT);
+	v[0].user_id = uid;
+	CHECK_EQ(count_rows(st, "tokens"), tokens);
+	CHECK_EQ(count_rows(st, "audit"), audits);
+
+	store_set_change_hook(st, hook, &seen);
+	CHECK_EQ(token_import(st, &root, v, 3, &first), 0);
+	CHECK_EQ(count_rows(st, "tokens"), tokens + 3);
+	CHECK_EQ(count_rows(st, "audit"), audits + 3);
+	CHECK_EQ(seen.n, 1);
+	CHECK_EQ(seen.ch[0].kind, STORE_CH_ALL);
+	CHECK_EQ(token_get(st, first + 1, &t), 0);
+	CHECK(strcmp(t.name, "two") == 0);
+	CHECK(!token_unsealed(&t) && token_active(&t, now));
+	CHECK_EQ(t.last_used_at, now - 60);
+	CHECK_EQ(token_get(st, first + 2, &t), 0);
+	CHECK_EQ(t.expires_day, -1);
+	CHECK(t.revoked_at != 0);
+	CHECK_EQ(user_get(st, uid, &u), 0);
+	CHECK_EQ(u.ntokens, 3);
+
+	/* this process's own changes are the hook's business, not the reader's
+	 */
+	seen.n = 0;
+	CHECK_EQ(store_changes_since(st, &seq, hook, &seen), 0);
+	CHECK(seq > 0);
+	CHECK_EQ(user_write(st, &root, uid, USER_BLOCKED, "1", 1), 0);
+	seen.n = 0;
+	CHECK_EQ(store_changes_since(st, &seq, hook, &seen), 0);
+	CHECK_EQ(seen.n, 0);
+	/* another process's change (on another connection) is heard once */
+	CHECK_EQ(sqlite3_open("i.db", &other), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(other,
+			      "INSERT INTO changes (pid, kind, user_id, "
+			      "token_id, day) VALUES (1, 3, 7, 8, 0)",
+			      NULL, NULL, NULL),
+		 SQLITE_OK);
+	CHECK_EQ(store_changes_since(st, &seq, hook, &seen), 0);
+	CHECK_EQ(seen.n, 1);
+	CHECK_EQ(seen.ch[0].kind, STORE_CH_TOKEN);
+	CHECK_EQ(seen.ch[0].token_id, 8);
+	CHECK_EQ(store_changes_since(st, &seq, hook, &seen), 0);
+	CHECK_EQ(seen.n, 1);
+	/* rows pruned before they were read: everything changed */
+	CHECK_EQ(sqlite3_exec(other,
+			      "DELETE FROM changes; INSERT INTO changes (seq, "
+			      "pid, kind, user_id, token_id, day) VALUES "
+			      "((SELECT 1000000), 1, 0, 0, 0, 0)",
+			      NULL, NULL, NULL),
+		 SQLITE_OK);
+	seen.n = 0;
+	CHECK_EQ(store_changes_since(st, &seq, hook, &seen), 0);
+	CHECK_EQ(seen.n, 2);
+	CHECK_EQ(seen.ch[0].kind, STORE_CH_ALL);
+	CHECK_EQ(seen.ch[1].kind, STORE_CH_USERS);
+	CHECK_EQ(seq, 1000000);
+	sqlite3_close(other);
+	sodium_memzero(secrets, sizeof(secrets));
+	store_close(st);
+	cfg_free(&c);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -364,6 +496,7 @@ int main(void)
 	test_cfg();
 	test_secrets();
 	test_store();
+	test_import_and_changes();
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures != 0;
 }
