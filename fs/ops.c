@@ -28,7 +28,7 @@
 
 /* How long the kernel may keep what it learns of an inode that cache.c
  * invalidates whenever the store changes it, in seconds. Inodes whose answer
- * depends on the caller or the clock get less (ttl_of). */
+ * depends on the caller get none (ttl_token). */
 #define CACHE_S 86400.0
 
 /* An open file that holds state. While a taken secret is held, "token"
