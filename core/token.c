@@ -169,6 +169,26 @@ static void object_of(const struct token_info *t, char out[OBJECT_MAX])
 		 t->id);
 }
 
+/* Fills the owner fields of t (name, mapped uid) from user user_id, inside
+ * the open transaction: 0, -ENOENT or another -errno. */
+static int owner_of(struct store_conn *c, int64_t user_id, struct token_info *t)
+{
+	sqlite3_stmt *s = store_sql(c, SQL_USER_GET);
+	int r;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, user_id);
+	r = store_step(c, s);
+	if (r == 1) {
+		t->user_id = user_id;
+		t->user_uid = col_or(s, 4, -1);
+		copy_col(t->user_name, sizeof(t->user_name), s, 1);
+	}
+	sqlite3_reset(s);
+	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+}
+
 int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 	       const char *name, size_t len, int64_t *id)
 {
@@ -188,22 +208,9 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 	r = store_begin(c);
 	if (r)
 		return r;
-	s = store_sql(c, SQL_USER_GET);
-	if (!s) {
-		r = -EIO;
+	r = owner_of(c, user_id, &t);
+	if (r)
 		goto rollback;
-	}
-	sqlite3_bind_int64(s, 1, user_id);
-	r = store_step(c, s);
-	if (r == 1) {
-		t.user_uid = col_or(s, 4, -1);
-		copy_col(t.user_name, sizeof(t.user_name), s, 1);
-	}
-	sqlite3_reset(s);
-	if (r <= 0) {
-		r = r == 0 ? -ENOENT : r;
-		goto rollback;
-	}
 	t.impersonation = 0;
 	r = token_visible(a, &t);
 	if (r)
@@ -658,10 +665,10 @@ static int seed_check(const struct cfg *cfg, const struct token_seed *v)
 	return secret_check_format(cfg->prefix, v->secret, v->secret_len);
 }
 
-/* Inserts seed v of user u (name in uname) and audits it; 0 or -errno. */
+/* Inserts seed v of owner (its owner fields filled) and audits it, setting
+ * owner->id: 0 or -errno. */
 static int import_one(struct store_conn *c, const struct pfs_actor *a,
-		      const struct token_seed *v, const char *uname,
-		      int64_t *id)
+		      const struct token_seed *v, struct token_info *owner)
 {
 	unsigned char digest[SECRET_DIGEST_LEN];
 	char object[OBJECT_MAX];
@@ -695,7 +702,7 @@ static int import_one(struct store_conn *c, const struct pfs_actor *a,
 	sodium_memzero(digest, sizeof(digest));
 	if (r)
 		return r;
-	*id = sqlite3_last_insert_rowid(c->db);
+	owner->id = sqlite3_last_insert_rowid(c->db);
 	s = store_sql(c, SQL_USER_ADD_TOKEN);
 	if (!s)
 		return -EIO;
@@ -703,10 +710,7 @@ static int import_one(struct store_conn *c, const struct pfs_actor *a,
 	r = store_exec(c, s);
 	if (r)
 		return r;
-	r = snprintf(object, sizeof(object), "users/%s/tokens/%" PRId64, uname,
-		     *id);
-	if (r < 0 || (size_t)r >= sizeof(object))
-		return -EIO;
+	object_of(owner, object);
 	return audit_add(c, a, "token_import", object, NULL, v->name, NULL);
 }
 
@@ -714,9 +718,8 @@ int token_import(struct store *st, const struct pfs_actor *a,
 		 const struct token_seed *v, size_t n, int64_t *first_id)
 {
 	struct store_conn *c = store_conn(st);
-	char uname[PFS_NAME_MAX + 1];
-	int64_t uid = -1, id, first = 0;
-	sqlite3_stmt *s;
+	struct token_info owner = {.user_id = -1};
+	int64_t first = 0;
 	int r;
 
 	if (!c)
@@ -732,28 +735,15 @@ int token_import(struct store *st, const struct pfs_actor *a,
 	if (r)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].user_id != uid) {
-			s = store_sql(c, SQL_USER_GET);
-			if (!s) {
-				r = -EIO;
-				goto rollback;
-			}
-			sqlite3_bind_int64(s, 1, v[i].user_id);
-			r = store_step(c, s);
-			if (r == 1)
-				copy_col(uname, sizeof(uname), s, 1);
-			sqlite3_reset(s);
-			if (r <= 0) {
-				r = r == 0 ? -ENOENT : r;
-				goto rollback;
-			}
-			uid = v[i].user_id;
-		}
-		r = import_one(c, a, &v[i], uname, &id);
+		r = v[i].user_id == owner.user_id
+			? 0
+			: owner_of(c, v[i].user_id, &owner);
+		if (!r)
+			r = import_one(c, a, &v[i], &owner);
 		if (r)
 			goto rollback;
 		if (i == 0)
-			first = id;
+			first = owner.id;
 	}
 	store_touch(c, STORE_CH_ALL, 0, 0, 0);
 	r = store_commit(c);
