@@ -15,6 +15,7 @@
 #include "patfs/cfg.h"
 #include "patfs/store.h"
 #include "patfs/token.h"
+#include "uring.h"
 
 static void usage(const char *prog)
 {
@@ -165,6 +166,12 @@ int main(int argc, char **argv)
 			strerror(-r));
 		goto unmount;
 	}
+	r = uring_start(se);
+	if (r) {
+		fprintf(stderr, "patfs: error: starting io_uring: %s\n",
+			strerror(-r));
+		goto stop_cache;
+	}
 	if (opts.singlethread) {
 		ret = fuse_session_loop(se);
 	} else {
@@ -180,9 +187,11 @@ int main(int argc, char **argv)
 		fuse_loop_cfg_destroy(loop);
 	}
 	ret = ret != 0;
+stop_cache:
 	cache_stop(p.cache);
 unmount:
 	fuse_session_unmount(se);
+	uring_stop(); /* after unmount: the kernel ends every ring entry */
 remove_handlers:
 	fuse_remove_signal_handlers(se);
 destroy_session:

@@ -1,0 +1,428 @@
+/* uring.c - FUSE over io_uring for libfuse 3.14: one queue per CPU, each
+ * served by threads pinned to it (see uring.h for why). */
+#include <errno.h>
+#include <liburing.h>
+#include <linux/fuse.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "uring.h"
+
+/* The kernel's io_uring ABI of FUSE 7.42 (Linux 6.14); Debian 12's
+ * <linux/fuse.h> predates it. */
+struct uring_ent_in_out {
+	uint64_t flags;
+	uint64_t commit_id;
+	uint32_t payload_sz;
+	uint32_t padding;
+	uint64_t reserved;
+};
+
+struct uring_req_header {
+	char in_out[128]; /* fuse_in_header in, fuse_out_header out */
+	char op_in[128];  /* the request's first argument */
+	struct uring_ent_in_out ent;
+};
+
+struct uring_cmd_req {
+	uint64_t flags;
+	uint64_t commit_id;
+	uint16_t qid;
+	uint8_t padding[6];
+};
+
+_Static_assert(offsetof(struct io_uring_sqe, cmd) == 48, "SQE command area");
+
+enum { URING_CMD_REGISTER = 1, URING_CMD_COMMIT_AND_FETCH = 2 };
+
+#define ENABLE_PARAM "/sys/module/fuse/parameters/enable_uring"
+#define POSSIBLE_CPUS "/sys/devices/system/cpu/possible"
+#define HEAD_ROOM 4096 /* before the payload: in header and op_in, rebuilt */
+#define REGISTER_TRIES 2000 /* 1 ms apart, while INIT is still in flight */
+
+struct ring_thread {
+	pthread_t tid;
+	int qid;
+	bool running; /* tid is joinable */
+	struct io_uring ring;
+	struct uring_req_header *hdr;
+	char *mem;     /* HEAD_ROOM, then the payload */
+	char *payload; /* registered with the kernel, uring.payload_sz bytes */
+	struct iovec iov[2];
+	uint64_t commit_id; /* the request being served */
+	size_t req_len;	    /* payload bytes of the request */
+	size_t reply_len;   /* payload bytes of the reply */
+	bool replied;
+};
+
+static struct {
+	struct fuse_session *se;
+	int fd;
+	size_t payload_sz;
+	struct ring_thread *t;
+	int n;
+	pthread_mutex_t lock; /* protects go and stop */
+	pthread_cond_t cond;
+	bool go;   /* INIT was answered: register */
+	bool stop; /* uring_stop: leave */
+	atomic_bool init_answered;
+	atomic_bool active;
+} uring = {.fd = -1,
+	   .lock = PTHREAD_MUTEX_INITIALIZER,
+	   .cond = PTHREAD_COND_INITIALIZER};
+
+/* The ring entry whose request this thread is serving, if any. */
+static __thread struct ring_thread *serving;
+
+static bool kernel_offers_uring(void)
+{
+	FILE *f = fopen(ENABLE_PARAM, "re");
+	int c;
+
+	if (!f)
+		return false;
+	c = fgetc(f);
+	fclose(f);
+	return c == 'Y';
+}
+
+/* The kernel has a queue per possible CPU: the highest CPU number + 1. */
+static int possible_cpus(void)
+{
+	FILE *f = fopen(POSSIBLE_CPUS, "re");
+	char buf[256];
+	char *p, *end;
+	long n, max = -1;
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	for (p = buf; *p;) { /* "0-3,8-11": the highest number */
+		if (*p < '0' || *p > '9') {
+			p++;
+			continue;
+		}
+		n = strtol(p, &end, 10);
+		if (n > max)
+			max = n;
+		p = end;
+	}
+	return max < 0 || max > 4095 ? -1 : (int)max + 1;
+}
+
+/* libfuse's reply to the request this thread serves goes into the ring
+ * entry; everything else (INIT, notifications) to /dev/fuse. */
+static ssize_t hook_writev(int fd, struct iovec *iov, int count, void *ud)
+{
+	struct ring_thread *t = serving;
+	const struct fuse_out_header *out = iov[0].iov_base;
+	size_t n = 0;
+	ssize_t r;
+
+	(void)ud;
+	if (t && !t->replied && iov[0].iov_len == sizeof(*out) &&
+	    out->unique == t->commit_id) {
+		for (int i = 1; i < count; i++) {
+			if (iov[i].iov_len > uring.payload_sz - n) {
+				errno = EINVAL;
+				return -1;
+			}
+			memmove(t->payload + n, iov[i].iov_base,
+				iov[i].iov_len);
+			n += iov[i].iov_len;
+		}
+		memcpy(t->hdr->in_out, out, sizeof(*out));
+		t->hdr->ent.payload_sz = (uint32_t)n;
+		t->reply_len = n;
+		t->replied = true;
+		return (ssize_t)(sizeof(*out) + n);
+	}
+	r = writev(fd, iov, count);
+	/* The first reply libfuse writes answers INIT; the kernel refuses
+	 * registrations until it has it. */
+	if (r >= 0 && out->unique != 0 &&
+	    !atomic_exchange(&uring.init_answered, true)) {
+		pthread_mutex_lock(&uring.lock);
+		uring.go = true;
+		pthread_cond_broadcast(&uring.cond);
+		pthread_mutex_unlock(&uring.lock);
+	}
+	return r;
+}
+
+static ssize_t hook_read(int fd, void *buf, size_t len, void *ud)
+{
+	(void)ud;
+	return read(fd, buf, len);
+}
+
+/* Queues command op for t's entry. Returns 0, or -EBUSY when the
+ * submission queue is full (it never is: one command is in flight). */
+static int ring_prep(struct ring_thread *t, uint32_t op)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
+	struct uring_cmd_req *cmd;
+
+	if (!sqe)
+		return -EBUSY;
+	/* SQE128: the command area runs 80 bytes past the struct */
+	memset(sqe, 0, 128);
+	cmd = (struct uring_cmd_req *)(void *)((char *)sqe + 48);
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = uring.fd;
+	sqe->cmd_op = op;
+	sqe->addr = (uintptr_t)t->iov;
+	sqe->len = 2;
+	sqe->user_data = (uintptr_t)t;
+	cmd->qid = (uint16_t)t->qid;
+	cmd->commit_id = op == URING_CMD_COMMIT_AND_FETCH ? t->commit_id : 0;
+	return 0;
+}
+
+static void reply_error(struct ring_thread *t, int err)
+{
+	struct fuse_out_header out = {
+		.len = sizeof(out), .error = -err, .unique = t->commit_id};
+
+	memcpy(t->hdr->in_out, &out, sizeof(out));
+	t->hdr->ent.payload_sz = 0;
+	t->reply_len = 0;
+	t->replied = true;
+}
+
+/* Lays the request out as a read of /dev/fuse would, right before the
+ * payload, and has libfuse process it; the reply lands in the entry. */
+static void ring_serve(struct ring_thread *t)
+{
+	struct fuse_in_header in;
+	struct fuse_buf buf = {0};
+	size_t pay = t->hdr->ent.payload_sz, op;
+	char *p;
+
+	memcpy(&in, t->hdr->in_out, sizeof(in));
+	t->commit_id = t->hdr->ent.commit_id;
+	t->req_len = pay;
+	t->reply_len = 0;
+	t->replied = false;
+	if (pay > uring.payload_sz || in.len < sizeof(in) + pay ||
+	    in.len - sizeof(in) - pay > sizeof(t->hdr->op_in) ||
+	    in.unique != t->commit_id) {
+		t->req_len = pay > uring.payload_sz ? uring.payload_sz : pay;
+		return reply_error(t, EIO);
+	}
+	op = in.len - sizeof(in) - pay;
+	p = t->payload - op - sizeof(in);
+	memcpy(p, &in, sizeof(in));
+	memcpy(p + sizeof(in), t->hdr->op_in, op);
+	buf.mem = p;
+	buf.size = in.len;
+	serving = t;
+	fuse_session_process_buf(uring.se, &buf);
+	serving = NULL;
+	atomic_store_explicit(&uring.active, true, memory_order_relaxed);
+	if (!t->replied)
+		reply_error(t, EIO);
+}
+
+/* Secrets pass through the entry (an auth write, a token's read): wipe what
+ * the last request and reply left, once the commit has been submitted. The
+ * kernel may have fetched the next request into the entry with the commit
+ * (its completion is then posted already); that part is kept. Otherwise
+ * nothing is written to the entry before the next wait (DEFER_TASKRUN). */
+static void ring_wipe(struct ring_thread *t)
+{
+	size_t used = t->req_len > t->reply_len ? t->req_len : t->reply_len;
+	size_t keep = 0;
+
+	explicit_bzero(t->mem, HEAD_ROOM);
+	if (io_uring_cq_ready(&t->ring))
+		keep = t->hdr->ent.payload_sz;
+	else
+		explicit_bzero(t->hdr, sizeof(*t->hdr));
+	if (used > keep)
+		explicit_bzero(t->payload + keep, used - keep);
+}
+
+static bool wait_for_go(void)
+{
+	bool go;
+
+	pthread_mutex_lock(&uring.lock);
+	while (!uring.go && !uring.stop)
+		pthread_cond_wait(&uring.cond, &uring.lock);
+	go = uring.go && !uring.stop;
+	pthread_mutex_unlock(&uring.lock);
+	return go;
+}
+
+static bool stopping(void)
+{
+	bool stop;
+
+	pthread_mutex_lock(&uring.lock);
+	stop = uring.stop;
+	pthread_mutex_unlock(&uring.lock);
+	return stop;
+}
+
+/* Waits for the entry's next request. Returns its result (0: a request),
+ * or -ESHUTDOWN when uring_stop asks the thread to leave. */
+static int ring_next(struct ring_thread *t)
+{
+	struct __kernel_timespec ts = {.tv_sec = 1};
+	struct io_uring_cqe *cqe;
+	int r;
+
+	for (;;) {
+		r = io_uring_wait_cqe_timeout(&t->ring, &cqe, &ts);
+		if (r == -ETIME || r == -EINTR) {
+			if (stopping())
+				return -ESHUTDOWN;
+			continue;
+		}
+		if (r < 0)
+			return r;
+		r = cqe->res;
+		io_uring_cqe_seen(&t->ring, cqe);
+		return r;
+	}
+}
+
+static void *ring_main(void *arg)
+{
+	struct ring_thread *t = arg;
+	cpu_set_t cpus;
+	int r, tries = 0;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(t->qid, &cpus);
+	/* an offline CPU cannot be had; its queue is served from anywhere */
+	pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
+	if (!wait_for_go())
+		return NULL;
+	r = io_uring_queue_init(2, &t->ring,
+				IORING_SETUP_SQE128 |
+					IORING_SETUP_SINGLE_ISSUER |
+					IORING_SETUP_DEFER_TASKRUN);
+	if (r)
+		return NULL;
+	do {
+		if (r == -EAGAIN)
+			usleep(1000);
+		r = ring_prep(t, URING_CMD_REGISTER);
+		if (!r)
+			r = io_uring_submit(&t->ring);
+		if (r >= 0)
+			r = ring_next(t);
+	} while (r == -EAGAIN && ++tries < REGISTER_TRIES);
+	while (r == 0) {
+		ring_serve(t);
+		r = ring_prep(t, URING_CMD_COMMIT_AND_FETCH);
+		if (!r)
+			r = io_uring_submit(&t->ring);
+		ring_wipe(t);
+		if (r >= 0)
+			r = ring_next(t);
+	}
+	/* -ENOTCONN: unmounted; -ESHUTDOWN: uring_stop; else: the kernel
+	 * refused, and /dev/fuse serves everything */
+	if (r != -ENOTCONN && r != -ESHUTDOWN)
+		fprintf(stderr, "patfs: error: io_uring queue %d: %s\n", t->qid,
+			strerror(-r));
+	io_uring_queue_exit(&t->ring);
+	return NULL;
+}
+
+static void free_threads(void)
+{
+	for (int i = 0; i < uring.n; i++) {
+		free(uring.t[i].mem);
+		free(uring.t[i].hdr);
+	}
+	free(uring.t);
+	uring.t = NULL;
+	uring.n = 0;
+}
+
+int uring_start(struct fuse_session *se)
+{
+	static const struct fuse_custom_io io = {.writev = hook_writev,
+						 .read = hook_read};
+	long page = sysconf(_SC_PAGESIZE);
+	sigset_t all, old;
+	int cpus, r;
+
+	if (!kernel_offers_uring())
+		return 0;
+	cpus = possible_cpus();
+	if (cpus < 1 || page <= 0)
+		return 0;
+	uring.se = se;
+	uring.fd = fuse_session_fd(se);
+	/* the kernel's max_payload_sz: libfuse's largest request, 256 pages */
+	uring.payload_sz = 256 * (size_t)page;
+	uring.n = cpus * URING_THREADS_PER_CPU;
+	uring.t = calloc((size_t)uring.n, sizeof(*uring.t));
+	if (!uring.t)
+		return -ENOMEM;
+	for (int i = 0; i < uring.n; i++) {
+		struct ring_thread *t = &uring.t[i];
+
+		t->qid = i / URING_THREADS_PER_CPU;
+		t->mem = aligned_alloc((size_t)page,
+				       HEAD_ROOM + uring.payload_sz);
+		t->hdr = calloc(1, sizeof(*t->hdr));
+		if (!t->mem || !t->hdr) {
+			free_threads();
+			return -ENOMEM;
+		}
+		t->payload = t->mem + HEAD_ROOM;
+		t->iov[0] = (struct iovec){t->hdr, sizeof(*t->hdr)};
+		t->iov[1] = (struct iovec){t->payload, uring.payload_sz};
+	}
+	r = fuse_session_custom_io(se, &io, uring.fd);
+	if (r) {
+		free_threads();
+		return r < 0 ? r : -EINVAL;
+	}
+	/* signals stay with libfuse's loop, as for its own workers */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (int i = 0; i < uring.n; i++) {
+		struct ring_thread *t = &uring.t[i];
+
+		if (pthread_create(&t->tid, NULL, ring_main, t) == 0) {
+			t->running = true;
+			pthread_setname_np(t->tid, "patfs-ring");
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+void uring_stop(void)
+{
+	pthread_mutex_lock(&uring.lock);
+	uring.stop = true;
+	pthread_cond_broadcast(&uring.cond);
+	pthread_mutex_unlock(&uring.lock);
+	for (int i = 0; i < uring.n; i++)
+		if (uring.t[i].running)
+			pthread_join(uring.t[i].tid, NULL);
+	free_threads();
+}
+
+int uring_active(void)
+{
+	return atomic_load(&uring.active);
+}
