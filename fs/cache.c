@@ -4,6 +4,7 @@
  * for the thread with cache_settle() before replying. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ struct cache {
 	bool stop;
 	int64_t seq; /* last change of another process seen (thread only) */
 	int64_t day; /* the UTC day the thread last saw (thread only) */
+	atomic_uint_fast64_t generation; /* see cache_generation() */
 };
 
 /* Days that passed unseen beyond which the clock is said to have jumped. */
@@ -83,7 +85,9 @@ static void apply(struct cache *c, const struct store_change *ch)
 		break;
 	case STORE_CH_ALL:
 	default:
-		/* drops every cached entry below, and so their attributes */
+		/* new lookups find the inodes the kernel holds stale (another
+		 * generation), so no page of theirs is read again */
+		atomic_fetch_add(&c->generation, 1);
 		inval(c, INO_USERS, 0, 0);
 		fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID, "users",
 						 5);
@@ -113,6 +117,24 @@ static void new_day(struct cache *c)
 		for (int64_t d = c->day + 1; d <= today; d++)
 			token_list_expiring(c->st, d, 0, inval_listed, c);
 	c->day = today;
+}
+
+uint64_t cache_generation(const struct cache *c, enum ino_kind kind)
+{
+	if (!c)
+		return 0;
+	switch (kind) {
+	case INO_USER:
+	case INO_USER_ATTR:
+	case INO_TOKENS:
+	case INO_TOKEN:
+	case INO_TOKEN_ATTR:
+	case INO_DATE:
+	case INO_LINK:
+		return atomic_load(&c->generation);
+	default: /* fixed names: their inodes stay */
+		return 0;
+	}
 }
 
 void cache_touch(struct cache *c, const struct store_change *ch)

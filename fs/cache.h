@@ -12,6 +12,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include "ino.h"
 #include "patfs/store.h"
 
 struct cache;
@@ -36,5 +37,12 @@ void cache_touch(struct cache *c, const struct store_change *ch);
  * sent, so the reply that follows is never overtaken by a stale cache. Waits
  * at most a second. Cheap when this thread committed nothing new. */
 void cache_settle(struct cache *c);
+
+/* The generation of inodes below users/ and expiring/ (fuse_entry_param).
+ * When the daemon cannot know what changed (STORE_CH_ALL) it moves on to a
+ * new generation and drops those names: the kernel then takes every inode
+ * it still holds for them as stale and starts afresh, page cache and all.
+ * 0 when c is NULL. */
+uint64_t cache_generation(const struct cache *c, enum ino_kind kind);
 
 #endif

@@ -484,6 +484,7 @@ static void reply_entry(fuse_req_t req, struct pfs *p,
 	if (r)
 		return (void)fuse_reply_err(req, -r);
 	e.ino = e.attr.st_ino;
+	e.generation = cache_generation(p->cache, n.kind);
 	e.entry_timeout = entry_timeout(n, e.attr_timeout);
 	fuse_reply_entry(req, &e);
 }
@@ -1167,6 +1168,8 @@ static int dir_add(struct dirbuf *d, const char *name, const struct stat *st,
 		memset(&e, 0, sizeof(e));
 		e.attr = *st;
 		e.ino = st->st_ino;
+		e.generation = cache_generation(d->p->cache,
+						ino_split(st->st_ino).kind);
 		e.entry_timeout = entry_ttl;
 		e.attr_timeout = ttl;
 		n = fuse_add_direntry_plus(d->req, d->buf + d->used,
