@@ -298,11 +298,53 @@ static int ring_next(struct ring_thread *t)
 	}
 }
 
+/* Registers t's entry (retrying while INIT is in flight) and waits for its
+ * first request. Returns 0 (a request is in the entry) or -errno. */
+static int ring_register(struct ring_thread *t)
+{
+	int r = 0, tries = 0;
+
+	do {
+		if (r == -EAGAIN)
+			usleep(1000);
+		r = ring_prep(t, URING_CMD_REGISTER);
+		if (!r)
+			r = io_uring_submit(&t->ring);
+		if (r >= 0)
+			r = ring_next(t);
+	} while (r == -EAGAIN && ++tries < REGISTER_TRIES);
+	return r;
+}
+
+/* Serves requests until the entry fails. Returns -errno. */
+static int ring_serve_all(struct ring_thread *t)
+{
+	int r = 0;
+
+	while (r == 0) {
+		ring_serve(t);
+		r = ring_prep(t, URING_CMD_COMMIT_AND_FETCH);
+		if (!r)
+			r = io_uring_submit(&t->ring);
+		ring_wipe(t);
+		if (r >= 0)
+			r = ring_next(t);
+	}
+	return r;
+}
+
+/* The end of the connection, or of patfs: nothing more to serve. */
+static bool ring_over(int r)
+{
+	return r == -ENOTCONN || r == -ECONNABORTED || r == -ECANCELED ||
+	       r == -ESHUTDOWN;
+}
+
 static void *ring_main(void *arg)
 {
 	struct ring_thread *t = arg;
 	cpu_set_t cpus;
-	int r, tries = 0;
+	int r, lost = 0;
 
 	CPU_ZERO(&cpus);
 	CPU_SET(t->qid, &cpus);
@@ -316,29 +358,23 @@ static void *ring_main(void *arg)
 					IORING_SETUP_DEFER_TASKRUN);
 	if (r)
 		return NULL;
-	do {
-		if (r == -EAGAIN)
-			usleep(1000);
-		r = ring_prep(t, URING_CMD_REGISTER);
-		if (!r)
-			r = io_uring_submit(&t->ring);
-		if (r >= 0)
-			r = ring_next(t);
-	} while (r == -EAGAIN && ++tries < REGISTER_TRIES);
+	r = ring_register(t);
+	if (r < 0 && !ring_over(r))
+		/* not every queue has an entry: the kernel stays on /dev/fuse */
+		fprintf(stderr,
+			"patfs: io_uring queue %d not registered (%s); "
+			"/dev/fuse serves its requests\n",
+			t->qid, strerror(-r));
 	while (r == 0) {
-		ring_serve(t);
-		r = ring_prep(t, URING_CMD_COMMIT_AND_FETCH);
-		if (!r)
-			r = io_uring_submit(&t->ring);
-		ring_wipe(t);
-		if (r >= 0)
-			r = ring_next(t);
+		r = ring_serve_all(t);
+		if (ring_over(r) || ++lost > 8)
+			break;
+		/* the kernel lost the entry (a commit it could not match):
+		 * register it again rather than leave the queue short */
+		fprintf(stderr, "patfs: error: io_uring queue %d: %s\n",
+			t->qid, strerror(-r));
+		r = ring_register(t);
 	}
-	/* -ENOTCONN: unmounted; -ESHUTDOWN: uring_stop; else: the kernel
-	 * refused, and /dev/fuse serves everything */
-	if (r != -ENOTCONN && r != -ESHUTDOWN)
-		fprintf(stderr, "patfs: error: io_uring queue %d: %s\n", t->qid,
-			strerror(-r));
 	io_uring_queue_exit(&t->ring);
 	return NULL;
 }
