@@ -74,7 +74,6 @@ static struct {
 	bool go;   /* INIT was answered: register */
 	bool stop; /* uring_stop: leave */
 	atomic_bool init_answered;
-	atomic_bool active;
 } uring = {.fd = -1,
 	   .lock = PTHREAD_MUTEX_INITIALIZER,
 	   .cond = PTHREAD_COND_INITIALIZER};
@@ -229,7 +228,6 @@ static void ring_serve(struct ring_thread *t)
 	serving = t;
 	fuse_session_process_buf(uring.se, &buf);
 	serving = NULL;
-	atomic_store_explicit(&uring.active, true, memory_order_relaxed);
 	if (!t->replied)
 		reply_error(t, EIO);
 }
@@ -243,9 +241,10 @@ static void ring_wipe(struct ring_thread *t)
 {
 	size_t used = t->req_len > t->reply_len ? t->req_len : t->reply_len;
 	size_t keep = 0;
+	struct io_uring_cqe *cqe;
 
 	explicit_bzero(t->mem, HEAD_ROOM);
-	if (io_uring_cq_ready(&t->ring))
+	if (io_uring_peek_cqe(&t->ring, &cqe) == 0 && cqe->res == 0)
 		keep = t->hdr->ent.payload_sz;
 	else
 		explicit_bzero(t->hdr, sizeof(*t->hdr));
@@ -456,9 +455,4 @@ void uring_stop(void)
 		if (uring.t[i].running)
 			pthread_join(uring.t[i].tid, NULL);
 	free_threads();
-}
-
-int uring_active(void)
-{
-	return atomic_load(&uring.active);
 }

@@ -34,7 +34,4 @@ int uring_start(struct fuse_session *se);
  * the ring threads and frees them. Fine when nothing was started. */
 void uring_stop(void);
 
-/* Whether requests are being served over io_uring (all queues registered). */
-int uring_active(void);
-
 #endif
