@@ -38,8 +38,10 @@ struct cache {
 /* Days that passed unseen beyond which the clock is said to have jumped. */
 #define MAX_DAYS_SKIPPED 31
 
-/* The ticket of this thread's latest queued change. */
+/* The ticket of this thread's latest queued change, and the latest one it
+ * saw sent (cache_settle). */
 static __thread uint64_t my_ticket;
+static __thread uint64_t my_settled;
 
 static void inval(struct cache *c, enum ino_kind kind, unsigned sub, int64_t id)
 {
@@ -283,8 +285,8 @@ void cache_settle(struct cache *c)
 	struct timespec deadline;
 	int r = 0;
 
-	if (!c)
-		return;
+	if (!c || my_ticket == my_settled)
+		return; /* nothing queued by this thread since it last waited */
 	deadline_in(&deadline, 1000);
 	pthread_mutex_lock(&c->lock);
 	while (c->sent < my_ticket && r != ETIMEDOUT)
@@ -293,4 +295,6 @@ void cache_settle(struct cache *c)
 	if (r == ETIMEDOUT)
 		fprintf(stderr, "patfs: error: cache invalidation took over "
 				"a second\n");
+	else
+		my_settled = my_ticket;
 }
