@@ -232,24 +232,30 @@ static void ring_serve(struct ring_thread *t)
 		reply_error(t, EIO);
 }
 
-/* Secrets pass through the entry (an auth write, a token's read): wipe what
- * the last request and reply left, once the commit has been submitted. The
- * kernel may have fetched the next request into the entry with the commit
- * (its completion is then posted already); that part is kept. Otherwise
- * nothing is written to the entry before the next wait (DEFER_TASKRUN). */
+/* Secrets pass through the payload (an auth write, a token's read; the
+ * headers carry none): wipe what the last request and reply left there,
+ * once the commit has been submitted. The kernel may have fetched the next
+ * request into the entry with the commit (its completion is then posted
+ * already); that part is kept. Otherwise nothing is written to the entry
+ * before the next wait (DEFER_TASKRUN). */
 static void ring_wipe(struct ring_thread *t)
 {
 	size_t used = t->req_len > t->reply_len ? t->req_len : t->reply_len;
 	size_t keep = 0;
 	struct io_uring_cqe *cqe;
 
-	explicit_bzero(t->mem, HEAD_ROOM);
 	if (io_uring_peek_cqe(&t->ring, &cqe) == 0 && cqe->res == 0)
 		keep = t->hdr->ent.payload_sz;
-	else
-		explicit_bzero(t->hdr, sizeof(*t->hdr));
 	if (used > keep)
 		explicit_bzero(t->payload + keep, used - keep);
+}
+
+/* Queues command op for t's entry and submits it. Returns >= 0 or -errno. */
+static int ring_submit(struct ring_thread *t, uint32_t op)
+{
+	int r = ring_prep(t, op);
+
+	return r ? r : io_uring_submit(&t->ring);
 }
 
 static bool wait_for_go(void)
@@ -306,9 +312,7 @@ static int ring_register(struct ring_thread *t)
 	do {
 		if (r == -EAGAIN)
 			usleep(1000);
-		r = ring_prep(t, URING_CMD_REGISTER);
-		if (!r)
-			r = io_uring_submit(&t->ring);
+		r = ring_submit(t, URING_CMD_REGISTER);
 		if (r >= 0)
 			r = ring_next(t);
 	} while (r == -EAGAIN && ++tries < REGISTER_TRIES);
@@ -322,9 +326,7 @@ static int ring_serve_all(struct ring_thread *t)
 
 	while (r == 0) {
 		ring_serve(t);
-		r = ring_prep(t, URING_CMD_COMMIT_AND_FETCH);
-		if (!r)
-			r = io_uring_submit(&t->ring);
+		r = ring_submit(t, URING_CMD_COMMIT_AND_FETCH);
 		ring_wipe(t);
 		if (r >= 0)
 			r = ring_next(t);
