@@ -5,94 +5,43 @@
 
 #include "auditInt.h"
 #include "patfs/audit.h"
+#include "patfs/json.h"
 #include "patfs/policy.h"
 
 #define AUDIT_LINE_MAX 4096
-
-static size_t put(char *buf, size_t at, size_t size, const char *s, size_t n)
-{
-	if (at >= size || n >= size - at)
-		return size;
-	memcpy(buf + at, s, n);
-	return at + n;
-}
-
-size_t audit_json_str(char *buf, size_t at, size_t size, const char *s,
-		      size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	char esc[8];
-
-	at = put(buf, at, size, "\"", 1);
-	for (size_t i = 0; i < len && at < size;) {
-		unsigned c = p[i];
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			at = put(buf, at, size, esc, 2);
-			i++;
-		} else if (c == '\n') {
-			at = put(buf, at, size, "\\n", 2);
-			i++;
-		} else if (c < 0x20 || c == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			at = put(buf, at, size, esc, 6);
-			i++;
-		} else if (c < 0x80) {
-			at = put(buf, at, size, s + i, 1);
-			i++;
-		} else {
-			size_t n = policy_utf8_seq(s + i, len - i);
-			if (n)
-				at = put(buf, at, size, s + i, n);
-			else
-				at = put(buf, at, size, "\\ufffd", 6);
-			i += n ? n : 1;
-		}
-	}
-	return put(buf, at, size, "\"", 1);
-}
-
-static size_t put_field(char *buf, size_t at, size_t size, const char *key,
-			const char *val)
-{
-	at = put(buf, at, size, ",\"", 2);
-	at = put(buf, at, size, key, strlen(key));
-	at = put(buf, at, size, "\":", 2);
-	if (!val)
-		return put(buf, at, size, "null", 4);
-	return audit_json_str(buf, at, size, val, strlen(val));
-}
 
 int audit_add(struct store_conn *c, const struct pfs_actor *a,
 	      const char *action, const char *object, const char *old,
 	      const char *new, const char *reason)
 {
-	char line[AUDIT_LINE_MAX], when[21], ids[96];
+	char line[AUDIT_LINE_MAX], when[21], comm[17];
 	int64_t now = store_now(), off = 0;
+	struct json j;
 	sqlite3_stmt *s;
 	size_t at;
 	int r;
 
 	policy_format_time(now, when);
-	at = put(line, 0, sizeof(line), "{\"time\":\"", 9);
-	at = put(line, at, sizeof(line), when, strlen(when));
-	at = put(line, at, sizeof(line), "\"", 1);
-	at = put_field(line, at, sizeof(line), "action", action);
-	at = put_field(line, at, sizeof(line), "object", object);
-	at = put_field(line, at, sizeof(line), "old", old);
-	at = put_field(line, at, sizeof(line), "new", new);
+	json_init(&j, line, sizeof(line) - 1);
+	json_begin(&j, NULL, '{');
+	json_str(&j, "time", when, strlen(when));
+	json_str(&j, "action", action, strlen(action));
+	json_str(&j, "object", object, strlen(object));
+	json_str(&j, "old", old, old ? strlen(old) : 0);
+	json_str(&j, "new", new, new ? strlen(new) : 0);
 	if (reason)
-		at = put_field(line, at, sizeof(line), "reason", reason);
-	r = snprintf(ids, sizeof(ids), ",\"uid\":%u,\"gid\":%u,\"pid\":%d",
-		     a->uid, a->gid, (int)a->pid);
-	if (r < 0 || (size_t)r >= sizeof(ids))
-		return -EIO;
-	at = put(line, at, sizeof(line), ids, (size_t)r);
-	at = put_field(line, at, sizeof(line), "comm", a->comm);
-	at = put(line, at, sizeof(line), "}\n", 2);
-	if (at >= sizeof(line))
-		return -ENAMETOOLONG;
+		json_str(&j, "reason", reason, strlen(reason));
+	json_int(&j, "uid", a->uid);
+	json_int(&j, "gid", a->gid);
+	json_int(&j, "pid", a->pid);
+	pfs_actor_comm(a, comm);
+	json_str(&j, "comm", comm, strlen(comm));
+	json_end(&j, '}');
+	r = json_finish(&j);
+	if (r < 0)
+		return r;
+	at = (size_t)r;
+	line[at++] = '\n';
 
 	s = store_sql(c, SQL_AUDIT_LAST);
 	if (!s)

@@ -13,6 +13,7 @@
 #include "auditInt.h"
 #include "patfs/auth.h"
 #include "patfs/cfg.h"
+#include "patfs/json.h"
 #include "patfs/policy.h"
 #include "patfs/store.h"
 #include "storeInt.h"
@@ -151,75 +152,38 @@ static void count_failure(struct auth *au, uint32_t uid, int64_t now)
 	pthread_mutex_unlock(&au->lock);
 }
 
-/* The command name of a, read from /proc when the caller left it empty (the
- * daemon does, so that successful checks pay nothing for it). */
-static void comm_of(const struct pfs_actor *a, char comm[17])
-{
-	char path[48];
-	ssize_t r = 0;
-	int fd;
-
-	snprintf(comm, 17, "%s", a->comm);
-	if (comm[0] || a->pid <= 0)
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)a->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		r = read(fd, comm, 16);
-		close(fd);
-	}
-	comm[r > 0 ? r : 0] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
-}
-
 /* Appends the failure's line to the auth log, in one write(2). */
 static void log_failure(struct auth *au, const struct pfs_actor *a,
 			enum reason why, int64_t token_id, const char *path,
 			int64_t now)
 {
-	char line[2048], when[21], tail[256], comm[17];
-	size_t at;
+	char line[2048], when[21], comm[17], id[48];
+	struct json j;
 	int n;
 
 	policy_format_time(now, when);
-	n = snprintf(line, sizeof(line),
-		     "{\"time\":\"%s\",\"severity\":\"ERROR\",\"status\":%d,"
-		     "\"path\":",
-		     when, why == WHY_LIMITED ? 403 : 401);
-	if (n < 0 || (size_t)n >= sizeof(line))
+	pfs_actor_comm(a, comm);
+	snprintf(id, sizeof(id), "PersonalAccessToken/%" PRId64, token_id);
+	json_init(&j, line, sizeof(line) - 1);
+	json_begin(&j, NULL, '{');
+	json_str(&j, "time", when, strlen(when));
+	json_str(&j, "severity", "ERROR", 5);
+	json_int(&j, "status", why == WHY_LIMITED ? 403 : 401);
+	json_str(&j, "path", path, strlen(path));
+	json_str(&j, "meta.auth_fail_reason", reasons[why].name,
+		 strlen(reasons[why].name));
+	json_str(&j, "meta.auth_fail_token_id", token_id > 0 ? id : NULL,
+		 strlen(id));
+	json_int(&j, "uid", a->uid);
+	json_int(&j, "pid", a->pid);
+	json_str(&j, "comm", comm, strlen(comm));
+	json_end(&j, '}');
+	n = json_finish(&j);
+	if (n < 0)
 		return;
-	at = audit_json_str(line, (size_t)n, sizeof(line), path, strlen(path));
-	if (token_id > 0)
-		n = snprintf(tail, sizeof(tail),
-			     ",\"meta.auth_fail_reason\":\"%s\","
-			     "\"meta.auth_fail_token_id\":"
-			     "\"PersonalAccessToken/%" PRId64 "\",",
-			     reasons[why].name, token_id);
-	else
-		n = snprintf(tail, sizeof(tail),
-			     ",\"meta.auth_fail_reason\":\"%s\","
-			     "\"meta.auth_fail_token_id\":null,",
-			     reasons[why].name);
-	if (n < 0 || (size_t)n >= sizeof(tail) ||
-	    at + (size_t)n >= sizeof(line))
-		return;
-	memcpy(line + at, tail, (size_t)n);
-	at += (size_t)n;
-	n = snprintf(tail, sizeof(tail),
-		     "\"uid\":%u,\"pid\":%d,\"comm\":", a->uid, (int)a->pid);
-	if (n < 0 || (size_t)n >= sizeof(tail) ||
-	    at + (size_t)n >= sizeof(line))
-		return;
-	memcpy(line + at, tail, (size_t)n);
-	at += (size_t)n;
-	comm_of(a, comm);
-	at = audit_json_str(line, at, sizeof(line), comm, strlen(comm));
-	if (at + 2 >= sizeof(line))
-		return;
-	line[at++] = '}';
-	line[at++] = '\n';
-	if (write(au->log_fd, line, at) != (ssize_t)at)
-		fprintf(stderr, "patfs: error: writing the auth log %s: %s\n",
+	line[n++] = '\n';
+	if (write(au->log_fd, line, (size_t)n) != n)
+		pfs_log(PFS_LOG_ERR, "writing the auth log %s: %s",
 			au->cfg->auth_log, strerror(errno));
 }
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "patfs/pfs.h"
 #include "patfs/policy.h"
@@ -119,37 +120,15 @@ size_t policy_render_scopes(uint32_t mask, char *buf, size_t size)
 	return n;
 }
 
-/* Howard Hinnant's days_from_civil, proleptic Gregorian. */
-int64_t policy_days_from_civil(int64_t y, unsigned m, unsigned d)
+/* Parses exactly len digits. */
+static int digits(const char *s, size_t n, int *out)
 {
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
+	int v = 0;
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-static int digits(const char *s, size_t n, unsigned *out)
-{
-	unsigned v = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
-		v = v * 10 + (unsigned)(s[i] - '0');
+		v = v * 10 + (s[i] - '0');
 	}
 	*out = v;
 	return 0;
@@ -157,33 +136,39 @@ static int digits(const char *s, size_t n, unsigned *out)
 
 int policy_parse_date(const char *s, size_t len, int64_t *day)
 {
-	unsigned y, m, d;
-	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30,
-					 31, 31, 30, 31, 30, 31};
+	struct tm tm = {0};
+	char back[11];
+	time_t t;
 
-	if (len != 10 || s[4] != '-' || s[7] != '-' || digits(s, 4, &y) ||
-	    digits(s + 5, 2, &m) || digits(s + 8, 2, &d))
+	if (len != 10 || s[4] != '-' || s[7] != '-' ||
+	    digits(s, 4, &tm.tm_year) || digits(s + 5, 2, &tm.tm_mon) ||
+	    digits(s + 8, 2, &tm.tm_mday) || tm.tm_year < 1970)
 		return -EINVAL;
-	if (y < 1970 || m < 1 || m > 12 || d < 1)
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm); /* normalizes: 2027-02-30 becomes 2027-03-02 */
+	if (t == (time_t)-1)
 		return -EINVAL;
-	unsigned leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (d > mdays[m - 1] + (m == 2 ? leap : 0))
-		return -EINVAL;
-	*day = policy_days_from_civil(y, m, d);
+	policy_format_date(policy_day_of(t), back);
+	if (memcmp(back, s, 10) != 0)
+		return -EINVAL; /* not a real date: it did not round-trip */
+	*day = policy_day_of(t);
 	return 0;
+}
+
+/* Formats the Unix time t with strftime format fmt into out[size]. */
+static void format_utc(int64_t t, const char *fmt, char *out, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || strftime(out, size, fmt, &tm) == 0)
+		snprintf(out, size, "%s", "?"); /* beyond year 9999 */
 }
 
 void policy_format_date(int64_t day, char out[11])
 {
-	int64_t y;
-	unsigned m, d;
-
-	char tmp[48];
-
-	civil_from_days(day, &y, &m, &d);
-	snprintf(tmp, sizeof(tmp), "%04lld-%02u-%02u", (long long)y, m, d);
-	memcpy(out, tmp, 10);
-	out[10] = '\0';
+	format_utc(day * 86400, "%Y-%m-%d", out, 11);
 }
 
 int64_t policy_day_of(int64_t t)
@@ -193,17 +178,7 @@ int64_t policy_day_of(int64_t t)
 
 void policy_format_time(int64_t t, char out[21])
 {
-	int64_t day = policy_day_of(t), s = t - day * 86400, y;
-	unsigned m, d;
-
-	char tmp[96];
-
-	civil_from_days(day, &y, &m, &d);
-	snprintf(tmp, sizeof(tmp), "%04lld-%02u-%02uT%02d:%02d:%02dZ",
-		 (long long)y, m, d, (int)(s / 3600), (int)(s / 60 % 60),
-		 (int)(s % 60));
-	memcpy(out, tmp, 20);
-	out[20] = '\0';
+	format_utc(t, "%Y-%m-%dT%H:%M:%SZ", out, 21);
 }
 
 int policy_check_user_name(const char *s, size_t len)

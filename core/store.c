@@ -278,7 +278,7 @@ struct store_conn *store_conn(struct store *st)
 		return c;
 	c = conn_open(st, err, sizeof(err));
 	if (!c) {
-		fprintf(stderr, "patfs: error: %s\n", err);
+		pfs_log(PFS_LOG_ERR, "%s", err);
 		return NULL;
 	}
 	if (pthread_setspecific(st->key, c) != 0) {
@@ -298,11 +298,20 @@ void store_release_thread(struct store *st)
 	}
 }
 
+/* Statements this thread has used: a debug counter (store_statements). */
+static __thread uint64_t statements;
+
+uint64_t store_statements(void)
+{
+	return statements;
+}
+
 sqlite3_stmt *store_sql(struct store_conn *c, enum store_sql id)
 {
 	sqlite3_stmt *s = c->stmt[id];
 	int rc;
 
+	statements++;
 	if (s) {
 		sqlite3_reset(s);
 		sqlite3_clear_bindings(s);
@@ -311,8 +320,8 @@ sqlite3_stmt *store_sql(struct store_conn *c, enum store_sql id)
 	rc = sqlite3_prepare_v3(c->db, sql_text[id], -1,
 				SQLITE_PREPARE_PERSISTENT, &c->stmt[id], NULL);
 	if (rc != SQLITE_OK) {
-		fprintf(stderr, "patfs: error: preparing statement %d: %s\n",
-			id, sqlite3_errmsg(c->db));
+		pfs_log(PFS_LOG_ERR, "preparing statement %d: %s", id,
+			sqlite3_errmsg(c->db));
 		return NULL;
 	}
 	return c->stmt[id];
@@ -328,8 +337,7 @@ int store_step(struct store_conn *c, sqlite3_stmt *s)
 		return 0;
 	/* a constraint is an answer (EEXIST), not a fault worth logging */
 	if ((rc & 0xff) != SQLITE_CONSTRAINT)
-		fprintf(stderr, "patfs: error: sqlite: %s\n",
-			sqlite3_errmsg(c->db));
+		pfs_log(PFS_LOG_ERR, "sqlite: %s", sqlite3_errmsg(c->db));
 	sqlite3_reset(s);
 	return store_errno(rc);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auditInt.h"
+#include "patfs/access.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
 #include "patfs/secret.h"
@@ -128,41 +129,6 @@ size_t token_secret_file_len(const struct store *st)
 	return strlen(store_cfg(st)->prefix) + SECRET_BODY_LEN + 1;
 }
 
-int token_visible(const struct pfs_actor *a, const struct token_info *t)
-{
-	if (a->admin)
-		return 0;
-	if (t->user_uid < 0 || t->user_uid != (int64_t)a->uid)
-		return -EACCES;
-	return t->impersonation ? -ENOENT : 0;
-}
-
-int token_writable(const struct pfs_actor *a, const struct token_info *t,
-		   enum token_attr attr)
-{
-	int r = token_visible(a, t);
-
-	if (r)
-		return r;
-	switch (attr) {
-	case TOKEN_REVOKED:
-		return 0; /* 1 on a revoked token is accepted, as no change */
-	case TOKEN_DESCRIPTION:
-	case TOKEN_EXPIRES_AT:
-		return t->revoked_at ? -EPERM : 0;
-	case TOKEN_SCOPES:
-		return t->revoked_at || t->sealed_at ? -EPERM : 0;
-	case TOKEN_IMPERSONATION:
-		return t->revoked_at || t->sealed_at || !a->admin ? -EPERM : 0;
-	case TOKEN_SECRET:
-		if (!token_unsealed(t))
-			return -ENOENT;
-		return a->admin ? 0 : -EPERM;
-	default:
-		return -EPERM;
-	}
-}
-
 static void object_of(const struct token_info *t, char out[OBJECT_MAX])
 {
 	snprintf(out, OBJECT_MAX, "users/%s/tokens/%" PRId64, t->user_name,
@@ -194,6 +160,7 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 {
 	struct store_conn *c = store_conn(st);
 	const struct cfg *cfg = store_cfg(st);
+	struct access_obj obj;
 	struct token_info t;
 	char object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
 	int64_t now = store_now(), day = -1, other;
@@ -211,8 +178,8 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 	r = owner_of(c, user_id, &t);
 	if (r)
 		goto rollback;
-	t.impersonation = 0;
-	r = token_visible(a, &t);
+	obj = access_of(ACCESS_TOKENS, 0, t.user_uid);
+	r = access_check(a, &obj, ACCESS_W);
 	if (r)
 		goto rollback;
 	r = find_active_c(c, user_id, name, len, &other);
@@ -323,6 +290,7 @@ int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	const struct cfg *cfg = store_cfg(st);
 	char object[OBJECT_MAX], old[TOKEN_RENDER_MAX], new[TOKEN_RENDER_MAX];
 	int64_t now = store_now(), v = 0, old_day = -1;
+	struct access_obj obj;
 	struct token_info t;
 	const char *action;
 	uint32_t scopes;
@@ -336,8 +304,9 @@ int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	if (r)
 		return r;
 	r = token_get_c(c, id, &t);
+	obj = access_of_token(&t, (int)attr);
 	if (!r)
-		r = token_writable(a, &t, attr);
+		r = access_check(a, &obj, ACCESS_W);
 	if (r)
 		goto rollback;
 	audit_value(&t, attr, now, old, sizeof(old));
@@ -449,17 +418,19 @@ static int seal(struct store_conn *c, const struct pfs_actor *a,
 static int begin_unsealed(struct store_conn *c, const struct pfs_actor *a,
 			  int64_t id, bool reading, struct token_info *t)
 {
+	struct access_obj obj;
 	int r = store_begin(c);
 
 	if (r)
 		return r;
 	r = token_get_c(c, id, t);
+	obj = access_of_token(t, TOKEN_SECRET);
 	if (!r)
-		r = token_visible(a, t);
+		r = access_see(a, &obj);
 	if (!r && !token_unsealed(t))
 		r = -ENOENT;
-	if (!r && !reading)
-		r = token_writable(a, t, TOKEN_SECRET);
+	if (!r)
+		r = access_check(a, &obj, reading ? ACCESS_R : ACCESS_W);
 	if (r)
 		store_rollback(c);
 	return r;

@@ -5,11 +5,15 @@
 #include <string.h>
 
 #include "auditInt.h"
+#include "patfs/access.h"
 #include "patfs/policy.h"
 #include "patfs/user.h"
 #include "storeInt.h"
 
 const char *const user_attr_names[USER_NATTR] = {"id", "blocked", "uid"};
+
+/* users/: where users are created and removed. */
+static const struct access_obj users = {.kind = ACCESS_USERS, .owner_uid = -1};
 
 /* Fills u from a row of USER_COLS. */
 static void user_row(sqlite3_stmt *s, struct user_info *u)
@@ -81,8 +85,9 @@ int user_create(struct store *st, const struct pfs_actor *a, const char *name,
 
 	if (!c)
 		return -EIO;
-	if (!a->admin)
-		return -EPERM;
+	r = access_check(a, &users, ACCESS_W);
+	if (r)
+		return r;
 	r = policy_check_user_name(name, len);
 	if (r)
 		return r;
@@ -122,8 +127,9 @@ int user_remove(struct store *st, const struct pfs_actor *a, int64_t id)
 
 	if (!c)
 		return -EIO;
-	if (!a->admin)
-		return -EPERM;
+	r = access_check(a, &users, ACCESS_W);
+	if (r)
+		return r;
 	r = store_begin(c);
 	if (r)
 		return r;
@@ -156,11 +162,6 @@ rollback:
 	return r;
 }
 
-int user_writable(const struct pfs_actor *a, enum user_attr attr)
-{
-	return attr != USER_ID && a->admin ? 0 : -EPERM;
-}
-
 /* Parses a written uid: a decimal below 2^32-1, or empty for none (-1). */
 static int parse_uid(const char *val, size_t len, int64_t *uid)
 {
@@ -190,28 +191,27 @@ int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	struct store_conn *c = store_conn(st);
 	char object[PFS_NAME_MAX + 8], old[32], new[32];
 	struct user_info u;
-	int64_t v, cur, mtime;
+	int64_t v = 0, cur, mtime;
+	struct access_obj obj;
 	const char *action;
 	sqlite3_stmt *s;
 	int b, r;
 
 	if (!c)
 		return -EIO;
-	r = user_writable(a, attr);
-	if (r)
-		return r;
-	if (attr == USER_BLOCKED) {
-		r = policy_parse_bool(val, len, &b);
-		v = b;
-	} else {
-		r = parse_uid(val, len, &v);
-	}
-	if (r)
-		return r;
 	r = store_begin(c);
 	if (r)
 		return r;
 	r = user_get_c(c, id, &u);
+	obj = access_of(ACCESS_USER_ATTR, (int)attr, r ? -1 : u.uid);
+	if (!r)
+		r = access_check(a, &obj, ACCESS_W);
+	if (!r && attr == USER_BLOCKED) {
+		r = policy_parse_bool(val, len, &b);
+		v = b;
+	} else if (!r) {
+		r = parse_uid(val, len, &v);
+	}
 	if (r)
 		goto rollback;
 	cur = attr == USER_BLOCKED ? u.blocked : u.uid;

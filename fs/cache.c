@@ -54,6 +54,7 @@ static void inval_token(struct cache *c, int64_t id)
 	inval(c, INO_TOKEN, 0, id);
 	for (unsigned a = 0; a < TOKEN_NATTR; a++)
 		inval(c, INO_TOKEN_ATTR, a, id);
+	inval(c, INO_SECRET, 0, id);
 	inval(c, INO_LINK, 0, id);
 }
 
@@ -121,22 +122,9 @@ static void new_day(struct cache *c)
 	c->day = today;
 }
 
-uint64_t cache_generation(const struct cache *c, enum ino_kind kind)
+uint64_t cache_generation(const struct cache *c)
 {
-	if (!c)
-		return 0;
-	switch (kind) {
-	case INO_USER:
-	case INO_USER_ATTR:
-	case INO_TOKENS:
-	case INO_TOKEN:
-	case INO_TOKEN_ATTR:
-	case INO_DATE:
-	case INO_LINK:
-		return atomic_load(&c->generation);
-	default: /* fixed names: their inodes stay */
-		return 0;
-	}
+	return c ? atomic_load(&c->generation) : 0;
 }
 
 void cache_touch(struct cache *c, const struct store_change *ch)
@@ -293,8 +281,8 @@ void cache_settle(struct cache *c)
 		r = pthread_cond_timedwait(&c->done, &c->lock, &deadline);
 	pthread_mutex_unlock(&c->lock);
 	if (r == ETIMEDOUT)
-		fprintf(stderr, "patfs: error: cache invalidation took over "
-				"a second\n");
+		fuse_log(FUSE_LOG_ERR, "patfs: error: cache invalidation took "
+				       "over a second\n");
 	else
 		my_settled = my_ticket;
 }

@@ -38,11 +38,11 @@ void cache_touch(struct cache *c, const struct store_change *ch);
  * at most a second. Cheap when this thread committed nothing new. */
 void cache_settle(struct cache *c);
 
-/* The generation of inodes below users/ and expiring/ (fuse_entry_param).
- * When the daemon cannot know what changed (STORE_CH_ALL) it moves on to a
- * new generation and drops those names: the kernel then takes every inode
- * it still holds for them as stale and starts afresh, page cache and all.
- * 0 when c is NULL. */
-uint64_t cache_generation(const struct cache *c, enum ino_kind kind);
+/* The generation of inodes that come and go with the store (NODE_GEN: those
+ * below users/ and expiring/), for fuse_entry_param. When the daemon cannot
+ * know what changed (STORE_CH_ALL) it moves on to a new generation and
+ * drops those names: the kernel then takes every inode it still holds for
+ * them as stale and starts afresh, page cache and all. 0 when c is NULL. */
+uint64_t cache_generation(const struct cache *c);
 
 #endif

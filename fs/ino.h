@@ -23,10 +23,11 @@ enum ino_kind {
 	INO_SCOPE,	/* auth/<scope> (sub: scope index) */
 	INO_REVOKE,	/* revoke */
 	INO_IDENTIFY,	/* identify */
+	INO_SECRET,	/* a token's file "token" (id: token) */
 	INO_NKINDS
 };
 
-/* In sub of INO_TOKEN and INO_TOKEN_ATTR: reached through tokens/<name>,
+/* In sub of a token's inodes: reached through tokens/<name>,
  * which resolves anew on every lookup. */
 #define INO_ALIAS 0x80u
 #define INO_NEVER 1u

@@ -1,12 +1,14 @@
-/* main.c - patfs [-f] [-c FILE] [-o FUSE-OPTIONS] MOUNTPOINT */
+/* main.c - patfs [options] MOUNTPOINT: options, start-up, the session. */
 #include <errno.h>
 #include <limits.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -17,49 +19,50 @@
 #include "patfs/token.h"
 #include "uring.h"
 
+/* The options of patfs itself; the rest are libfuse's. */
+struct options {
+	char *config;	      /* -o config=FILE, -c FILE */
+	int debug_statements; /* -o debug_statements */
+};
+
+static const struct fuse_opt option_spec[] = {
+    {"config=%s", offsetof(struct options, config), 0},
+    {"-c %s", offsetof(struct options, config), 0},
+    {"debug_statements", offsetof(struct options, debug_statements), 1},
+    FUSE_OPT_END,
+};
+
 static void usage(const char *prog)
 {
-	printf("usage: %s [-f] [-d] [-c FILE] [-o OPTIONS] MOUNTPOINT\n\n"
-	       "    -c FILE      configuration (default: embedded defaults)\n"
-	       "    -f           stay in the foreground\n"
-	       "    -d           debug: foreground, FUSE requests on stderr\n"
-	       "    -o OPTIONS   FUSE mount options\n",
+	printf("usage: %s [options] MOUNTPOINT\n\n"
+	       "patfs options:\n"
+	       "    -o config=FILE         configuration (default: the "
+	       "embedded defaults)\n"
+	       "    -c FILE                same as -o config=FILE\n"
+	       "    -o debug_statements    log the SQL statements of each "
+	       "request\n\n",
 	       prog);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
 }
 
-/* Removes "-c FILE" (or "-cFILE") from argv; returns FILE or NULL, and sets
- * *bad when -c has no argument. */
-static const char *take_config(int *argc, char **argv, int *bad)
-{
-	const char *path = NULL;
-	int i = 1, j = 1;
+/* Where messages go: stderr until patfs is daemonized, then syslog
+ * (LOG_DAEMON, ident patfs). */
+static bool to_syslog;
 
-	*bad = 0;
-	while (i < *argc) {
-		if (!strcmp(argv[i], "--")) {
-			while (i < *argc)
-				argv[j++] = argv[i++];
-			break;
-		}
-		if (!strcmp(argv[i], "-c")) {
-			if (i + 1 >= *argc) {
-				*bad = 1;
-				return NULL;
-			}
-			path = argv[i + 1];
-			i += 2;
-		} else if (!strncmp(argv[i], "-c", 2)) {
-			path = argv[i] + 2;
-			i++;
-		} else {
-			argv[j++] = argv[i++];
-		}
-	}
-	*argc = j;
-	argv[j] = NULL;
-	return path;
+static void log_message(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	if (to_syslog)
+		vsyslog((int)level, fmt, ap); /* fuse_log levels are syslog's */
+	else
+		vfprintf(stderr, fmt, ap);
+}
+
+/* What core reports, to the same place. */
+static void core_message(enum pfs_log_level level, const char *msg)
+{
+	fuse_log((enum fuse_log_level)level, "patfs: %s: %s\n",
+		 level <= PFS_LOG_ERR ? "error" : "warning", msg);
 }
 
 /* No core dumps: a secret held in memory must not end up on disk. */
@@ -71,81 +74,104 @@ static void no_core_dumps(void)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/* Runs the session loop on se as opts say: 0 when it ended cleanly. */
+static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *opts)
+{
+	struct fuse_loop_config *loop;
+	int r;
+
+	if (opts->singlethread)
+		return fuse_session_loop(se);
+	loop = fuse_loop_cfg_create();
+	if (!loop)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(loop, (unsigned)opts->clone_fd);
+	fuse_loop_cfg_set_max_threads(loop, opts->max_threads);
+	if (opts->max_idle_threads != UINT_MAX)
+		fuse_loop_cfg_set_idle_threads(loop, opts->max_idle_threads);
+	r = fuse_session_loop_mt(se, loop);
+	fuse_loop_cfg_destroy(loop);
+	return r;
+}
+
+/* Opens the store and the checker, and revokes what the last run lost.
+ * 0, or -errno (logged). */
+static int open_store(struct pfs *p, struct cfg *cfg, const char *cfg_path)
+{
+	struct pfs_actor self = {.uid = 0, .admin = true, .comm = "patfs"};
+	char err[1024];
+	int lost, r;
+
+	r = cfg_load(cfg, cfg_path, err, sizeof(err));
+	if (!r)
+		r = store_open(&p->st, cfg, err, sizeof(err));
+	if (!r)
+		r = auth_open(&p->auth, p->st, err, sizeof(err));
+	if (r) {
+		fuse_log(FUSE_LOG_ERR, "patfs: error: %s\n", err);
+		return r;
+	}
+	p->cfg = cfg;
+	self.pid = (int32_t)getpid();
+	r = token_revoke_lost(p->st, &self, &lost);
+	if (r)
+		fuse_log(FUSE_LOG_ERR,
+			 "patfs: error: revoking tokens whose secret was "
+			 "lost: %s\n",
+			 strerror(-r));
+	else if (lost)
+		fuse_log(FUSE_LOG_NOTICE,
+			 "patfs: revoked %d token(s) whose secret was never "
+			 "taken (audit reason secret_lost)\n",
+			 lost);
+	store_release_thread(p->st); /* no SQLite connection across fork */
+	return r;
+}
+
 int main(int argc, char **argv)
 {
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts = {0};
-	struct fuse_loop_config *loop = NULL;
+	struct options o = {0};
 	struct fuse_session *se = NULL;
 	struct pfs p = {0};
 	struct cfg cfg = {0};
-	struct pfs_actor self = {.uid = 0, .admin = true, .comm = "patfs"};
-	struct fuse_args args;
-	const char *cfg_path;
-	char err[1024];
-	int bad, lost, r, ret = 1;
+	int r, ret = 1;
 
-	cfg_path = take_config(&argc, argv, &bad);
-	if (bad) {
-		fprintf(stderr, "patfs: -c needs a FILE\n");
-		return 2;
+	fuse_set_log_func(log_message);
+	pfs_set_log(core_message);
+	if (fuse_opt_parse(&args, &o, option_spec, NULL) != 0 ||
+	    fuse_parse_cmdline(&args, &opts) != 0) {
+		ret = 2;
+		goto free_args;
 	}
-	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
-	if (fuse_parse_cmdline(&args, &opts) != 0)
-		return 2;
 	if (opts.show_help) {
 		usage(argv[0]);
 		ret = 0;
 		goto free_args;
 	}
 	if (opts.show_version) {
-		printf("patfs 0.1.0, FUSE library %s\n", fuse_pkgversion());
+		printf("patfs %s, FUSE library %s\n", PATFS_VERSION,
+		       fuse_pkgversion());
 		ret = 0;
 		goto free_args;
 	}
 	if (!opts.mountpoint) {
-		fprintf(stderr, "usage: patfs [-f] [-c FILE] [-o OPTIONS] "
-				"MOUNTPOINT (patfs --help for more)\n");
+		fprintf(stderr, "usage: patfs [options] MOUNTPOINT "
+				"(patfs --help for more)\n");
 		ret = 2;
 		goto free_args;
 	}
 	no_core_dumps();
 	if (sodium_init() < 0) {
-		fprintf(stderr, "patfs: error: libsodium failed to start\n");
+		fuse_log(FUSE_LOG_ERR, "patfs: error: libsodium failed\n");
 		goto free_args;
 	}
-	r = cfg_load(&cfg, cfg_path, err, sizeof(err));
-	if (r) {
-		fprintf(stderr, "patfs: error: %s\n", err);
-		goto free_cfg;
-	}
-	r = store_open(&p.st, &cfg, err, sizeof(err));
-	if (r) {
-		fprintf(stderr, "patfs: error: %s\n", err);
-		goto free_cfg;
-	}
-	r = auth_open(&p.auth, p.st, err, sizeof(err));
-	if (r) {
-		fprintf(stderr, "patfs: error: %s\n", err);
-		goto close_store;
-	}
-	p.cfg = &cfg;
 	pthread_mutex_init(&p.lock, NULL);
 	p.started = time(NULL);
-	self.pid = (int32_t)getpid();
-	r = token_revoke_lost(p.st, &self, &lost);
-	if (r) {
-		fprintf(stderr,
-			"patfs: error: revoking tokens whose secret was "
-			"lost: %s\n",
-			strerror(-r));
+	p.log_statements = o.debug_statements;
+	if (open_store(&p, &cfg, o.config))
 		goto close_store;
-	}
-	if (lost)
-		fprintf(stderr,
-			"patfs: revoked %d token(s) whose secret was never "
-			"taken (audit reason secret_lost)\n",
-			lost);
-	store_release_thread(p.st); /* no SQLite connection across fork */
 
 	fuse_opt_add_arg(&args, "-ofsname=patfs,subtype=patfs,"
 				"default_permissions");
@@ -160,33 +186,24 @@ int main(int argc, char **argv)
 		goto remove_handlers;
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto unmount;
+	if (!opts.foreground) {
+		openlog("patfs", LOG_PID, LOG_DAEMON);
+		to_syslog = true;
+	}
 	r = cache_start(&p.cache, se, p.st); /* threads do not survive fork */
 	if (r) {
-		fprintf(stderr, "patfs: error: starting the cache thread: %s\n",
-			strerror(-r));
+		fuse_log(FUSE_LOG_ERR,
+			 "patfs: error: starting the cache thread: %s\n",
+			 strerror(-r));
 		goto unmount;
 	}
 	r = uring_start(se);
 	if (r) {
-		fprintf(stderr, "patfs: error: starting io_uring: %s\n",
-			strerror(-r));
+		fuse_log(FUSE_LOG_ERR, "patfs: error: starting io_uring: %s\n",
+			 strerror(-r));
 		goto stop_cache;
 	}
-	if (opts.singlethread) {
-		ret = fuse_session_loop(se);
-	} else {
-		loop = fuse_loop_cfg_create();
-		if (!loop)
-			goto unmount;
-		fuse_loop_cfg_set_clone_fd(loop, (unsigned)opts.clone_fd);
-		fuse_loop_cfg_set_max_threads(loop, opts.max_threads);
-		if (opts.max_idle_threads != UINT_MAX)
-			fuse_loop_cfg_set_idle_threads(loop,
-						       opts.max_idle_threads);
-		ret = fuse_session_loop_mt(se, loop);
-		fuse_loop_cfg_destroy(loop);
-	}
-	ret = ret != 0;
+	ret = serve(se, &opts) != 0;
 stop_cache:
 	cache_stop(p.cache);
 unmount:
@@ -199,10 +216,11 @@ destroy_session:
 close_store:
 	auth_close(p.auth);
 	store_close(p.st);
-free_cfg:
 	cfg_free(&cfg);
+	pthread_mutex_destroy(&p.lock);
 free_args:
 	free(opts.mountpoint);
+	free(o.config);
 	fuse_opt_free_args(&args);
 	return ret;
 }

@@ -5,6 +5,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -20,6 +21,7 @@ struct pfs {
 	const struct cfg *cfg;
 	struct cache *cache;  /* the invalidation thread, or NULL */
 	time_t started;	      /* mtime of the fixed directories */
+	bool log_statements;  /* -o debug_statements */
 	pthread_mutex_t lock; /* protects held */
 	struct ofile *held;   /* open files holding a taken secret */
 };

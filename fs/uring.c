@@ -7,8 +7,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <stddef.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +43,9 @@ _Static_assert(offsetof(struct io_uring_sqe, cmd) == 48, "SQE command area");
 
 enum { URING_CMD_REGISTER = 1, URING_CMD_COMMIT_AND_FETCH = 2 };
 
-#define ENABLE_PARAM "/sys/module/fuse/parameters/enable_uring"
-#define POSSIBLE_CPUS "/sys/devices/system/cpu/possible"
-#define HEAD_ROOM 4096 /* before the payload: in header and op_in, rebuilt */
+#define ENABLE_PARAM   "/sys/module/fuse/parameters/enable_uring"
+#define POSSIBLE_CPUS  "/sys/devices/system/cpu/possible"
+#define HEAD_ROOM      4096 /* before the payload: in header and op_in, rebuilt */
 #define REGISTER_TRIES 2000 /* 1 ms apart, while INIT is still in flight */
 
 struct ring_thread {
@@ -191,7 +191,7 @@ static int ring_prep(struct ring_thread *t, uint32_t op)
 static void reply_error(struct ring_thread *t, int err)
 {
 	struct fuse_out_header out = {
-		.len = sizeof(out), .error = -err, .unique = t->commit_id};
+	    .len = sizeof(out), .error = -err, .unique = t->commit_id};
 
 	memcpy(t->hdr->in_out, &out, sizeof(out));
 	t->hdr->ent.payload_sz = 0;
@@ -355,25 +355,26 @@ static void *ring_main(void *arg)
 		return NULL;
 	r = io_uring_queue_init(2, &t->ring,
 				IORING_SETUP_SQE128 |
-					IORING_SETUP_SINGLE_ISSUER |
-					IORING_SETUP_DEFER_TASKRUN);
+				    IORING_SETUP_SINGLE_ISSUER |
+				    IORING_SETUP_DEFER_TASKRUN);
 	if (r)
 		return NULL;
 	r = ring_register(t);
 	if (r < 0 && !ring_over(r))
-		/* not every queue has an entry: the kernel stays on /dev/fuse */
-		fprintf(stderr,
-			"patfs: io_uring queue %d not registered (%s); "
-			"/dev/fuse serves its requests\n",
-			t->qid, strerror(-r));
+		/* not every queue has an entry: the kernel stays on /dev/fuse
+		 */
+		fuse_log(FUSE_LOG_WARNING,
+			 "patfs: io_uring queue %d not registered (%s); "
+			 "/dev/fuse serves its requests\n",
+			 t->qid, strerror(-r));
 	while (r == 0) {
 		r = ring_serve_all(t);
 		if (ring_over(r) || ++lost > 8)
 			break;
 		/* the kernel lost the entry (a commit it could not match):
 		 * register it again rather than leave the queue short */
-		fprintf(stderr, "patfs: error: io_uring queue %d: %s\n",
-			t->qid, strerror(-r));
+		fuse_log(FUSE_LOG_ERR, "patfs: error: io_uring queue %d: %s\n",
+			 t->qid, strerror(-r));
 		r = ring_register(t);
 	}
 	io_uring_queue_exit(&t->ring);
@@ -416,8 +417,8 @@ int uring_start(struct fuse_session *se)
 		struct ring_thread *t = &uring.t[i];
 
 		t->qid = i / URING_THREADS_PER_CPU;
-		t->mem = aligned_alloc((size_t)page,
-				       HEAD_ROOM + uring.payload_sz);
+		t->mem =
+		    aligned_alloc((size_t)page, HEAD_ROOM + uring.payload_sz);
 		t->hdr = calloc(1, sizeof(*t->hdr));
 		if (!t->mem || !t->hdr) {
 			free_threads();

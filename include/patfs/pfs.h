@@ -17,4 +17,23 @@ struct pfs_actor {
 	bool admin; /* uid 0 or a member of [access] admin_group */
 };
 
+/* The command name of a into out: a->comm, or when the caller left it
+ * empty, what /proc/<pid>/comm says (empty when it cannot be read). */
+void pfs_actor_comm(const struct pfs_actor *a, char out[17]);
+
+/* Levels of what core reports, as syslog(3) numbers them. */
+enum pfs_log_level { PFS_LOG_ERR = 3, PFS_LOG_WARNING = 4, PFS_LOG_INFO = 6 };
+
+/* Where core reports what it cannot return: a failed write of the auth log,
+ * a store that failed under a request. The message has no newline. */
+typedef void pfs_log_fn(enum pfs_log_level level, const char *msg);
+
+/* Sets the function told of core's messages, for the whole process (NULL:
+ * they are dropped, the default). Core itself never prints. */
+void pfs_set_log(pfs_log_fn *fn);
+
+/* Formats a message and hands it to the log function, if any. */
+void pfs_log(enum pfs_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -26,11 +26,10 @@ int policy_parse_scopes(const char *s, size_t len, uint32_t *out);
  * (at most size-1, NUL-terminated). */
 size_t policy_render_scopes(uint32_t mask, char *buf, size_t size);
 
-/* Days since 1970-01-01 of a real date y-m-d. */
-int64_t policy_days_from_civil(int64_t y, unsigned m, unsigned d);
-
-/* Parses exactly "YYYY-MM-DD" (a real date) into days since the epoch.
- * Returns 0 or -EINVAL. */
+/* Parses exactly "YYYY-MM-DD", a real date from 1970 on, into days since
+ * the epoch. A date is real when formatting it back gives the same text
+ * (2027-02-30 does not). Returns 0 or -EINVAL; *day is set only on success.
+ */
 int policy_parse_date(const char *s, size_t len, int64_t *day);
 
 /* "YYYY-MM-DD" of day, into out[11]. */

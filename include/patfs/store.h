@@ -58,4 +58,8 @@ int store_changes_since(struct store *st, int64_t *seq, store_change_fn *fn,
 
 const struct cfg *store_cfg(const struct store *st);
 
+/* How many SQL statements the calling thread has run through any store: a
+ * debug counter, for counting the statements of one request. */
+uint64_t store_statements(void);
+
 #endif

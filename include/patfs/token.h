@@ -64,17 +64,6 @@ bool token_active(const struct token_info *t, int64_t now);
 /* True while the secret can still be taken (file "token" exists). */
 bool token_unsealed(const struct token_info *t);
 
-/* 0 when a may see and act on t (an admin, or its owner's mapped uid);
- * -ENOENT when t is hidden from a (impersonation tokens, from their owner);
- * -EACCES when t is not a's. */
-int token_visible(const struct pfs_actor *a, const struct token_info *t);
-
-/* 0 when a may write attr of t now; -EPERM (immutable, sealed, revoked, or
- * not to this actor), -EACCES (not a's token), -ENOENT (hidden from a, or
- * the secret is gone). The rule behind both refusals and file modes. */
-int token_writable(const struct pfs_actor *a, const struct token_info *t,
-		   enum token_attr attr);
-
 /* Mints an unsealed token with the configured default scopes and lifetime.
  * 0 with *id set; -EINVAL bad name; -EEXIST an active token has that name;
  * -ENOENT no such user; -EACCES not the actor's user. Nothing changes on

@@ -36,10 +36,6 @@ int user_create(struct store *st, const struct pfs_actor *a, const char *name,
 /* Removes a user that never had a token: 0, -ENOENT, -ENOTEMPTY, -EPERM. */
 int user_remove(struct store *st, const struct pfs_actor *a, int64_t id);
 
-/* 0 when a may write attr (of any user a can see), else -EPERM: blocked and
- * uid are for admins, id is immutable. */
-int user_writable(const struct pfs_actor *a, enum user_attr attr);
-
 /* Applies a written value to an attribute: 0 or -errno (EINVAL bad value,
  * EPERM immutable or not allowed to this actor); nothing changes on error. */
 int user_write(struct store *st, const struct pfs_actor *a, int64_t id,

@@ -13,6 +13,7 @@
 #include "../../core/storeInt.h"
 #include "patfs/audit.h"
 #include "patfs/cfg.h"
+#include "patfs/json.h"
 #include "patfs/policy.h"
 #include "patfs/secret.h"
 #include "patfs/store.h"
@@ -93,6 +94,16 @@ static void test_dates(void)
 	CHECK_EQ(policy_parse_date("2027-00-10", 10, &d), -EINVAL);
 	CHECK_EQ(policy_parse_date("2027-1-10", 9, &d), -EINVAL);
 	CHECK_EQ(policy_parse_date("2027-01-1x", 10, &d), -EINVAL);
+	/* a date is real when it formats back to itself */
+	CHECK_EQ(policy_parse_date("2027-02-30", 10, &d), -EINVAL);
+	CHECK_EQ(policy_parse_date("2027-02-00", 10, &d), -EINVAL);
+	CHECK_EQ(policy_parse_date("2027-13-01", 10, &d), -EINVAL);
+	CHECK_EQ(policy_parse_date("2027-06-31", 10, &d), -EINVAL);
+	CHECK_EQ(policy_parse_date("1969-12-31", 10, &d), -EINVAL);
+	CHECK_EQ(policy_parse_date("2027-02-28", 10, &d), 0);
+	CHECK_EQ(policy_parse_date("9999-12-31", 10, &d), 0);
+	policy_format_date(d, buf);
+	CHECK(!strcmp(buf, "9999-12-31"));
 	policy_format_time(1795346436, buf); /* 2026-11-22T11:20:36Z */
 	CHECK(!strcmp(buf, "2026-11-22T11:20:36Z"));
 	CHECK_EQ(policy_day_of(86399), 0);
@@ -104,6 +115,139 @@ static void test_dates(void)
 		CHECK_EQ(policy_parse_date(buf, 10, &back), 0);
 		CHECK_EQ(back, day);
 	}
+}
+
+/* Decodes the JSON string at *p (quotes included) into out, strictly as RFC
+ * 8259 says: no raw control characters, only the defined escapes, surrogate
+ * pairs joined. Returns the decoded length, or -1 when it is not JSON. */
+static int json_decode(const char **p, char *out, size_t size)
+{
+	const unsigned char *s = (const unsigned char *)*p;
+	size_t n = 0;
+
+	if (*s++ != '"')
+		return -1;
+	for (;;) {
+		unsigned c = *s++, cp;
+		if (c == '"')
+			break;
+		if (c < 0x20 || n + 4 >= size)
+			return -1;
+		if (c != '\\') {
+			out[n++] = (char)c;
+			continue;
+		}
+		c = *s++;
+		const char *simple = strchr("\"\\/bfnrt", (int)c);
+		if (c && simple) {
+			out[n++] = "\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
+			continue;
+		}
+		if (c != 'u' || sscanf((const char *)s, "%4x", &cp) != 1)
+			return -1;
+		s += 4;
+		if (cp >= 0xd800 && cp < 0xdc00) {
+			unsigned lo;
+			if (s[0] != '\\' || s[1] != 'u' ||
+			    sscanf((const char *)s + 2, "%4x", &lo) != 1)
+				return -1;
+			s += 6;
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		}
+		if (cp < 0x80) {
+			out[n++] = (char)cp;
+		} else if (cp < 0x800) {
+			out[n++] = (char)(0xc0 | cp >> 6);
+			out[n++] = (char)(0x80 | (cp & 0x3f));
+		} else if (cp < 0x10000) {
+			out[n++] = (char)(0xe0 | cp >> 12);
+			out[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
+			out[n++] = (char)(0x80 | (cp & 0x3f));
+		} else {
+			out[n++] = (char)(0xf0 | cp >> 18);
+			out[n++] = (char)(0x80 | (cp >> 12 & 0x3f));
+			out[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
+			out[n++] = (char)(0x80 | (cp & 0x3f));
+		}
+	}
+	*p = (const char *)s;
+	return (int)n;
+}
+
+/* Encodes len bytes of in as a JSON string, decodes it back into out. */
+static int json_round_trip(const char *in, size_t len, char *text, size_t tsize,
+			   char *out, size_t osize)
+{
+	struct json j;
+	const char *p = text;
+	int n;
+
+	json_init(&j, text, tsize);
+	json_str(&j, NULL, in, len);
+	if (json_finish(&j) < 0)
+		return -2;
+	n = json_decode(&p, out, osize);
+	return *p ? -1 : n; /* nothing may follow the string */
+}
+
+static void test_json(void)
+{
+	char text[256], out[256], in[64];
+	struct json j;
+	int n;
+
+	/* every byte alone: valid JSON; ASCII comes back, the rest (invalid
+	 * UTF-8 on its own) as U+FFFD */
+	for (int b = 0; b < 256; b++) {
+		in[0] = (char)b;
+		n = json_round_trip(in, 1, text, sizeof(text), out,
+				    sizeof(out));
+		if (b < 0x80) {
+			CHECK_EQ(n, 1);
+			CHECK_EQ((unsigned char)out[0], b);
+		} else {
+			CHECK_EQ(n, 3);
+			CHECK(!memcmp(out, "\xef\xbf\xbd", 3));
+		}
+		for (const char *t = text; *t; t++)
+			CHECK((unsigned char)*t >= 0x20 && *t != 0x7f);
+	}
+	/* quotes, backslashes, U+2028/2029, and valid UTF-8 round-trip */
+	static const char tricky[] = "a\"b\\c\"\\\\\"\n\t\x01\x7f"
+				     "\xe2\x80\xa8|\xe2\x80\xa9|\xc3\xa9"
+				     "\xe2\x82\xac\xf0\x9f\x98\x80";
+	n = json_round_trip(tricky, sizeof(tricky) - 1, text, sizeof(text), out,
+			    sizeof(out));
+	CHECK_EQ(n, (long long)sizeof(tricky) - 1);
+	CHECK(n > 0 && !memcmp(out, tricky, sizeof(tricky) - 1));
+	CHECK(strstr(text, "\\u2028") && strstr(text, "\\u2029"));
+	/* a truncated sequence in the middle is replaced, not copied */
+	n = json_round_trip("x\xe2\x82y", 4, text, sizeof(text), out,
+			    sizeof(out));
+	CHECK_EQ(n, 8);
+	CHECK(n == 8 && !memcmp(out, "x\xef\xbf\xbd\xef\xbf\xbdy", 8));
+	/* objects, arrays, numbers, null */
+	json_init(&j, text, sizeof(text));
+	json_begin(&j, NULL, '{');
+	json_str(&j, "k\"", "v", 1);
+	json_int(&j, "n", -42);
+	json_bool(&j, "b", true);
+	json_str(&j, "z", NULL, 0);
+	json_begin(&j, "a", '[');
+	json_str(&j, NULL, "1", 1);
+	json_int(&j, NULL, 2);
+	json_end(&j, ']');
+	json_end(&j, '}');
+	CHECK_EQ(json_finish(&j), (long long)strlen(text));
+	CHECK(!strcmp(text, "{\"k\\\"\":\"v\",\"n\":-42,\"b\":true,"
+			    "\"z\":null,\"a\":[\"1\",2]}"));
+	/* what does not fit is an error, never a cut string */
+	json_init(&j, text, 8);
+	json_str(&j, NULL, "0123456789", 10);
+	CHECK_EQ(json_finish(&j), -ENAMETOOLONG);
+	json_init(&j, text, 4);
+	json_str(&j, NULL, "\"", 1); /* "\"" needs 4 bytes and the NUL */
+	CHECK_EQ(json_finish(&j), -ENAMETOOLONG);
 }
 
 static void test_names_and_values(void)
@@ -492,6 +636,7 @@ int main(void)
 		return 1;
 	test_scopes();
 	test_dates();
+	test_json();
 	test_names_and_values();
 	test_cfg();
 	test_secrets();

@@ -1,0 +1,159 @@
+/* access.c - the rights of each role on each object, and what follows from
+ * them: the checks and the modes. */
+#include <errno.h>
+#include <stdbool.h>
+
+#include "patfs/access.h"
+#include "patfs/cfg.h"
+#include "patfs/token.h"
+#include "patfs/user.h"
+
+enum role { ROLE_ADMIN, ROLE_OWNER, ROLE_OTHER };
+
+struct access_obj access_of(enum access_kind kind, int attr, int64_t owner_uid)
+{
+	return (struct access_obj){
+	    .kind = kind, .attr = attr, .owner_uid = owner_uid};
+}
+
+struct access_obj access_of_token(const struct token_info *t, int attr)
+{
+	return (struct access_obj){.kind = attr < 0 ? ACCESS_TOKEN
+						    : ACCESS_TOKEN_ATTR,
+				   .attr = attr,
+				   .owner_uid = t->user_uid,
+				   .token = t};
+}
+
+/* What role may write attribute attr of token t (never OTHER). */
+static unsigned token_attr_rights(enum role role, const struct token_info *t,
+				  int attr)
+{
+	bool revoked = t->revoked_at != 0, sealed = t->sealed_at != 0;
+	bool admin = role == ROLE_ADMIN, w;
+
+	switch (attr) {
+	case TOKEN_REVOKED:
+		w = true; /* 1 on a revoked token is accepted, as no change */
+		break;
+	case TOKEN_DESCRIPTION:
+	case TOKEN_EXPIRES_AT:
+		w = !revoked;
+		break;
+	case TOKEN_SCOPES:
+		w = !revoked && !sealed;
+		break;
+	case TOKEN_IMPERSONATION:
+	case TOKEN_SECRET:
+		w = admin && !revoked && !sealed;
+		break;
+	default:
+		w = false;
+	}
+	return ACCESS_R | (w ? ACCESS_W : 0);
+}
+
+/* The rights of role on o, or -ENOENT when o is hidden from it. */
+static int rights_of(enum role role, const struct access_obj *o)
+{
+	bool admin = role == ROLE_ADMIN, mine = role != ROLE_OTHER;
+
+	switch (o->kind) {
+	case ACCESS_PUBLIC_DIR:
+		return ACCESS_R | ACCESS_X;
+	case ACCESS_USERS:
+		return ACCESS_R | ACCESS_X | (admin ? ACCESS_W : 0);
+	case ACCESS_USER:
+		return mine ? ACCESS_R | ACCESS_X : 0;
+	case ACCESS_USER_ATTR:
+		if (!mine)
+			return 0;
+		return ACCESS_R | (admin && o->attr != USER_ID ? ACCESS_W : 0);
+	case ACCESS_TOKENS:
+		return mine ? ACCESS_R | ACCESS_W | ACCESS_X : 0;
+	case ACCESS_TOKEN:
+	case ACCESS_TOKEN_ATTR:
+		if (!mine)
+			return 0;
+		if (role == ROLE_OWNER && o->token->impersonation)
+			return -ENOENT; /* as GitLab hides them */
+		if (o->kind == ACCESS_TOKEN)
+			return ACCESS_R | ACCESS_X;
+		return (int)token_attr_rights(role, o->token, o->attr);
+	case ACCESS_ADMIN_DIR:
+		return admin ? ACCESS_R | ACCESS_X : 0;
+	case ACCESS_LINK:
+		return ACCESS_R | ACCESS_W | ACCESS_X;
+	case ACCESS_AUDIT:
+		return admin ? ACCESS_R : 0;
+	case ACCESS_CHECKER:
+		return ACCESS_W;
+	case ACCESS_REVOKE:
+		return admin ? ACCESS_W : 0;
+	case ACCESS_IDENTIFY:
+		return admin ? ACCESS_R | ACCESS_W : 0;
+	}
+	return 0;
+}
+
+/* True for the objects that lie inside a user's directory. */
+static bool in_user_dir(const struct access_obj *o)
+{
+	return o->kind == ACCESS_USER_ATTR || o->kind == ACCESS_TOKENS ||
+	       o->kind == ACCESS_TOKEN || o->kind == ACCESS_TOKEN_ATTR;
+}
+
+static enum role role_of(const struct pfs_actor *a, const struct access_obj *o)
+{
+	if (a->admin)
+		return ROLE_ADMIN;
+	if (o->owner_uid >= 0 && o->owner_uid == (int64_t)a->uid)
+		return ROLE_OWNER;
+	return ROLE_OTHER;
+}
+
+int access_rights(const struct pfs_actor *a, const struct access_obj *o)
+{
+	int r = rights_of(role_of(a, o), o);
+
+	if (r == 0 && in_user_dir(o))
+		return -EACCES;
+	return r;
+}
+
+int access_see(const struct pfs_actor *a, const struct access_obj *o)
+{
+	int r = access_rights(a, o);
+
+	return r < 0 ? r : 0;
+}
+
+int access_check(const struct pfs_actor *a, const struct access_obj *o,
+		 unsigned want)
+{
+	int r = access_rights(a, o);
+
+	if (r < 0)
+		return r;
+	if (((unsigned)r & want) == want)
+		return 0;
+	return r ? -EPERM : -EACCES;
+}
+
+/* rwx bits of rights r (hidden: none) shifted into place. */
+static mode_t bits(int r, int shift)
+{
+	return r < 0 ? 0 : (mode_t)((unsigned)r << shift);
+}
+
+void access_mode(const struct cfg *cfg, const struct access_obj *o,
+		 mode_t *mode, uid_t *uid, gid_t *gid)
+{
+	bool owned = o->owner_uid >= 0;
+
+	*mode = bits(rights_of(owned ? ROLE_OWNER : ROLE_ADMIN, o), 6) |
+		(cfg->admin_group ? bits(rights_of(ROLE_ADMIN, o), 3) : 0) |
+		bits(rights_of(ROLE_OTHER, o), 0);
+	*uid = owned ? (uid_t)o->owner_uid : 0;
+	*gid = cfg->admin_group ? cfg->admin_gid : 0;
+}

@@ -1,0 +1,153 @@
+/* node.c - the table of kinds, and what every kind shares. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "node.h"
+#include "patfs/cfg.h"
+
+static const struct node_kind *const kinds[INO_NKINDS] = {
+    [INO_ROOT] = &node_root,
+    [INO_USERS] = &node_users,
+    [INO_USER] = &node_user,
+    [INO_USER_ATTR] = &node_user_attr,
+    [INO_TOKENS] = &node_tokens,
+    [INO_TOKEN] = &node_token,
+    [INO_TOKEN_ATTR] = &node_token_attr,
+    [INO_SECRET] = &node_secret,
+    [INO_EXPIRING] = &node_expiring,
+    [INO_DATE] = &node_date,
+    [INO_LINK] = &node_link,
+    [INO_AUTH] = &node_auth,
+    [INO_SCOPE] = &node_scope,
+    [INO_REVOKE] = &node_revoke,
+    [INO_IDENTIFY] = &node_identify,
+    [INO_AUDIT] = &node_audit,
+};
+
+/* What an inode of no known kind is: nothing. */
+static const struct node_kind node_none = {.name = "none"};
+
+const struct node_kind *node_kind_of(struct ino n)
+{
+	return n.kind < INO_NKINDS && kinds[n.kind] ? kinds[n.kind]
+						    : &node_none;
+}
+
+int node_load(struct nreq *q, struct node *n)
+{
+	const struct node_kind *k = node_kind_of(n->ino);
+	int r;
+
+	if (n->loaded)
+		return 0;
+	if (!k->load)
+		return -ENOENT;
+	r = k->load(q, n);
+	n->loaded = r == 0;
+	return r;
+}
+
+void node_fill(struct nreq *q, const struct node *n, struct node_attr *out,
+	       uint64_t size, nlink_t nlink, int64_t mtime)
+{
+	unsigned flags = node_kind_of(n->ino)->flags;
+	struct stat *st = &out->st;
+	mode_t mode;
+
+	memset(out, 0, sizeof(*out));
+	access_mode(q->p->cfg, &n->obj, &mode, &st->st_uid, &st->st_gid);
+	st->st_ino = ino_make(n->ino.kind, n->ino.sub, n->ino.id);
+	if (flags & NODE_LNK)
+		st->st_mode =
+		    S_IFLNK | 0777; /* a symlink's mode means nothing */
+	else
+		st->st_mode = mode | (flags & NODE_DIR ? S_IFDIR : S_IFREG);
+	st->st_nlink = nlink;
+	st->st_size = (off_t)size;
+	st->st_blocks = (blkcnt_t)((size + 511) / 512);
+	st->st_blksize = 4096;
+	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec =
+	    (time_t)mtime;
+	out->ttl = out->entry_ttl = CACHE_S;
+}
+
+bool node_dir_add(struct dirbuf *d, const char *name, const struct node *n,
+		  off_t next)
+{
+	const struct node_kind *k = node_kind_of(n->ino);
+	struct fuse_entry_param e;
+	struct node_attr at;
+	size_t used;
+
+	k->stat(d->q, n, &at);
+	if (d->plus) {
+		memset(&e, 0, sizeof(e));
+		e.attr = at.st;
+		e.ino = at.st.st_ino;
+		e.generation =
+		    k->flags & NODE_GEN ? cache_generation(d->q->p->cache) : 0;
+		e.entry_timeout = at.entry_ttl;
+		e.attr_timeout = at.ttl;
+		used =
+		    fuse_add_direntry_plus(d->q->req, d->buf + d->used,
+					   d->size - d->used, name, &e, next);
+	} else {
+		used = fuse_add_direntry(d->q->req, d->buf + d->used,
+					 d->size - d->used, name, &at.st, next);
+	}
+	if (used > d->size - d->used)
+		return d->full = true;
+	d->used += used;
+	return false;
+}
+
+int node_list_fixed(struct nreq *q, const struct node *dir,
+		    const char *const *names, int count, struct dirbuf *d,
+		    off_t off)
+{
+	const struct node_kind *k = node_kind_of(dir->ino);
+	int first = off < OFF_FIRST ? 0 : (int)(off - OFF_FIRST + 1);
+
+	for (int i = first; i < count; i++) {
+		struct node child = {.loaded = false};
+		if (k->lookup(q, dir, names[i], &child) ||
+		    access_see(&q->a, &child.obj))
+			continue;
+		if (node_dir_add(d, names[i], &child, OFF_FIRST + i))
+			break;
+	}
+	return 0;
+}
+
+int node_index_of(const char *const *names, int count, const char *name)
+{
+	for (int i = 0; i < count; i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return -1;
+}
+
+ssize_t node_slice(const char *src, size_t len, char *buf, size_t size,
+		   off_t off)
+{
+	size_t n;
+
+	if (off < 0 || (size_t)off >= len)
+		return 0;
+	n = len - (size_t)off < size ? len - (size_t)off : size;
+	memcpy(buf, src + off, n);
+	return (ssize_t)n;
+}
+
+int node_parse_id(const char *name, int64_t *id)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 15 || name[0] == '0' ||
+	    strspn(name, "0123456789") != len)
+		return -ENOENT;
+	*id = strtoll(name, NULL, 10);
+	return 0;
+}

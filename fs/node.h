@@ -1,0 +1,155 @@
+/* node.h - one kind of node, one unit.
+ *
+ * Every inode of patfs is of one kind (ino.h). A kind is a struct node_kind:
+ * its flags and the operations it supports, in a file of its area
+ * (node_root.c, node_user.c, node_token.c, node_expiring.c, node_ctl.c).
+ * ops.c turns each FUSE request into calls of these operations and replies
+ * once; an operation a kind lacks is refused there, with the errno SPEC §2
+ * gives. Who may do what is asked of core (patfs/access.h) by ops.c, from
+ * the access_obj that each kind's load fills in: a kind decides nothing.
+ *
+ * A new kind needs: an ino_kind in ino.h, a struct node_kind in the file of
+ * its area, its line in node_kinds[] (node.c), and a way in: a name in its
+ * parent's lookup and list. */
+#ifndef PATFS_NODE_H
+#define PATFS_NODE_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "ino.h"
+#include "ops.h"
+#include "patfs/access.h"
+#include "patfs/token.h"
+#include "patfs/user.h"
+
+/* How long the kernel may keep what cache.c takes back when the store
+ * changes it, in seconds. */
+#define CACHE_S 86400.0
+
+/* Readdir offsets 1 and 2 are "." and ".."; a listing starts at 3. */
+#define OFF_FIRST 3
+
+/* A node as one request sees it: its inode, and the row fetched for it
+ * (once per request: load fills it, everything after reads it). */
+struct node {
+	struct ino ino;
+	bool loaded;
+	struct access_obj obj;	 /* what it is to access.h */
+	struct user_info user;	 /* the user, of nodes below users/<u>/ */
+	struct token_info token; /* the token, of a token's nodes and links */
+	int64_t count;		 /* users/: users; audit.log: bytes */
+	int64_t mtime;		 /* audit.log: the last record */
+};
+
+/* One request: who asks, and the open file it is made on, if any. */
+struct nreq {
+	fuse_req_t req;
+	struct pfs *p;
+	struct pfs_actor a;
+	struct ofile *of;
+	uint64_t stmts; /* store_statements() when it began */
+};
+
+/* What a stat says, and for how long the kernel may keep it. */
+struct node_attr {
+	struct stat st;
+	double ttl;	  /* attributes */
+	double entry_ttl; /* the name */
+};
+
+/* A listing in progress: the reply buffer and what fills it. */
+struct dirbuf {
+	struct nreq *q;
+	char *buf;
+	size_t size, used;
+	bool plus; /* readdirplus: entries carry their attributes */
+	bool full;
+};
+
+enum node_flags {
+	NODE_DIR = 1 << 0,
+	NODE_REG = 1 << 1,
+	NODE_LNK = 1 << 2,
+	NODE_RO = 1 << 3,	  /* every change is EROFS (expiring/) */
+	NODE_GEN = 1 << 4,	  /* dropped with a new generation (cache.h) */
+	NODE_PAGES = 1 << 5,	  /* read-only opens may use the page cache */
+	NODE_LIST_CACHE = 1 << 6, /* the listing is the same for all readers */
+	NODE_SECRET_IO = 1 << 7,  /* writes carry a secret: wiped after */
+	NODE_ANY_SIZE = 1 << 8,	  /* writes over PFS_VALUE_MAX reach write */
+};
+
+/* The operations of a kind. Each returns 0 (or a length) or -errno and
+ * never replies; a NULL operation is refused by ops.c. */
+struct node_kind {
+	const char *name;
+	unsigned flags;
+	/* fetches n's row and fills n->obj (n->ino is set) */
+	int (*load)(struct nreq *q, struct node *n);
+	/* n is loaded */
+	void (*stat)(struct nreq *q, const struct node *n,
+		     struct node_attr *out);
+	/* dir is loaded; on success child is identified and loaded */
+	int (*lookup)(struct nreq *q, const struct node *dir, const char *name,
+		      struct node *child);
+	/* adds the entries after offset off (>= 2) to d */
+	int (*list)(struct nreq *q, const struct node *dir, struct dirbuf *d,
+		    off_t off);
+	/* after the access check; may set fi and q->of's successor in fi->fh.
+	 * Without it: direct I/O, or the page cache (NODE_PAGES) */
+	int (*open)(struct nreq *q, struct node *n, struct fuse_file_info *fi);
+	/* n is loaded unless the request is on an open file (q->of) */
+	ssize_t (*read)(struct nreq *q, struct node *n, char *buf, size_t size,
+			off_t off);
+	int (*write)(struct nreq *q, struct node *n, const char *buf,
+		     size_t size);
+	/* dir is loaded; on success child is identified (ops.c loads it) */
+	int (*mkdir)(struct nreq *q, const struct node *dir, const char *name,
+		     struct node *child);
+	int (*rmdir)(struct nreq *q, const struct node *dir, const char *name);
+	/* creating a file named name; without it, EPERM */
+	int (*create)(struct nreq *q, const struct node *dir, const char *name);
+	int (*readlink)(struct nreq *q, const struct node *n, char *buf,
+			size_t size);
+};
+
+/* The kinds, by area. */
+extern const struct node_kind node_root, node_users, node_user, node_user_attr,
+    node_tokens, node_token, node_token_attr, node_secret, node_expiring,
+    node_date, node_link, node_auth, node_scope, node_revoke, node_identify,
+    node_audit;
+
+/* The kind of inode n; an unknown one is refused as absent. */
+const struct node_kind *node_kind_of(struct ino n);
+
+/* Loads n once: 0 or -errno (-ENOENT for an unknown inode). */
+int node_load(struct nreq *q, struct node *n);
+
+/* Fills out for n: type and mode bits from access.h, size, links, time. */
+void node_fill(struct nreq *q, const struct node *n, struct node_attr *out,
+	       uint64_t size, nlink_t nlink, int64_t mtime);
+
+/* Adds an entry named name for node n (loaded), next at offset next.
+ * Returns true when the buffer is full. */
+bool node_dir_add(struct dirbuf *d, const char *name, const struct node *n,
+		  off_t next);
+
+/* Lists fixed names[] of dir from offset off, each looked up through dir's
+ * kind (names that do not resolve for the caller are left out). */
+int node_list_fixed(struct nreq *q, const struct node *dir,
+		    const char *const *names, int count, struct dirbuf *d,
+		    off_t off);
+
+/* The index of name in names[count], or -1. */
+int node_index_of(const char *const *names, int count, const char *name);
+
+/* Copies the slice [off, off + size) of the len bytes at src into buf:
+ * the length copied. */
+ssize_t node_slice(const char *src, size_t len, char *buf, size_t size,
+		   off_t off);
+
+/* Parses a decimal id without leading zeros: 0 or -ENOENT. */
+int node_parse_id(const char *name, int64_t *id);
+
+#endif

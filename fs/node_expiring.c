@@ -1,0 +1,198 @@
+/* node_expiring.c - expiring/: a read-only view of the unrevoked tokens by
+ * expiry date, as symlinks to where each token lives. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "node.h"
+#include "patfs/policy.h"
+
+/* expiring/ -------------------------------------------------------------- */
+
+static int expiring_load(struct nreq *q, struct node *n)
+{
+	(void)q;
+	n->obj = access_of(ACCESS_ADMIN_DIR, 0, -1);
+	return 0;
+}
+
+/* st_nlink 1: not counted (as btrfs does); find then assumes no leaves.
+ * Counting the dates would cost a probe per date on every path walk. */
+static void expiring_stat(struct nreq *q, const struct node *n,
+			  struct node_attr *out)
+{
+	node_fill(q, n, out, 0, 1, q->p->started);
+}
+
+/* Every real date resolves: `ls expiring/<a quiet day>` lists nothing. */
+static int expiring_lookup(struct nreq *q, const struct node *dir,
+			   const char *name, struct node *child)
+{
+	int64_t day = 0;
+
+	(void)dir;
+	if (!strcmp(name, "never"))
+		child->ino = (struct ino){INO_DATE, INO_NEVER, 0};
+	else if (policy_parse_date(name, strlen(name), &day) == 0)
+		child->ino = (struct ino){INO_DATE, 0, day};
+	else
+		return -ENOENT;
+	return node_load(q, child);
+}
+
+/* never/ at offset OFF_FIRST, then day d at d + OFF_FIRST + 1, for the days
+ * an unrevoked token expires (one indexed probe each). */
+static int expiring_list(struct nreq *q, const struct node *dir,
+			 struct dirbuf *d, off_t off)
+{
+	struct node child = {.loaded = false};
+	int64_t day;
+	char name[11];
+
+	(void)dir;
+	if (off < OFF_FIRST) {
+		expiring_lookup(q, dir, "never", &child);
+		if (node_dir_add(d, "never", &child, OFF_FIRST))
+			return 0;
+		off = OFF_FIRST;
+	}
+	day = off - OFF_FIRST - 1;
+	while (!d->full && token_next_expiry(q->p->st, day, &day) == 0) {
+		policy_format_date(day, name);
+		child = (struct node){.ino = {INO_DATE, 0, day}};
+		node_load(q, &child);
+		node_dir_add(d, name, &child, day + OFF_FIRST + 1);
+	}
+	return 0;
+}
+
+const struct node_kind node_expiring = {
+    .name = "expiring",
+    .flags = NODE_DIR | NODE_RO,
+    .load = expiring_load,
+    .stat = expiring_stat,
+    .lookup = expiring_lookup,
+    .list = expiring_list,
+};
+
+/* expiring/<date>/ and expiring/never/ ----------------------------------- */
+
+static void date_stat(struct nreq *q, const struct node *n,
+		      struct node_attr *out)
+{
+	node_fill(q, n, out, 0, 2, q->p->started);
+	out->entry_ttl = 0.0; /* dates come and go with tokens and the clock */
+}
+
+/* The expiry day its tokens have, -1 for never/. */
+static int64_t day_of(const struct node *dir)
+{
+	return dir->ino.sub == INO_NEVER ? -1 : dir->ino.id;
+}
+
+static void link_node(struct node *child, const struct token_info *t)
+{
+	child->ino = (struct ino){INO_LINK, 0, t->id};
+	if (&child->token != t)
+		child->token = *t;
+	child->obj = access_of(ACCESS_LINK, 0, -1);
+	child->loaded = true;
+}
+
+static int date_lookup(struct nreq *q, const struct node *dir, const char *name,
+		       struct node *child)
+{
+	int64_t id;
+	int r = node_parse_id(name, &id);
+
+	if (!r)
+		r = token_get(q->p->st, id, &child->token);
+	if (!r && (child->token.revoked_at ||
+		   child->token.expires_day != day_of(dir)))
+		r = -ENOENT;
+	if (!r)
+		link_node(child, &child->token);
+	return r;
+}
+
+struct date_listing {
+	struct dirbuf *d;
+	struct node child;
+};
+
+static int add_link(void *ctx, const struct token_info *t)
+{
+	struct date_listing *l = ctx;
+	char name[24];
+
+	link_node(&l->child, t);
+	snprintf(name, sizeof(name), "%" PRId64, t->id);
+	return node_dir_add(l->d, name, &l->child, (off_t)(t->id + OFF_FIRST));
+}
+
+static int date_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
+		     off_t off)
+{
+	struct date_listing l = {.d = d};
+
+	return token_list_expiring(q->p->st, day_of(dir),
+				   off < OFF_FIRST ? 0 : off - OFF_FIRST,
+				   add_link, &l);
+}
+
+const struct node_kind node_date = {
+    .name = "date",
+    .flags = NODE_DIR | NODE_RO | NODE_GEN,
+    .load = expiring_load,
+    .stat = date_stat,
+    .lookup = date_lookup,
+    .list = date_list,
+};
+
+/* expiring/<date>/<id> -> ../../users/<u>/tokens/<id> -------------------- */
+
+static int link_load(struct nreq *q, struct node *n)
+{
+	int r = token_get(q->p->st, n->ino.id, &n->token);
+
+	if (!r && n->token.revoked_at)
+		r = -ENOENT;
+	if (!r)
+		link_node(n, &n->token);
+	return r;
+}
+
+static int link_target(const struct node *n, char *buf, size_t size)
+{
+	int len = snprintf(buf, size, "../../users/%s/tokens/%" PRId64,
+			   n->token.user_name, n->token.id);
+
+	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : len;
+}
+
+static void link_stat(struct nreq *q, const struct node *n,
+		      struct node_attr *out)
+{
+	char target[PFS_NAME_MAX + 64];
+	int len = link_target(n, target, sizeof(target));
+
+	node_fill(q, n, out, len > 0 ? (uint64_t)len : 0, 1,
+		  n->token.expires_at_at);
+	out->ttl = out->entry_ttl = 0.0;
+}
+
+static int link_readlink(struct nreq *q, const struct node *n, char *buf,
+			 size_t size)
+{
+	(void)q;
+	return link_target(n, buf, size);
+}
+
+const struct node_kind node_link = {
+    .name = "link",
+    .flags = NODE_LNK | NODE_RO | NODE_GEN,
+    .load = link_load,
+    .stat = link_stat,
+    .readlink = link_readlink,
+};

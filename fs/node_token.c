@@ -1,0 +1,344 @@
+/* node_token.c - users/<u>/tokens/, a token's directory, its attributes and
+ * its read-once secret. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "node.h"
+#include "ofile.h"
+#include "patfs/secret.h"
+
+/* How long the kernel may keep what it learns of a token's node. Not at all
+ * when what it shows depends on the caller (impersonation tokens are hidden
+ * from their owner), when it is reached by name (tokens/<name> follows the
+ * active token), nor for the secret. `active` turns at midnight: cache.c
+ * takes back the day's expiring tokens then. */
+static double token_ttl(const struct token_info *t, const struct ino *n)
+{
+	if ((n->sub & INO_ALIAS) || t->impersonation || n->kind == INO_SECRET)
+		return 0.0;
+	return CACHE_S;
+}
+
+/* Makes child token t's node of kind (attr: its sub), loaded. */
+static void token_node(struct node *child, const struct token_info *t,
+		       enum ino_kind kind, unsigned sub)
+{
+	int attr = kind == INO_TOKEN	? -1
+		   : kind == INO_SECRET ? TOKEN_SECRET
+					: (int)(sub & ~INO_ALIAS);
+
+	child->ino = (struct ino){kind, sub, t->id};
+	if (&child->token != t)
+		child->token = *t;
+	child->obj = access_of_token(&child->token, attr);
+	child->loaded = true;
+}
+
+/* Fetches the token of n: 0, or -ENOENT when an alias (tokens/<name>) no
+ * longer names an active token. */
+static int token_fetch(struct nreq *q, struct node *n)
+{
+	int r = token_get(q->p->st, n->ino.id, &n->token);
+
+	if (!r && (n->ino.sub & INO_ALIAS) &&
+	    !token_active(&n->token, time(NULL)))
+		r = -ENOENT;
+	return r;
+}
+
+/* users/<u>/tokens/ ------------------------------------------------------ */
+
+static int tokens_load(struct nreq *q, struct node *n)
+{
+	int r = user_get(q->p->st, n->ino.id, &n->user);
+
+	n->obj = access_of(ACCESS_TOKENS, 0, r ? -1 : n->user.uid);
+	return r;
+}
+
+static void tokens_stat(struct nreq *q, const struct node *n,
+			struct node_attr *out)
+{
+	node_fill(q, n, out, 0, (nlink_t)(2 + n->user.ntokens),
+		  n->user.created_at);
+}
+
+static int tokens_lookup(struct nreq *q, const struct node *dir,
+			 const char *name, struct node *child)
+{
+	struct token_info *t = &child->token;
+	unsigned sub = 0;
+	int64_t id;
+	int r;
+
+	if (strspn(name, "0123456789") == strlen(name)) {
+		r = node_parse_id(name, &id);
+	} else {
+		r = token_find_active(q->p->st, dir->user.id, name,
+				      strlen(name), &id);
+		sub = INO_ALIAS;
+	}
+	if (!r)
+		r = token_get(q->p->st, id, t);
+	if (!r && t->user_id != dir->user.id)
+		r = -ENOENT;
+	if (!r)
+		token_node(child, t, INO_TOKEN, sub);
+	return r;
+}
+
+struct tokens_listing {
+	struct nreq *q;
+	struct dirbuf *d;
+	struct node child;
+};
+
+static int add_token(void *ctx, const struct token_info *t)
+{
+	struct tokens_listing *l = ctx;
+	char name[24];
+
+	token_node(&l->child, t, INO_TOKEN, 0);
+	if (access_see(&l->q->a, &l->child.obj))
+		return 0; /* hidden from this caller */
+	snprintf(name, sizeof(name), "%" PRId64, t->id);
+	return node_dir_add(l->d, name, &l->child, (off_t)(t->id + OFF_FIRST));
+}
+
+static int tokens_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
+		       off_t off)
+{
+	struct tokens_listing l = {.q = q, .d = d};
+
+	return token_list_user(q->p->st, dir->user.id,
+			       off < OFF_FIRST ? 0 : off - OFF_FIRST, add_token,
+			       &l);
+}
+
+/* The new directory is the name, which resolves to the new token. */
+static int tokens_mkdir(struct nreq *q, const struct node *dir,
+			const char *name, struct node *child)
+{
+	int64_t id;
+	int r =
+	    token_mint(q->p->st, &q->a, dir->user.id, name, strlen(name), &id);
+
+	if (!r)
+		child->ino = (struct ino){INO_TOKEN, INO_ALIAS, id};
+	return r;
+}
+
+const struct node_kind node_tokens = {
+    .name = "tokens",
+    .flags = NODE_DIR | NODE_GEN,
+    .load = tokens_load,
+    .stat = tokens_stat,
+    .lookup = tokens_lookup,
+    .list = tokens_list,
+    .mkdir = tokens_mkdir,
+};
+
+/* users/<u>/tokens/<id>/ ------------------------------------------------- */
+
+static int token_load(struct nreq *q, struct node *n)
+{
+	int r = token_fetch(q, n);
+
+	if (!r)
+		token_node(n, &n->token, INO_TOKEN, n->ino.sub);
+	return r;
+}
+
+static void token_stat(struct nreq *q, const struct node *n,
+		       struct node_attr *out)
+{
+	node_fill(q, n, out, 0, 2, n->token.created_at);
+	out->ttl = out->entry_ttl = token_ttl(&n->token, &n->ino);
+}
+
+/* True while the file "token" exists: until the secret is taken, and while
+ * an open file holds it. */
+static bool secret_exists(struct nreq *q, const struct token_info *t)
+{
+	return token_unsealed(t) || ofile_held(q->p, t->id);
+}
+
+static int token_lookup(struct nreq *q, const struct node *dir,
+			const char *name, struct node *child)
+{
+	int i = node_index_of(token_attr_names, TOKEN_NATTR, name);
+	unsigned alias = dir->ino.sub & INO_ALIAS;
+
+	if (i < 0)
+		return -ENOENT;
+	if (i != TOKEN_SECRET)
+		token_node(child, &dir->token, INO_TOKEN_ATTR,
+			   (unsigned)i | alias);
+	else if (secret_exists(q, &dir->token))
+		token_node(child, &dir->token, INO_SECRET, alias);
+	else
+		return -ENOENT; /* taken */
+	return 0;
+}
+
+static int token_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
+		      off_t off)
+{
+	return node_list_fixed(q, dir, token_attr_names, TOKEN_NATTR, d, off);
+}
+
+const struct node_kind node_token = {
+    .name = "token",
+    .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
+    .load = token_load,
+    .stat = token_stat,
+    .lookup = token_lookup,
+    .list = token_list,
+};
+
+/* A token's attributes ---------------------------------------------------- */
+
+static int token_attr_load(struct nreq *q, struct node *n)
+{
+	unsigned attr = n->ino.sub & ~INO_ALIAS;
+	int r;
+
+	if (attr >= TOKEN_NATTR || attr == TOKEN_SECRET)
+		return -ENOENT;
+	r = token_fetch(q, n);
+	if (!r)
+		token_node(n, &n->token, INO_TOKEN_ATTR, n->ino.sub);
+	return r;
+}
+
+static size_t render(const struct node *n, char *buf, int64_t *mtime)
+{
+	return token_render(&n->token, n->ino.sub & ~INO_ALIAS, time(NULL), buf,
+			    TOKEN_RENDER_MAX, mtime);
+}
+
+static void token_attr_stat(struct nreq *q, const struct node *n,
+			    struct node_attr *out)
+{
+	char buf[TOKEN_RENDER_MAX];
+	int64_t mtime;
+	size_t len = render(n, buf, &mtime);
+
+	node_fill(q, n, out, len, 1, mtime);
+	out->ttl = out->entry_ttl = token_ttl(&n->token, &n->ino);
+}
+
+static ssize_t token_attr_read(struct nreq *q, struct node *n, char *buf,
+			       size_t size, off_t off)
+{
+	char val[TOKEN_RENDER_MAX];
+	int64_t mtime;
+
+	(void)q;
+	return node_slice(val, render(n, val, &mtime), buf, size, off);
+}
+
+static int token_attr_write(struct nreq *q, struct node *n, const char *buf,
+			    size_t size)
+{
+	return token_write(q->p->st, &q->a, n->ino.id, n->ino.sub & ~INO_ALIAS,
+			   buf, size);
+}
+
+const struct node_kind node_token_attr = {
+    .name = "token attribute",
+    .flags = NODE_REG | NODE_PAGES | NODE_GEN,
+    .load = token_attr_load,
+    .stat = token_attr_stat,
+    .read = token_attr_read,
+    .write = token_attr_write,
+};
+
+/* The secret: "token" -------------------------------------------------- */
+
+static int secret_load(struct nreq *q, struct node *n)
+{
+	int r = token_fetch(q, n);
+
+	if (!r && !secret_exists(q, &n->token))
+		r = -ENOENT;
+	if (!r)
+		token_node(n, &n->token, INO_SECRET, n->ino.sub);
+	return r;
+}
+
+static void secret_stat(struct nreq *q, const struct node *n,
+			struct node_attr *out)
+{
+	const struct token_info *t = &n->token;
+
+	node_fill(q, n, out, token_secret_file_len(q->p->st), 1,
+		  t->sealed_at ? t->sealed_at : t->created_at);
+	out->ttl = out->entry_ttl = 0.0;
+}
+
+/* Reading takes the secret into the open file; writing prepares to set
+ * one. Either way the plaintext never enters the page cache. */
+static int secret_open(struct nreq *q, struct node *n,
+		       struct fuse_file_info *fi)
+{
+	int acc = fi->flags & O_ACCMODE, r;
+	struct ofile *of;
+
+	if (acc == O_RDWR)
+		return -EPERM; /* read once or write once, not both */
+	if (!token_unsealed(&n->token))
+		return -ENOENT;
+	of = ofile_new(acc == O_RDONLY ? OF_TAKE : OF_SET);
+	if (!of)
+		return -ENOMEM;
+	if (acc == O_RDONLY) {
+		of->secret = sodium_malloc(SECRET_MAX);
+		r = of->secret ? token_take_secret(q->p->st, &q->a, n->ino.id,
+						   of->secret, SECRET_MAX - 1)
+			       : -ENOMEM;
+		if (r < 0) {
+			ofile_put(q->p, of);
+			return r;
+		}
+		of->secret[r] = '\n';
+		of->len = (size_t)r + 1;
+		of->token_id = n->ino.id;
+		ofile_hold_secret(q->p, of);
+	}
+	fi->fh = (uint64_t)(uintptr_t)of;
+	fi->direct_io = 1;
+	return 0;
+}
+
+static ssize_t secret_read(struct nreq *q, struct node *n, char *buf,
+			   size_t size, off_t off)
+{
+	(void)n;
+	if (!q->of || q->of->kind != OF_TAKE)
+		return -EBADF;
+	return node_slice(q->of->secret, q->of->len, buf, size, off);
+}
+
+static int secret_write(struct nreq *q, struct node *n, const char *buf,
+			size_t size)
+{
+	if (!q->of || q->of->kind != OF_SET)
+		return -EBADF;
+	return token_set_secret(q->p->st, &q->a, n->ino.id, buf, size);
+}
+
+const struct node_kind node_secret = {
+    .name = "secret",
+    .flags = NODE_REG | NODE_SECRET_IO | NODE_GEN,
+    .load = secret_load,
+    .stat = secret_stat,
+    .open = secret_open,
+    .read = secret_read,
+    .write = secret_write,
+};

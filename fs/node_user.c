@@ -1,0 +1,207 @@
+/* node_user.c - users/, a user's directory and its attributes. */
+#include <errno.h>
+#include <string.h>
+
+#include "node.h"
+
+/* users/ ----------------------------------------------------------------- */
+
+static int users_load(struct nreq *q, struct node *n)
+{
+	n->obj = access_of(ACCESS_USERS, 0, -1);
+	return user_count(q->p->st, &n->count);
+}
+
+static void users_stat(struct nreq *q, const struct node *n,
+		       struct node_attr *out)
+{
+	node_fill(q, n, out, 0, (nlink_t)(2 + n->count), q->p->started);
+}
+
+/* Makes child the user u, loaded. */
+static void user_node(struct node *child, const struct user_info *u)
+{
+	child->ino = (struct ino){INO_USER, 0, u->id};
+	child->user = *u;
+	child->obj = access_of(ACCESS_USER, 0, u->uid);
+	child->loaded = true;
+}
+
+static int users_lookup(struct nreq *q, const struct node *dir,
+			const char *name, struct node *child)
+{
+	struct user_info u;
+	int r = user_find(q->p->st, name, strlen(name), &u);
+
+	(void)dir;
+	if (!r)
+		user_node(child, &u);
+	return r;
+}
+
+struct users_listing {
+	struct dirbuf *d;
+	struct node child;
+};
+
+static int add_user(void *ctx, const struct user_info *u)
+{
+	struct users_listing *l = ctx;
+
+	user_node(&l->child, u);
+	return node_dir_add(l->d, u->name, &l->child,
+			    (off_t)(u->id + OFF_FIRST));
+}
+
+static int users_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
+		      off_t off)
+{
+	struct users_listing l = {.d = d};
+
+	(void)dir;
+	return user_list(q->p->st, off < OFF_FIRST ? 0 : off - OFF_FIRST,
+			 add_user, &l);
+}
+
+static int users_mkdir(struct nreq *q, const struct node *dir, const char *name,
+		       struct node *child)
+{
+	int64_t id;
+	int r = user_create(q->p->st, &q->a, name, strlen(name), &id);
+
+	(void)dir;
+	if (!r)
+		child->ino = (struct ino){INO_USER, 0, id};
+	return r;
+}
+
+static int users_rmdir(struct nreq *q, const struct node *dir, const char *name)
+{
+	struct user_info u;
+	int r = user_find(q->p->st, name, strlen(name), &u);
+
+	(void)dir;
+	return r ? r : user_remove(q->p->st, &q->a, u.id);
+}
+
+const struct node_kind node_users = {
+    .name = "users",
+    .flags = NODE_DIR | NODE_LIST_CACHE,
+    .load = users_load,
+    .stat = users_stat,
+    .lookup = users_lookup,
+    .list = users_list,
+    .mkdir = users_mkdir,
+    .rmdir = users_rmdir,
+};
+
+/* users/<u>/ ------------------------------------------------------------- */
+
+static int user_load(struct nreq *q, struct node *n)
+{
+	struct user_info u;
+	int r = user_get(q->p->st, n->ino.id, &u);
+
+	if (!r)
+		user_node(n, &u);
+	return r;
+}
+
+static void user_stat(struct nreq *q, const struct node *n,
+		      struct node_attr *out)
+{
+	node_fill(q, n, out, 0, 3, n->user.created_at); /* and tokens/ */
+	out->entry_ttl = 1.0; /* its name may go to a new user, removed and
+				 created by another process */
+}
+
+/* The names in a user's directory: its attributes, then tokens/. */
+static const char *const user_names[USER_NATTR + 1] = {"id", "blocked", "uid",
+						       "tokens"};
+
+static int user_lookup(struct nreq *q, const struct node *dir, const char *name,
+		       struct node *child)
+{
+	int i = node_index_of(user_names, USER_NATTR + 1, name);
+
+	(void)q;
+	if (i < 0)
+		return -ENOENT;
+	child->user = dir->user;
+	child->loaded = true;
+	if (i == USER_NATTR) {
+		child->ino = (struct ino){INO_TOKENS, 0, dir->user.id};
+		child->obj = access_of(ACCESS_TOKENS, 0, dir->user.uid);
+	} else {
+		child->ino =
+		    (struct ino){INO_USER_ATTR, (unsigned)i, dir->user.id};
+		child->obj = access_of(ACCESS_USER_ATTR, i, dir->user.uid);
+	}
+	return 0;
+}
+
+static int user_list_names(struct nreq *q, const struct node *dir,
+			   struct dirbuf *d, off_t off)
+{
+	return node_list_fixed(q, dir, user_names, USER_NATTR + 1, d, off);
+}
+
+const struct node_kind node_user = {
+    .name = "user",
+    .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
+    .load = user_load,
+    .stat = user_stat,
+    .lookup = user_lookup,
+    .list = user_list_names,
+};
+
+/* users/<u>/<attr> ------------------------------------------------------- */
+
+static int user_attr_load(struct nreq *q, struct node *n)
+{
+	int r;
+
+	if (n->ino.sub >= USER_NATTR)
+		return -ENOENT;
+	r = user_get(q->p->st, n->ino.id, &n->user);
+	n->obj = access_of(ACCESS_USER_ATTR, (int)n->ino.sub, n->user.uid);
+	return r;
+}
+
+static void user_attr_stat(struct nreq *q, const struct node *n,
+			   struct node_attr *out)
+{
+	char buf[32];
+	int64_t mtime;
+	size_t len =
+	    user_render(&n->user, n->ino.sub, buf, sizeof(buf), &mtime);
+
+	node_fill(q, n, out, len, 1, mtime);
+}
+
+static ssize_t user_attr_read(struct nreq *q, struct node *n, char *buf,
+			      size_t size, off_t off)
+{
+	char val[32];
+	int64_t mtime;
+	size_t len =
+	    user_render(&n->user, n->ino.sub, val, sizeof(val), &mtime);
+
+	(void)q;
+	return node_slice(val, len, buf, size, off);
+}
+
+static int user_attr_write(struct nreq *q, struct node *n, const char *buf,
+			   size_t size)
+{
+	return user_write(q->p->st, &q->a, n->ino.id, n->ino.sub, buf, size);
+}
+
+const struct node_kind node_user_attr = {
+    .name = "user attribute",
+    .flags = NODE_REG | NODE_PAGES | NODE_GEN,
+    .load = user_attr_load,
+    .stat = user_attr_stat,
+    .read = user_attr_read,
+    .write = user_attr_write,
+};
