@@ -10,6 +10,24 @@
 
 enum role { ROLE_ADMIN, ROLE_OWNER, ROLE_OTHER };
 
+#define MAX_GROUPS 256
+
+void access_set_admin(const struct cfg *cfg, struct pfs_actor *a,
+		      int (*groups)(void *ctx, gid_t *out, int max), void *ctx)
+{
+	gid_t list[MAX_GROUPS];
+	int n;
+
+	a->admin = a->uid == 0;
+	if (a->admin || !cfg->admin_group)
+		return;
+	a->admin = a->gid == cfg->admin_gid;
+	n = a->admin ? 0 : groups(ctx, list, MAX_GROUPS);
+	for (int i = 0; i < n && i < MAX_GROUPS; i++)
+		if (list[i] == cfg->admin_gid)
+			a->admin = true;
+}
+
 struct access_obj access_of(enum access_kind kind, int attr, int64_t owner_uid)
 {
 	return (struct access_obj){

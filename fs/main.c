@@ -128,40 +128,88 @@ static int open_store(struct pfs *p, struct cfg *cfg, const char *cfg_path)
 	return r;
 }
 
+/* Mounts se on opts->mountpoint, daemonizes unless told not to, and serves
+ * until unmounted: 0, or 1 (logged). */
+static int run(struct fuse_session *se, struct pfs *p,
+	       const struct fuse_cmdline_opts *opts)
+{
+	int r, ret = 1;
+
+	if (fuse_set_signal_handlers(se) != 0)
+		return 1;
+	if (fuse_session_mount(se, opts->mountpoint) != 0)
+		goto remove_handlers;
+	if (fuse_daemonize(opts->foreground) != 0)
+		goto unmount;
+	if (!opts->foreground) {
+		openlog("patfs", LOG_PID, LOG_DAEMON);
+		to_syslog = true;
+	}
+	r = cache_start(&p->cache, se, p->st); /* threads do not survive fork */
+	if (r) {
+		fuse_log(FUSE_LOG_ERR,
+			 "patfs: error: starting the cache thread: %s\n",
+			 strerror(-r));
+		goto unmount;
+	}
+	r = uring_start(se);
+	if (r)
+		fuse_log(FUSE_LOG_ERR, "patfs: error: starting io_uring: %s\n",
+			 strerror(-r));
+	else
+		ret = serve(se, opts) != 0;
+	cache_stop(p->cache);
+unmount:
+	fuse_session_unmount(se);
+	uring_stop(); /* after unmount: the kernel ends every ring entry */
+remove_handlers:
+	fuse_remove_signal_handlers(se);
+	return ret;
+}
+
+/* Parses argv into o and opts: 0 to go on, or the exit status (after
+ * --help, --version, or a bad command line). */
+static int parse_args(struct fuse_args *args, struct options *o,
+		      struct fuse_cmdline_opts *opts)
+{
+	if (fuse_opt_parse(args, o, option_spec, NULL) != 0 ||
+	    fuse_parse_cmdline(args, opts) != 0)
+		return 2;
+	if (opts->show_help) {
+		usage(args->argv[0]);
+		return -1;
+	}
+	if (opts->show_version) {
+		printf("patfs %s, FUSE library %s\n", PATFS_VERSION,
+		       fuse_pkgversion());
+		return -1;
+	}
+	if (!opts->mountpoint) {
+		fprintf(stderr, "usage: patfs [options] MOUNTPOINT "
+				"(patfs --help for more)\n");
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts = {0};
 	struct options o = {0};
-	struct fuse_session *se = NULL;
+	struct fuse_session *se;
 	struct pfs p = {0};
 	struct cfg cfg = {0};
-	int r, ret = 1;
+	int ret = 1;
 
 	fuse_set_log_func(log_message);
 	pfs_set_log(core_message);
-	if (fuse_opt_parse(&args, &o, option_spec, NULL) != 0 ||
-	    fuse_parse_cmdline(&args, &opts) != 0) {
-		ret = 2;
+	ret = parse_args(&args, &o, &opts);
+	if (ret) {
+		ret = ret < 0 ? 0 : ret;
 		goto free_args;
 	}
-	if (opts.show_help) {
-		usage(argv[0]);
-		ret = 0;
-		goto free_args;
-	}
-	if (opts.show_version) {
-		printf("patfs %s, FUSE library %s\n", PATFS_VERSION,
-		       fuse_pkgversion());
-		ret = 0;
-		goto free_args;
-	}
-	if (!opts.mountpoint) {
-		fprintf(stderr, "usage: patfs [options] MOUNTPOINT "
-				"(patfs --help for more)\n");
-		ret = 2;
-		goto free_args;
-	}
+	ret = 1;
 	no_core_dumps();
 	if (sodium_init() < 0) {
 		fuse_log(FUSE_LOG_ERR, "patfs: error: libsodium failed\n");
@@ -172,47 +220,15 @@ int main(int argc, char **argv)
 	p.log_statements = o.debug_statements;
 	if (open_store(&p, &cfg, o.config))
 		goto close_store;
-
 	fuse_opt_add_arg(&args, "-ofsname=patfs,subtype=patfs,"
 				"default_permissions");
 	if (geteuid() == 0)
 		fuse_opt_add_arg(&args, "-oallow_other");
 	se = fuse_session_new(&args, &ops_table, sizeof(ops_table), &p);
-	if (!se)
-		goto close_store;
-	if (fuse_set_signal_handlers(se) != 0)
-		goto destroy_session;
-	if (fuse_session_mount(se, opts.mountpoint) != 0)
-		goto remove_handlers;
-	if (fuse_daemonize(opts.foreground) != 0)
-		goto unmount;
-	if (!opts.foreground) {
-		openlog("patfs", LOG_PID, LOG_DAEMON);
-		to_syslog = true;
+	if (se) {
+		ret = run(se, &p, &opts);
+		fuse_session_destroy(se);
 	}
-	r = cache_start(&p.cache, se, p.st); /* threads do not survive fork */
-	if (r) {
-		fuse_log(FUSE_LOG_ERR,
-			 "patfs: error: starting the cache thread: %s\n",
-			 strerror(-r));
-		goto unmount;
-	}
-	r = uring_start(se);
-	if (r) {
-		fuse_log(FUSE_LOG_ERR, "patfs: error: starting io_uring: %s\n",
-			 strerror(-r));
-		goto stop_cache;
-	}
-	ret = serve(se, &opts) != 0;
-stop_cache:
-	cache_stop(p.cache);
-unmount:
-	fuse_session_unmount(se);
-	uring_stop(); /* after unmount: the kernel ends every ring entry */
-remove_handlers:
-	fuse_remove_signal_handlers(se);
-destroy_session:
-	fuse_session_destroy(se);
 close_store:
 	auth_close(p.auth);
 	store_close(p.st);

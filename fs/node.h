@@ -39,7 +39,7 @@ struct node {
 	struct access_obj obj;	 /* what it is to access.h */
 	struct user_info user;	 /* the user, of nodes below users/<u>/ */
 	struct token_info token; /* the token, of a token's nodes and links */
-	int64_t count;		 /* users/: users; audit.log: bytes */
+	int64_t count;		 /* audit.log: bytes */
 	int64_t mtime;		 /* audit.log: the last record */
 };
 
@@ -49,7 +49,8 @@ struct nreq {
 	struct pfs *p;
 	struct pfs_actor a;
 	struct ofile *of;
-	uint64_t stmts; /* store_statements() when it began */
+	uint64_t stmts;	  /* store_statements() when it began */
+	const char *what; /* the kind it is about, for the statement log */
 };
 
 /* What a stat says, and for how long the kernel may keep it. */

@@ -20,33 +20,24 @@
 #include "patfs/cfg.h"
 #include "patfs/store.h"
 
-#define MAX_GROUPS 256
+static int groups_of(void *req, gid_t *out, int max)
+{
+	return fuse_req_getgroups(req, max, out);
+}
 
 /* Starts request q of req: the caller, and the statements so far. */
 static void q_init(struct nreq *q, fuse_req_t req)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct pfs *p = fuse_req_userdata(req);
-	const struct cfg *cfg = p->cfg;
-	gid_t groups[MAX_GROUPS];
-	int n;
 
 	memset(q, 0, sizeof(*q));
 	q->req = req;
-	q->p = p;
+	q->p = fuse_req_userdata(req);
 	q->stmts = store_statements();
 	q->a.uid = ctx->uid;
 	q->a.gid = ctx->gid;
 	q->a.pid = ctx->pid;
-	q->a.admin = ctx->uid == 0;
-	if (!q->a.admin && cfg->admin_group) {
-		q->a.admin = ctx->gid == cfg->admin_gid;
-		n = q->a.admin ? 0
-			       : fuse_req_getgroups(req, MAX_GROUPS, groups);
-		for (int i = 0; i < n && i < MAX_GROUPS; i++)
-			if (groups[i] == cfg->admin_gid)
-				q->a.admin = true;
-	}
+	access_set_admin(q->p->cfg, &q->a, groups_of, req);
 }
 
 /* Ends request q before its reply: waits until the invalidations of what
@@ -56,8 +47,9 @@ static void q_done(struct nreq *q, const char *op)
 {
 	cache_settle(q->p->cache);
 	if (q->p->log_statements)
-		fuse_log(FUSE_LOG_INFO, "statements: %s %" PRIu64 "\n", op,
-			 store_statements() - q->stmts);
+		fuse_log(
+		    FUSE_LOG_INFO, "patfs: statements: %s %s: %" PRIu64 "\n",
+		    op, q->what ? q->what : "-", store_statements() - q->stmts);
 	ofile_put(q->p, q->of);
 }
 
@@ -82,6 +74,7 @@ static void reply_entry(struct nreq *q, const char *op, struct node *n)
 	struct node_attr at;
 
 	k->stat(q, n, &at);
+	q->what = k->name;
 	memset(&e, 0, sizeof(e));
 	e.attr = at.st;
 	e.ino = at.st.st_ino;
@@ -138,6 +131,7 @@ static void reply_attr(struct nreq *q, const char *op, struct node *n)
 	struct node_attr at;
 
 	node_kind_of(n->ino)->stat(q, n, &at);
+	q->what = node_kind_of(n->ino)->name;
 	q_done(q, op);
 	fuse_reply_attr(q->req, &at.st, at.ttl);
 }
@@ -403,6 +397,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t got = -EBADF;
 
 	q_init(&q, req);
+	q.what = k->name;
 	q.of = ofile_get(q.p, fi->fh);
 	if (k->read) {
 		got = q.of ? 0 : node_get(&q, &n);

@@ -42,6 +42,12 @@ struct access_obj {
 	const struct token_info *token; /* TOKEN, TOKEN_ATTR */
 };
 
+/* Fills a->admin: uid 0, or a member of [access] admin_group, by its gid
+ * or one of its supplementary groups, which groups(ctx, out, max) puts in
+ * out (returning how many, or -errno) and is asked for only when needed. */
+void access_set_admin(const struct cfg *cfg, struct pfs_actor *a,
+		      int (*groups)(void *ctx, gid_t *out, int max), void *ctx);
+
 /* Describes the object kind of user-owned o (owner_uid -1: nobody's). */
 struct access_obj access_of(enum access_kind kind, int attr, int64_t owner_uid);
 

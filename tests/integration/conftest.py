@@ -21,8 +21,9 @@ BAD_STDERR = re.compile(r"error|AddressSanitizer|LeakSanitizer|runtime error|"
 class Daemon:
     """One patfs process and its mount point."""
 
-    def __init__(self, workdir, config=None, env=None, name="mnt"):
+    def __init__(self, workdir, config=None, env=None, name="mnt", args=()):
         self.workdir = str(workdir)
+        self.args = list(args)
         self.mnt = os.path.join(self.workdir, name)
         self.config = config
         self.env = env or {}
@@ -32,7 +33,7 @@ class Daemon:
 
     def start(self, expect_fail=False):
         os.makedirs(self.mnt, exist_ok=True)
-        cmd = [PATFS, "-f"]
+        cmd = [PATFS, "-f"] + self.args
         if self.config:
             cmd += ["-c", self.config]
         cmd.append(self.mnt)
@@ -111,9 +112,9 @@ def make_daemon(tmp_path):
     """Factory: make_daemon(config_text=None, env=None) -> started Daemon."""
     daemons = []
 
-    def make(config_text=None, env=None, start=True):
+    def make(config_text=None, env=None, start=True, args=()):
         cfg = write_config(tmp_path, config_text) if config_text is not None else None
-        d = Daemon(tmp_path, cfg, env)
+        d = Daemon(tmp_path, cfg, env, args=args)
         daemons.append(d)
         if start:
             d.start()

@@ -1,0 +1,169 @@
+"""The daemon as a program: its options (the fuse_opt way), where its
+messages go when it runs in the background, and how many SQL statements a
+request costs."""
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from conftest import PATFS, ROOT, mint, read, write, write_config
+
+BUILD = os.path.dirname(PATFS)
+FAKE_SYSLOG = os.path.join(BUILD, "tests", "libfake_syslog.so")
+
+
+def test_version_and_help():
+    r = subprocess.run([PATFS, "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("patfs ")
+    r = subprocess.run([PATFS, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    assert "-o config=FILE" in r.stdout and "-c FILE" in r.stdout
+    r = subprocess.run([PATFS], capture_output=True, text=True)
+    assert r.returncode == 2 and "usage" in r.stderr
+
+
+@pytest.mark.parametrize("form", [["-o", "config={}"], ["-oconfig={}"],
+                                  ["-c", "{}"], ["-c{}"],
+                                  ["-o", "noatime,config={}"]])
+def test_config_option_forms(make_daemon, tmp_path, form):
+    """-o config=FILE (what fstab and systemd pass) and -c FILE name the
+    configuration; other -o options go on to FUSE."""
+    cfg = write_config(tmp_path, "[tokens]\nprefix = opt-\n")
+    d = make_daemon(args=[a.format(cfg) for a in form])
+    _, secret = mint(d, "alice", "ci")
+    assert secret.startswith("opt-")
+    if "noatime" in form[-1]:
+        assert os.statvfs(d.mnt).f_flag & os.ST_NOATIME
+
+
+def test_bad_option_is_refused(make_daemon):
+    d = make_daemon(start=False, args=["-o", "no_such_option"])
+    assert d.start(expect_fail=True) != 0
+    assert "no_such_option" in d.read_stderr()
+    d.err = open(os.devnull, "w")  # nothing more to check
+
+
+@pytest.fixture
+def full_dir(tmp_path):
+    """A directory on a tmpfs that is full."""
+    path = tmp_path / "full"
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700",
+                    "tmpfs", str(path)], check=True)
+    try:
+        with open(path / "filler", "wb") as f:
+            try:
+                f.write(b"\0" * (1 << 20))
+                f.flush()
+            except OSError:
+                pass
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_daemonized_errors_reach_syslog(tmp_path, full_dir):
+    """Without -f, stderr is /dev/null: a runtime error (here the auth log
+    on a full disk) must reach syslog, as LOG_DAEMON with ident patfs. A
+    preloaded fake syslog(3) records what the daemon hands it."""
+    assert os.path.exists(FAKE_SYSLOG), "built with the tests"
+    log = tmp_path / "syslog"
+    cfg = write_config(tmp_path, "[auth]\nlog = %s\n" % (full_dir / "auth.log"))
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    env = dict(os.environ, LD_PRELOAD=FAKE_SYSLOG, FAKE_SYSLOG=str(log),
+               ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=0")
+    r = subprocess.run([PATFS, "-o", "config=%s" % cfg, str(mnt)],
+                       cwd=str(tmp_path), env=env, capture_output=True)
+    assert r.returncode == 0, r.stderr
+    try:
+        assert os.path.ismount(str(mnt))
+        assert write(str(mnt / "auth" / "api"), "glpat-" + "x" * 20) != 0
+    finally:
+        subprocess.run(["fusermount3", "-u", str(mnt)], check=True)
+    deadline = time.time() + 10
+    while time.time() < deadline and "auth log" not in _text(log):
+        time.sleep(0.05)
+    lines = _text(log).splitlines()
+    assert any(l.startswith("openlog patfs LOG_DAEMON") for l in lines), lines
+    errs = [l for l in lines if "writing the auth log" in l]
+    assert errs and errs[0].startswith("syslog 3 "), lines  # LOG_ERR
+    assert "No space left on device" in errs[0]
+
+
+def _text(path):
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
+
+
+def counts(d, since):
+    """{(op, kind): [statements, ...]} from the daemon's statement log."""
+    out = {}
+    for line in d.read_stderr()[since:].splitlines():
+        m = re.match(r"patfs: statements: (\w+) (.+): (\d+)$", line)
+        if m:
+            out.setdefault((m.group(1), m.group(2)), []).append(int(m.group(3)))
+    return out
+
+
+def test_statements_per_request(make_daemon):
+    """One trip per request: a lookup hands the row it fetched to the reply,
+    a read renders from the row it fetched. An impersonation token is used
+    because nothing of it is cached (what it shows depends on the caller),
+    so every stat and read reaches the daemon."""
+    d = make_daemon(args=["-o", "debug_statements"])
+    tid, _ = mint(d, "alice", "imp", take=False)
+    assert write(d.path("users/alice/tokens/imp/impersonation"), "1") == 0
+    read(d.path("users/alice/tokens/imp/token"))
+    attr = d.path("users/alice/tokens/%d/revoked" % tid)
+    since = len(d.read_stderr())
+    os.stat(attr)
+    with open(attr, "rb") as f:
+        os.fstat(f.fileno())
+        assert f.read() == b"0\n"
+    got = counts(d, since)
+    for op in ("LOOKUP", "GETATTR", "READ"):
+        assert got[(op, "token attribute")], (op, got)
+        assert set(got[(op, "token attribute")]) == {1}, (op, got)
+    assert set(got[("GETATTR", "token")]) == {1}, got
+    # a token by id never seen before: the user's row, then the token's
+    os.mkdir(d.path("users/alice/tokens/next"))
+    since = len(d.read_stderr())
+    os.stat(d.path("users/alice/tokens/%d/name" % (tid + 1)))
+    got = counts(d, since)
+    assert got[("LOOKUP", "token")] == [2], got
+    assert got[("LOOKUP", "token attribute")] == [1], got
+    # a user's attribute: its lookup reuses the user's row
+    os.stat(d.path("users/alice/blocked"))
+    since = len(d.read_stderr())
+    time.sleep(1.1)  # a user's name is kept one second
+    os.stat(d.path("users/alice/uid"))
+    got = counts(d, since)
+    assert got[("LOOKUP", "user")] == [1]
+    assert got[("LOOKUP", "user attribute")] == [1]
+
+
+def test_json_logs_escape_what_users_write(fs, tmp_path):
+    """A description and a command name holding quotes, backslashes and
+    U+2028 come back intact from audit.log and the auth log."""
+    tid, _ = mint(fs, "alice", "ci")
+    value = 'say "hi" \\ back\u2028there'
+    assert write(fs.path("users/alice/tokens/%d/description" % tid),
+                 value + "\n") == 0
+    last = json.loads(read(fs.path("audit.log")).decode().splitlines()[-1])
+    assert last["action"] == "token_set_description" and last["new"] == value
+    # a program whose name (comm) holds a quote and a backslash
+    prog = tmp_path / 'a"b\\c'
+    prog.write_bytes(open("/bin/sh", "rb").read())
+    prog.chmod(0o755)
+    subprocess.run([str(prog), "-c", "printf %s glpat-nosuchtokenxxxxxxxxx > auth/api"],
+                   cwd=fs.mnt, capture_output=True)
+    entry = json.loads(open(os.path.join(fs.workdir, "patfs-auth.log")).read()
+                       .splitlines()[-1])
+    assert entry["comm"] == 'a"b\\c'
+    assert entry["meta.auth_fail_reason"] == "token_invalid"
