@@ -51,6 +51,7 @@ struct nreq {
 	struct ofile *of;
 	uint64_t stmts;	  /* store_statements() when it began */
 	const char *what; /* the kind it is about, for the statement log */
+	int64_t id;	  /* and its id */
 };
 
 /* What a stat says, and for how long the kernel may keep it. */

@@ -12,14 +12,19 @@
 #include "ofile.h"
 #include "patfs/secret.h"
 
-/* How long the kernel may keep what it learns of a token's node. Not at all
- * when what it shows depends on the caller (impersonation tokens are hidden
- * from their owner), when it is reached by name (tokens/<name> follows the
- * active token), nor for the secret. `active` turns at midnight: cache.c
- * takes back the day's expiring tokens then. */
-static double token_ttl(const struct token_info *t, const struct ino *n)
+/* How long the kernel may keep the attributes (entry: the name) of a
+ * token's node. Not at all for the secret, nor when reached by name
+ * (tokens/<name> follows the active token). The name of an impersonation
+ * token's directory is asked for again at each walk, because it resolves
+ * for admins only (its owner must get ENOENT); what lies inside can be kept,
+ * since only those who may see it get there. `active` turns at midnight:
+ * cache.c takes back the day's expiring tokens then. */
+static double token_ttl(const struct token_info *t, const struct ino *n,
+			bool entry)
 {
-	if ((n->sub & INO_ALIAS) || t->impersonation || n->kind == INO_SECRET)
+	if ((n->sub & INO_ALIAS) || n->kind == INO_SECRET)
+		return 0.0;
+	if (entry && n->kind == INO_TOKEN && t->impersonation)
 		return 0.0;
 	return CACHE_S;
 }
@@ -158,7 +163,8 @@ static void token_stat(struct nreq *q, const struct node *n,
 		       struct node_attr *out)
 {
 	node_fill(q, n, out, 0, 2, n->token.created_at);
-	out->ttl = out->entry_ttl = token_ttl(&n->token, &n->ino);
+	out->ttl = token_ttl(&n->token, &n->ino, false);
+	out->entry_ttl = token_ttl(&n->token, &n->ino, true);
 }
 
 /* True while the file "token" exists: until the secret is taken, and while
@@ -230,7 +236,8 @@ static void token_attr_stat(struct nreq *q, const struct node *n,
 	size_t len = render(n, buf, &mtime);
 
 	node_fill(q, n, out, len, 1, mtime);
-	out->ttl = out->entry_ttl = token_ttl(&n->token, &n->ino);
+	out->ttl = token_ttl(&n->token, &n->ino, false);
+	out->entry_ttl = token_ttl(&n->token, &n->ino, true);
 }
 
 static ssize_t token_attr_read(struct nreq *q, struct node *n, char *buf,

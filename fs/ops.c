@@ -47,9 +47,10 @@ static void q_done(struct nreq *q, const char *op)
 {
 	cache_settle(q->p->cache);
 	if (q->p->log_statements)
-		fuse_log(
-		    FUSE_LOG_INFO, "patfs: statements: %s %s: %" PRIu64 "\n",
-		    op, q->what ? q->what : "-", store_statements() - q->stmts);
+		fuse_log(FUSE_LOG_INFO,
+			 "patfs: statements: %s %s %" PRId64 ": %" PRIu64 "\n",
+			 op, q->what ? q->what : "-", q->id,
+			 store_statements() - q->stmts);
 	ofile_put(q->p, q->of);
 }
 
@@ -75,6 +76,7 @@ static void reply_entry(struct nreq *q, const char *op, struct node *n)
 
 	k->stat(q, n, &at);
 	q->what = k->name;
+	q->id = n->ino.id;
 	memset(&e, 0, sizeof(e));
 	e.attr = at.st;
 	e.ino = at.st.st_ino;
@@ -132,6 +134,7 @@ static void reply_attr(struct nreq *q, const char *op, struct node *n)
 
 	node_kind_of(n->ino)->stat(q, n, &at);
 	q->what = node_kind_of(n->ino)->name;
+	q->id = n->ino.id;
 	q_done(q, op);
 	fuse_reply_attr(q->req, &at.st, at.ttl);
 }
@@ -398,6 +401,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	q_init(&q, req);
 	q.what = k->name;
+	q.id = n.ino.id;
 	q.of = ofile_get(q.p, fi->fh);
 	if (k->read) {
 		got = q.of ? 0 : node_get(&q, &n);
@@ -460,6 +464,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	int r;
 
 	q_init(&q, req);
+	q.what = k->name;
+	q.id = n.ino.id;
 	r = k->flags & NODE_DIR ? node_get(&q, &n) : -ENOTDIR;
 	if (!r)
 		r = access_check(&q.a, &n.obj, ACCESS_R);
@@ -512,6 +518,8 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 	int r;
 
 	q_init(&q, req);
+	q.what = k->name;
+	q.id = n.ino.id;
 	r = k->list ? node_get(&q, &n) : -ENOTDIR;
 	if (!r)
 		r = access_check(&q.a, &n.obj, ACCESS_R);

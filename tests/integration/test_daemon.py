@@ -101,43 +101,52 @@ def _text(path):
         return ""
 
 
+def requests(d, since):
+    """[(op, kind, id, statements)] from the daemon's statement log, a line
+    per request, since byte since of its stderr."""
+    out = []
+    for line in d.read_stderr()[since:].splitlines():
+        m = re.match(r"patfs: statements: (\w+) (.+) (-?\d+): (\d+)$", line)
+        if m:
+            out.append((m.group(1), m.group(2), int(m.group(3)),
+                        int(m.group(4))))
+    return out
+
+
 def counts(d, since):
     """{(op, kind): [statements, ...]} from the daemon's statement log."""
     out = {}
-    for line in d.read_stderr()[since:].splitlines():
-        m = re.match(r"patfs: statements: (\w+) (.+): (\d+)$", line)
-        if m:
-            out.setdefault((m.group(1), m.group(2)), []).append(int(m.group(3)))
+    for op, kind, _, n in requests(d, since):
+        out.setdefault((op, kind), []).append(n)
     return out
 
 
 def test_statements_per_request(make_daemon):
     """One trip per request: a lookup hands the row it fetched to the reply,
-    a read renders from the row it fetched. An impersonation token is used
-    because nothing of it is cached (what it shows depends on the caller),
-    so every stat and read reaches the daemon."""
+    a read renders from the row it fetched. Each request below reaches the
+    daemon because the kernel has never seen the name, or because a change
+    took back what it had cached."""
     d = make_daemon(args=["-o", "debug_statements"])
-    tid, _ = mint(d, "alice", "imp", take=False)
-    assert write(d.path("users/alice/tokens/imp/impersonation"), "1") == 0
-    read(d.path("users/alice/tokens/imp/token"))
-    attr = d.path("users/alice/tokens/%d/revoked" % tid)
-    since = len(d.read_stderr())
-    os.stat(attr)
-    with open(attr, "rb") as f:
-        os.fstat(f.fileno())
-        assert f.read() == b"0\n"
-    got = counts(d, since)
-    for op in ("LOOKUP", "GETATTR", "READ"):
-        assert got[(op, "token attribute")], (op, got)
-        assert set(got[(op, "token attribute")]) == {1}, (op, got)
-    assert set(got[("GETATTR", "token")]) == {1}, got
+    tid, _ = mint(d, "alice", "ci")
     # a token by id never seen before: the user's row, then the token's
     os.mkdir(d.path("users/alice/tokens/next"))
     since = len(d.read_stderr())
-    os.stat(d.path("users/alice/tokens/%d/name" % (tid + 1)))
+    os.stat(d.path("users/alice/tokens/%d/revoked" % (tid + 1)))
     got = counts(d, since)
     assert got[("LOOKUP", "token")] == [2], got
     assert got[("LOOKUP", "token attribute")] == [1], got
+    # a change takes back the cached attributes and pages
+    attr = d.path("users/alice/tokens/%d/revoked" % tid)
+    with open(attr, "rb") as f:
+        assert f.read() == b"0\n"
+    assert write(d.path("users/alice/tokens/%d/description" % tid), "x") == 0
+    since = len(d.read_stderr())
+    os.stat(attr)
+    with open(attr, "rb") as f:
+        assert f.read() == b"0\n"
+    got = counts(d, since)
+    assert got[("GETATTR", "token attribute")] == [1], got
+    assert got[("READ", "token attribute")] == [1], got
     # a user's attribute: its lookup reuses the user's row
     os.stat(d.path("users/alice/blocked"))
     since = len(d.read_stderr())
@@ -146,6 +155,46 @@ def test_statements_per_request(make_daemon):
     got = counts(d, since)
     assert got[("LOOKUP", "user")] == [1]
     assert got[("LOOKUP", "user attribute")] == [1]
+
+
+def walk(d):
+    """ls -lR over users/ as a tree walker does it; returns its output."""
+    return subprocess.run(["ls", "-lR", d.path("users")], check=True,
+                          capture_output=True).stdout
+
+
+def test_requests_per_walk(make_daemon):
+    """A lived-in store (secrets taken, impersonation tokens, one revoked,
+    unsealed ones): a second `ls -lR` is served from the kernel's caches but
+    for what cannot be cached, request by request: the name of an
+    impersonation token's directory (it resolves for admins only: its owner
+    must get ENOENT), the file `token` of an unsealed token, and the
+    listings of tokens/ (they hide impersonation tokens from their owner)."""
+    d = make_daemon(args=["-o", "debug_statements"])
+    imp = set()
+    for user in ("alice", "bob"):
+        for name in ("a", "b", "c"):
+            mint(d, user, name)
+        tid, _ = mint(d, user, "imp", take=False)
+        assert write(d.path("users", user, "tokens/imp/impersonation"), "1") == 0
+        read(d.path("users", user, "tokens/imp/token"))
+        imp.add(tid)
+        mint(d, user, "fresh", take=False)
+    assert write(d.path("users/alice/tokens/a/revoked"), "1") == 0
+    first = walk(d)
+    assert walk(d) == first  # after a listing, the kernel asks atimes once
+    since = len(d.read_stderr())
+    assert walk(d) == first
+    # every directory is opened (OPENDIR: the kernel always asks); the rest
+    seen = [r for r in requests(d, since) if r[0] != "OPENDIR"]
+    kinds = {(op, kind) for op, kind, _, _ in seen}
+    assert kinds <= {("LOOKUP", "token"), ("LOOKUP", "secret"),
+                     ("GETATTR", "secret"), ("GETATTR", "tokens"),
+                     ("READDIRPLUS", "tokens")}, seen
+    assert {i for op, kind, i, _ in seen if kind == "token"} == imp, seen
+    # tokens/ is listed once per walk (two READDIRPLUS: entries, then end)
+    assert sorted(op for op, kind, _, _ in seen
+                  if kind == "tokens") == ["GETATTR"] * 2 + ["READDIRPLUS"] * 4
 
 
 def test_json_logs_escape_what_users_write(fs, tmp_path):
