@@ -1,4 +1,5 @@
-/* token.c - tokens: minting, attributes, the read-once secret, listings. */
+/* token.c - tokens: rows, minting, attributes, rendering, listings. The
+ * read-once secret is in token_secret.c, bulk import in token_import.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -19,16 +20,14 @@ const char *const token_attr_names[TOKEN_NATTR] = {
     "expires_at", "last_used_at", "revoked", "active",	      "token",
 };
 
-#define OBJECT_MAX (PFS_NAME_MAX + 48)
-
-static int64_t col_or(sqlite3_stmt *s, int i, int64_t none)
+int64_t token_col_int(sqlite3_stmt *s, int i, int64_t none)
 {
 	return sqlite3_column_type(s, i) == SQLITE_NULL
 		   ? none
 		   : sqlite3_column_int64(s, i);
 }
 
-static void copy_col(char *dst, size_t size, sqlite3_stmt *s, int i)
+void token_col_text(char *dst, size_t size, sqlite3_stmt *s, int i)
 {
 	const char *v = (const char *)sqlite3_column_text(s, i);
 
@@ -36,30 +35,30 @@ static void copy_col(char *dst, size_t size, sqlite3_stmt *s, int i)
 }
 
 /* Fills t from a row of TOKEN_COLS. */
-static void token_row(sqlite3_stmt *s, struct token_info *t)
+void token_row(sqlite3_stmt *s, struct token_info *t)
 {
 	t->id = sqlite3_column_int64(s, 0);
 	t->user_id = sqlite3_column_int64(s, 1);
-	copy_col(t->name, sizeof(t->name), s, 2);
-	copy_col(t->description, sizeof(t->description), s, 3);
+	token_col_text(t->name, sizeof(t->name), s, 2);
+	token_col_text(t->description, sizeof(t->description), s, 3);
 	t->scopes = (uint32_t)sqlite3_column_int64(s, 4);
 	t->impersonation = sqlite3_column_int(s, 5);
 	t->created_at = sqlite3_column_int64(s, 6);
 	t->description_at = sqlite3_column_int64(s, 7);
 	t->scopes_at = sqlite3_column_int64(s, 8);
 	t->impersonation_at = sqlite3_column_int64(s, 9);
-	t->expires_day = col_or(s, 10, -1);
+	t->expires_day = token_col_int(s, 10, -1);
 	t->expires_at_at = sqlite3_column_int64(s, 11);
-	t->last_used_at = col_or(s, 12, 0);
-	t->revoked_at = col_or(s, 13, 0);
-	t->sealed_at = col_or(s, 14, 0);
-	copy_col(t->user_name, sizeof(t->user_name), s, 15);
+	t->last_used_at = token_col_int(s, 12, 0);
+	t->revoked_at = token_col_int(s, 13, 0);
+	t->sealed_at = token_col_int(s, 14, 0);
+	token_col_text(t->user_name, sizeof(t->user_name), s, 15);
 	t->user_blocked = sqlite3_column_int(s, 16);
 	t->user_blocked_at = sqlite3_column_int64(s, 17);
-	t->user_uid = col_or(s, 18, -1);
+	t->user_uid = token_col_int(s, 18, -1);
 }
 
-static int token_get_c(struct store_conn *c, int64_t id, struct token_info *out)
+int token_get_in(struct store_conn *c, int64_t id, struct token_info *out)
 {
 	sqlite3_stmt *s = store_sql(c, SQL_TOKEN_GET);
 	int r;
@@ -78,10 +77,10 @@ int token_get(struct store *st, int64_t id, struct token_info *out)
 {
 	struct store_conn *c = store_conn(st);
 
-	return c ? token_get_c(c, id, out) : -EIO;
+	return c ? token_get_in(c, id, out) : -EIO;
 }
 
-static int find_active_c(struct store_conn *c, int64_t user_id,
+int token_find_active_in(struct store_conn *c, int64_t user_id,
 			 const char *name, size_t len, int64_t *id)
 {
 	sqlite3_stmt *s = store_sql(c, SQL_TOKEN_FIND_ACTIVE);
@@ -106,7 +105,7 @@ int token_find_active(struct store *st, int64_t user_id, const char *name,
 {
 	struct store_conn *c = store_conn(st);
 
-	return c ? find_active_c(c, user_id, name, len, id) : -EIO;
+	return c ? token_find_active_in(c, user_id, name, len, id) : -EIO;
 }
 
 bool token_expired(const struct token_info *t, int64_t now)
@@ -129,7 +128,7 @@ size_t token_secret_file_len(const struct store *st)
 	return strlen(store_cfg(st)->prefix) + SECRET_BODY_LEN + 1;
 }
 
-static void object_of(const struct token_info *t, char out[OBJECT_MAX])
+void token_object(const struct token_info *t, char out[OBJECT_MAX])
 {
 	snprintf(out, OBJECT_MAX, "users/%s/tokens/%" PRId64, t->user_name,
 		 t->id);
@@ -137,7 +136,7 @@ static void object_of(const struct token_info *t, char out[OBJECT_MAX])
 
 /* Fills the owner fields of t (name, mapped uid) from user user_id, inside
  * the open transaction: 0, -ENOENT or another -errno. */
-static int owner_of(struct store_conn *c, int64_t user_id, struct token_info *t)
+int token_owner_of(struct store_conn *c, int64_t user_id, struct token_info *t)
 {
 	sqlite3_stmt *s = store_sql(c, SQL_USER_GET);
 	int r;
@@ -148,8 +147,8 @@ static int owner_of(struct store_conn *c, int64_t user_id, struct token_info *t)
 	r = store_step(c, s);
 	if (r == 1) {
 		t->user_id = user_id;
-		t->user_uid = col_or(s, 4, -1);
-		copy_col(t->user_name, sizeof(t->user_name), s, 1);
+		t->user_uid = token_col_int(s, 4, -1);
+		token_col_text(t->user_name, sizeof(t->user_name), s, 1);
 	}
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
@@ -175,14 +174,14 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 	r = store_begin(c);
 	if (r)
 		return r;
-	r = owner_of(c, user_id, &t);
+	r = token_owner_of(c, user_id, &t);
 	if (r)
 		goto rollback;
 	obj = access_of(ACCESS_TOKENS, 0, t.user_uid);
 	r = access_check(a, &obj, ACCESS_W);
 	if (r)
 		goto rollback;
-	r = find_active_c(c, user_id, name, len, &other);
+	r = token_find_active_in(c, user_id, name, len, &other);
 	if (r != -ENOENT) {
 		r = r == 0 ? -EEXIST : r;
 		goto rollback;
@@ -213,7 +212,7 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 	r = store_exec(c, s);
 	if (r)
 		goto rollback;
-	object_of(&t, object);
+	token_object(&t, object);
 	snprintf(nm, sizeof(nm), "%.*s", (int)len, name);
 	r = audit_add(c, a, "token_create", object, NULL, nm, NULL);
 	if (r)
@@ -257,8 +256,8 @@ static int parse_expiry(const struct cfg *cfg, const struct pfs_actor *a,
 
 /* Runs an UPDATE statement id with (?1 id, ?2 value or NULL when v < 0 for
  * nullable, ?3 now). */
-static int update(struct store_conn *c, enum store_sql id, int64_t tid,
-		  int64_t v, bool null_if_negative, int64_t now)
+int token_update(struct store_conn *c, enum store_sql id, int64_t tid,
+		 int64_t v, bool null_if_negative, int64_t now)
 {
 	sqlite3_stmt *s = store_sql(c, id);
 
@@ -303,7 +302,7 @@ int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	r = store_begin(c);
 	if (r)
 		return r;
-	r = token_get_c(c, id, &t);
+	r = token_get_in(c, id, &t);
 	obj = access_of_token(&t, (int)attr);
 	if (!r)
 		r = access_check(a, &obj, ACCESS_W);
@@ -318,7 +317,7 @@ int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 			goto rollback; /* refused, or nothing to change */
 		action = "token_revoke";
 		t.revoked_at = now;
-		r = update(c, SQL_TOKEN_REVOKE, id, now, false, now);
+		r = token_update(c, SQL_TOKEN_REVOKE, id, now, false, now);
 		store_touch(c, STORE_CH_EXPIRY, t.user_id, id, t.expires_day);
 	} else if (attr == TOKEN_DESCRIPTION) {
 		len = policy_value_len(val, len);
@@ -350,7 +349,7 @@ int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		action = "token_set_expires_at";
 		old_day = t.expires_day;
 		t.expires_day = v;
-		r = update(c, SQL_TOKEN_SET_EXPIRES, id, v, true, now);
+		r = token_update(c, SQL_TOKEN_SET_EXPIRES, id, v, true, now);
 		store_touch(c, STORE_CH_EXPIRY, t.user_id, id, old_day);
 		store_touch(c, STORE_CH_EXPIRY, t.user_id, id, v);
 	} else if (attr == TOKEN_SCOPES) {
@@ -359,19 +358,21 @@ int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 			goto rollback;
 		action = "token_set_scopes";
 		t.scopes = scopes;
-		r = update(c, SQL_TOKEN_SET_SCOPES, id, scopes, false, now);
+		r = token_update(c, SQL_TOKEN_SET_SCOPES, id, scopes, false,
+				 now);
 	} else {
 		r = policy_parse_bool(val, len, &b);
 		if (r || b == t.impersonation)
 			goto rollback;
 		action = "token_set_impersonation";
 		t.impersonation = b;
-		r = update(c, SQL_TOKEN_SET_IMPERSONATION, id, b, false, now);
+		r = token_update(c, SQL_TOKEN_SET_IMPERSONATION, id, b, false,
+				 now);
 	}
 	if (r)
 		goto rollback;
 	audit_value(&t, attr, now, new, sizeof(new));
-	object_of(&t, object);
+	token_object(&t, object);
 	r = audit_add(c, a, action, object, old, new, NULL);
 	if (r)
 		goto rollback;
@@ -379,108 +380,6 @@ int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	return store_commit(c);
 
 rollback:
-	store_rollback(c);
-	return r;
-}
-
-/* Seals token id of t with the digest of secret; audits action. */
-static int seal(struct store_conn *c, const struct pfs_actor *a,
-		const struct token_info *t, const char *secret, size_t len,
-		const char *action)
-{
-	unsigned char digest[SECRET_DIGEST_LEN];
-	char object[OBJECT_MAX];
-	sqlite3_stmt *s = store_sql(c, SQL_TOKEN_SEAL);
-	int r;
-
-	if (!s)
-		return -EIO;
-	secret_digest(c->st->pepper, secret, len, digest);
-	sqlite3_bind_int64(s, 1, t->id);
-	sqlite3_bind_blob(s, 2, digest, sizeof(digest), SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 3, store_now());
-	r = store_exec(c, s);
-	sodium_memzero(digest, sizeof(digest));
-	if (r)
-		return r;
-	if (sqlite3_changes(c->db) != 1)
-		return -ENOENT;
-	object_of(t, object);
-	r = audit_add(c, a, action, object, NULL, NULL, NULL);
-	if (r)
-		return r;
-	store_touch(c, STORE_CH_TOKEN, t->user_id, t->id, 0);
-	return 0;
-}
-
-/* Begins a transaction on the unsealed token id, which a may read (or, unless
- * reading, set): 0 or -errno (the transaction is then rolled back). */
-static int begin_unsealed(struct store_conn *c, const struct pfs_actor *a,
-			  int64_t id, bool reading, struct token_info *t)
-{
-	struct access_obj obj;
-	int r = store_begin(c);
-
-	if (r)
-		return r;
-	r = token_get_c(c, id, t);
-	obj = access_of_token(t, TOKEN_SECRET);
-	if (!r)
-		r = access_see(a, &obj);
-	if (!r && !token_unsealed(t))
-		r = -ENOENT;
-	if (!r)
-		r = access_check(a, &obj, reading ? ACCESS_R : ACCESS_W);
-	if (r)
-		store_rollback(c);
-	return r;
-}
-
-int token_take_secret(struct store *st, const struct pfs_actor *a, int64_t id,
-		      char *buf, size_t size)
-{
-	struct store_conn *c = store_conn(st);
-	struct token_info t;
-	int len, r;
-
-	if (!c)
-		return -EIO;
-	r = begin_unsealed(c, a, id, true, &t);
-	if (r)
-		return r;
-	len = secret_generate(store_cfg(st)->prefix, buf, size);
-	r = len < 0 ? len
-		    : seal(c, a, &t, buf, (size_t)len, "token_secret_taken");
-	if (!r)
-		r = store_commit(c);
-	else
-		store_rollback(c);
-	if (r) {
-		sodium_memzero(buf, size);
-		return r;
-	}
-	return len;
-}
-
-int token_set_secret(struct store *st, const struct pfs_actor *a, int64_t id,
-		     const char *val, size_t len)
-{
-	struct store_conn *c = store_conn(st);
-	struct token_info t;
-	int r;
-
-	if (!c)
-		return -EIO;
-	len = policy_value_len(val, len);
-	r = secret_check_format(store_cfg(st)->prefix, val, len);
-	if (r)
-		return r;
-	r = begin_unsealed(c, a, id, false, &t);
-	if (r)
-		return r;
-	r = seal(c, a, &t, val, len, "token_secret_set");
-	if (!r)
-		return store_commit(c);
 	store_rollback(c);
 	return r;
 }
@@ -618,211 +517,4 @@ int token_next_expiry(struct store *st, int64_t after, int64_t *day)
 		*day = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
-}
-
-/* Checks seed v before it is imported: 0 or -EINVAL. */
-static int seed_check(const struct cfg *cfg, const struct token_seed *v)
-{
-	size_t len = strlen(v->name);
-	int r = policy_check_token_name(v->name, len);
-
-	if (r)
-		return r;
-	if (!v->scopes || v->scopes >> POLICY_NSCOPES ||
-	    (v->impersonation != 0 && v->impersonation != 1) ||
-	    v->created_at <= 0 || v->last_used_at < 0 || v->revoked_at < 0 ||
-	    v->expires_day < -1)
-		return -EINVAL;
-	return secret_check_format(cfg->prefix, v->secret, v->secret_len);
-}
-
-/* Inserts seed v of owner (its owner fields filled) and audits it, setting
- * owner->id: 0 or -errno. */
-static int import_one(struct store_conn *c, const struct pfs_actor *a,
-		      const struct token_seed *v, struct token_info *owner)
-{
-	unsigned char digest[SECRET_DIGEST_LEN];
-	char object[OBJECT_MAX];
-	int64_t other;
-	sqlite3_stmt *s;
-	int r;
-
-	if (!v->revoked_at) {
-		r = find_active_c(c, v->user_id, v->name, strlen(v->name),
-				  &other);
-		if (r != -ENOENT)
-			return r == 0 ? -EEXIST : r;
-	}
-	s = store_sql(c, SQL_TOKEN_IMPORT);
-	if (!s)
-		return -EIO;
-	secret_digest(c->st->pepper, v->secret, v->secret_len, digest);
-	sqlite3_bind_int64(s, 1, v->user_id);
-	sqlite3_bind_text(s, 2, v->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, v->scopes);
-	sqlite3_bind_int(s, 4, v->impersonation);
-	sqlite3_bind_int64(s, 5, v->created_at);
-	if (v->expires_day >= 0)
-		sqlite3_bind_int64(s, 6, v->expires_day);
-	if (v->last_used_at)
-		sqlite3_bind_int64(s, 7, v->last_used_at);
-	if (v->revoked_at)
-		sqlite3_bind_int64(s, 8, v->revoked_at);
-	sqlite3_bind_blob(s, 9, digest, sizeof(digest), SQLITE_TRANSIENT);
-	r = store_exec(c, s);
-	sodium_memzero(digest, sizeof(digest));
-	if (r)
-		return r;
-	owner->id = sqlite3_last_insert_rowid(c->db);
-	s = store_sql(c, SQL_USER_ADD_TOKEN);
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, v->user_id);
-	r = store_exec(c, s);
-	if (r)
-		return r;
-	object_of(owner, object);
-	return audit_add(c, a, "token_import", object, NULL, v->name, NULL);
-}
-
-int token_import(struct store *st, const struct pfs_actor *a,
-		 const struct token_seed *v, size_t n, int64_t *first_id)
-{
-	struct store_conn *c = store_conn(st);
-	struct token_info owner = {.user_id = -1};
-	int64_t first = 0;
-	int r;
-
-	if (!c)
-		return -EIO;
-	if (!a->admin)
-		return -EPERM;
-	for (size_t i = 0; i < n; i++) {
-		r = seed_check(store_cfg(st), &v[i]);
-		if (r)
-			return r;
-	}
-	r = store_begin(c);
-	if (r)
-		return r;
-	for (size_t i = 0; i < n; i++) {
-		r = v[i].user_id == owner.user_id
-			? 0
-			: owner_of(c, v[i].user_id, &owner);
-		if (!r)
-			r = import_one(c, a, &v[i], &owner);
-		if (r)
-			goto rollback;
-		if (i == 0)
-			first = owner.id;
-	}
-	store_touch(c, STORE_CH_ALL, 0, 0, 0);
-	r = store_commit(c);
-	if (!r)
-		*first_id = first;
-	return r;
-
-rollback:
-	store_rollback(c);
-	return r;
-}
-
-int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
-{
-	struct store_conn *c = store_conn(st);
-	struct token_info t;
-	char object[OBJECT_MAX];
-	int64_t now = store_now();
-	sqlite3_stmt *s;
-	int r;
-
-	*count = 0;
-	if (!c)
-		return -EIO;
-	r = store_begin(c);
-	if (r)
-		return r;
-	for (;;) {
-		s = store_sql(c, SQL_TOKEN_LOST);
-		if (!s) {
-			r = -EIO;
-			break;
-		}
-		r = store_step(c, s);
-		if (r == 1) {
-			t.id = sqlite3_column_int64(s, 0);
-			t.user_id = sqlite3_column_int64(s, 1);
-			copy_col(t.user_name, sizeof(t.user_name), s, 2);
-			t.expires_day = col_or(s, 3, -1);
-		}
-		sqlite3_reset(s);
-		if (r <= 0)
-			break;
-		r = update(c, SQL_TOKEN_REVOKE, t.id, now, false, now);
-		if (r)
-			break;
-		object_of(&t, object);
-		r = audit_add(c, a, "token_revoke", object, "0", "1",
-			      "secret_lost");
-		if (r)
-			break;
-		store_touch(c, STORE_CH_TOKEN, t.user_id, t.id, 0);
-		store_touch(c, STORE_CH_EXPIRY, t.user_id, t.id, t.expires_day);
-		(*count)++;
-	}
-	if (r == 0)
-		return store_commit(c);
-	store_rollback(c);
-	*count = 0;
-	return r;
-}
-
-int token_find_digest(struct store *st,
-		      const unsigned char d[SECRET_DIGEST_LEN],
-		      struct token_info *out)
-{
-	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_TOKEN_BY_DIGEST) : NULL;
-	int r;
-
-	if (!s)
-		return -EIO;
-	sqlite3_bind_blob(s, 1, d, SECRET_DIGEST_LEN, SQLITE_STATIC);
-	r = store_step(c, s);
-	if (r == 1)
-		token_row(s, out);
-	sqlite3_reset(s);
-	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
-}
-
-int token_touch(struct store *st, const struct token_info *t, int64_t now,
-		int interval)
-{
-	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s;
-	int r;
-
-	if (!c)
-		return -EIO;
-	if (t->last_used_at && now - t->last_used_at < interval)
-		return 0; /* recent enough: no write at all */
-	r = store_begin(c);
-	if (r)
-		return r;
-	s = store_sql(c, SQL_TOKEN_TOUCH);
-	if (!s) {
-		store_rollback(c);
-		return -EIO;
-	}
-	sqlite3_bind_int64(s, 1, t->id);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_int64(s, 3, now - interval);
-	r = store_exec(c, s);
-	if (r) {
-		store_rollback(c);
-		return r;
-	}
-	if (sqlite3_changes(c->db) == 1)
-		store_touch(c, STORE_CH_TOKEN, t->user_id, t->id, 0);
-	return store_commit(c);
 }

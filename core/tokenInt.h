@@ -2,10 +2,40 @@
 #ifndef PATFS_TOKEN_INT_H
 #define PATFS_TOKEN_INT_H
 
+#include <sqlite3.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "patfs/secret.h"
 #include "patfs/token.h"
+#include "storeInt.h"
+
+/* The audit object of a token: "users/<name>/tokens/<id>". */
+#define OBJECT_MAX (PFS_NAME_MAX + 48)
+void token_object(const struct token_info *t, char out[OBJECT_MAX]);
+
+/* Column i of a row: its integer, or none when NULL; its text copied into
+ * dst (cut to size, "" when NULL). */
+int64_t token_col_int(sqlite3_stmt *s, int i, int64_t none);
+void token_col_text(char *dst, size_t size, sqlite3_stmt *s, int i);
+
+/* Fills t from a row of the token columns (storeInt.h's TOKEN_COLS). */
+void token_row(sqlite3_stmt *s, struct token_info *t);
+
+/* token_get and token_find_active on connection c, inside or outside a
+ * transaction. */
+int token_get_in(struct store_conn *c, int64_t id, struct token_info *out);
+int token_find_active_in(struct store_conn *c, int64_t user_id,
+			 const char *name, size_t len, int64_t *id);
+
+/* Fills the owner fields of t (user_id, user_name, user_uid) from user
+ * user_id, inside the open transaction: 0, -ENOENT or another -errno. */
+int token_owner_of(struct store_conn *c, int64_t user_id, struct token_info *t);
+
+/* Runs UPDATE statement id with ?1 tid, ?2 v (NULL when v < 0 and
+ * null_if_negative), ?3 now: 0 or -errno. */
+int token_update(struct store_conn *c, enum store_sql id, int64_t tid,
+		 int64_t v, bool null_if_negative, int64_t now);
 
 /* The token whose secret has digest d: 0, -ENOENT, or -errno. */
 int token_find_digest(struct store *st,

@@ -1,0 +1,123 @@
+/* token_import.c - many sealed tokens in one transaction, for migrations
+ * and benchmarks. */
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auditInt.h"
+#include "patfs/access.h"
+#include "patfs/cfg.h"
+#include "patfs/policy.h"
+#include "patfs/secret.h"
+#include "patfs/token.h"
+#include "storeInt.h"
+#include "tokenInt.h"
+
+/* Checks seed v before it is imported: 0 or -EINVAL. */
+static int seed_check(const struct cfg *cfg, const struct token_seed *v)
+{
+	size_t len = strlen(v->name);
+	int r = policy_check_token_name(v->name, len);
+
+	if (r)
+		return r;
+	if (!v->scopes || v->scopes >> POLICY_NSCOPES ||
+	    (v->impersonation != 0 && v->impersonation != 1) ||
+	    v->created_at <= 0 || v->last_used_at < 0 || v->revoked_at < 0 ||
+	    v->expires_day < -1)
+		return -EINVAL;
+	return secret_check_format(cfg->prefix, v->secret, v->secret_len);
+}
+
+/* Inserts seed v of owner (its owner fields filled) and audits it, setting
+ * owner->id: 0 or -errno. */
+static int import_one(struct store_conn *c, const struct pfs_actor *a,
+		      const struct token_seed *v, struct token_info *owner)
+{
+	unsigned char digest[SECRET_DIGEST_LEN];
+	char object[OBJECT_MAX];
+	int64_t other;
+	sqlite3_stmt *s;
+	int r;
+
+	if (!v->revoked_at) {
+		r = token_find_active_in(c, v->user_id, v->name,
+					 strlen(v->name), &other);
+		if (r != -ENOENT)
+			return r == 0 ? -EEXIST : r;
+	}
+	s = store_sql(c, SQL_TOKEN_IMPORT);
+	if (!s)
+		return -EIO;
+	secret_digest(c->st->pepper, v->secret, v->secret_len, digest);
+	sqlite3_bind_int64(s, 1, v->user_id);
+	sqlite3_bind_text(s, 2, v->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, v->scopes);
+	sqlite3_bind_int(s, 4, v->impersonation);
+	sqlite3_bind_int64(s, 5, v->created_at);
+	if (v->expires_day >= 0)
+		sqlite3_bind_int64(s, 6, v->expires_day);
+	if (v->last_used_at)
+		sqlite3_bind_int64(s, 7, v->last_used_at);
+	if (v->revoked_at)
+		sqlite3_bind_int64(s, 8, v->revoked_at);
+	sqlite3_bind_blob(s, 9, digest, sizeof(digest), SQLITE_TRANSIENT);
+	r = store_exec(c, s);
+	sodium_memzero(digest, sizeof(digest));
+	if (r)
+		return r;
+	owner->id = sqlite3_last_insert_rowid(c->db);
+	s = store_sql(c, SQL_USER_ADD_TOKEN);
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, v->user_id);
+	r = store_exec(c, s);
+	if (r)
+		return r;
+	token_object(owner, object);
+	return audit_add(c, a, "token_import", object, NULL, v->name, NULL);
+}
+
+int token_import(struct store *st, const struct pfs_actor *a,
+		 const struct token_seed *v, size_t n, int64_t *first_id)
+{
+	struct store_conn *c = store_conn(st);
+	struct token_info owner = {.user_id = -1};
+	int64_t first = 0;
+	int r;
+
+	if (!c)
+		return -EIO;
+	if (!a->admin)
+		return -EPERM;
+	for (size_t i = 0; i < n; i++) {
+		r = seed_check(store_cfg(st), &v[i]);
+		if (r)
+			return r;
+	}
+	r = store_begin(c);
+	if (r)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		r = v[i].user_id == owner.user_id
+			? 0
+			: token_owner_of(c, v[i].user_id, &owner);
+		if (!r)
+			r = import_one(c, a, &v[i], &owner);
+		if (r)
+			goto rollback;
+		if (i == 0)
+			first = owner.id;
+	}
+	store_touch(c, STORE_CH_ALL, 0, 0, 0);
+	r = store_commit(c);
+	if (!r)
+		*first_id = first;
+	return r;
+
+rollback:
+	store_rollback(c);
+	return r;
+}

@@ -1,0 +1,219 @@
+/* token_secret.c - the read-once secret: taking it, presetting it, the
+ * tokens whose secret was lost, finding a token by its digest, and
+ * last_used_at. */
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auditInt.h"
+#include "patfs/access.h"
+#include "patfs/cfg.h"
+#include "patfs/policy.h"
+#include "patfs/secret.h"
+#include "patfs/token.h"
+#include "storeInt.h"
+#include "tokenInt.h"
+
+/* Seals token id of t with the digest of secret; audits action. */
+static int seal(struct store_conn *c, const struct pfs_actor *a,
+		const struct token_info *t, const char *secret, size_t len,
+		const char *action)
+{
+	unsigned char digest[SECRET_DIGEST_LEN];
+	char object[OBJECT_MAX];
+	sqlite3_stmt *s = store_sql(c, SQL_TOKEN_SEAL);
+	int r;
+
+	if (!s)
+		return -EIO;
+	secret_digest(c->st->pepper, secret, len, digest);
+	sqlite3_bind_int64(s, 1, t->id);
+	sqlite3_bind_blob(s, 2, digest, sizeof(digest), SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, store_now());
+	r = store_exec(c, s);
+	sodium_memzero(digest, sizeof(digest));
+	if (r)
+		return r;
+	if (sqlite3_changes(c->db) != 1)
+		return -ENOENT;
+	token_object(t, object);
+	r = audit_add(c, a, action, object, NULL, NULL, NULL);
+	if (r)
+		return r;
+	store_touch(c, STORE_CH_TOKEN, t->user_id, t->id, 0);
+	return 0;
+}
+
+/* Begins a transaction on the unsealed token id, which a may read (or, unless
+ * reading, set): 0 or -errno (the transaction is then rolled back). */
+static int begin_unsealed(struct store_conn *c, const struct pfs_actor *a,
+			  int64_t id, bool reading, struct token_info *t)
+{
+	struct access_obj obj;
+	int r = store_begin(c);
+
+	if (r)
+		return r;
+	r = token_get_in(c, id, t);
+	obj = access_of_token(t, TOKEN_SECRET);
+	if (!r)
+		r = access_see(a, &obj);
+	if (!r && !token_unsealed(t))
+		r = -ENOENT;
+	if (!r)
+		r = access_check(a, &obj, reading ? ACCESS_R : ACCESS_W);
+	if (r)
+		store_rollback(c);
+	return r;
+}
+
+int token_take_secret(struct store *st, const struct pfs_actor *a, int64_t id,
+		      char *buf, size_t size)
+{
+	struct store_conn *c = store_conn(st);
+	struct token_info t;
+	int len, r;
+
+	if (!c)
+		return -EIO;
+	r = begin_unsealed(c, a, id, true, &t);
+	if (r)
+		return r;
+	len = secret_generate(store_cfg(st)->prefix, buf, size);
+	r = len < 0 ? len
+		    : seal(c, a, &t, buf, (size_t)len, "token_secret_taken");
+	if (!r)
+		r = store_commit(c);
+	else
+		store_rollback(c);
+	if (r) {
+		sodium_memzero(buf, size);
+		return r;
+	}
+	return len;
+}
+
+int token_set_secret(struct store *st, const struct pfs_actor *a, int64_t id,
+		     const char *val, size_t len)
+{
+	struct store_conn *c = store_conn(st);
+	struct token_info t;
+	int r;
+
+	if (!c)
+		return -EIO;
+	len = policy_value_len(val, len);
+	r = secret_check_format(store_cfg(st)->prefix, val, len);
+	if (r)
+		return r;
+	r = begin_unsealed(c, a, id, false, &t);
+	if (r)
+		return r;
+	r = seal(c, a, &t, val, len, "token_secret_set");
+	if (!r)
+		return store_commit(c);
+	store_rollback(c);
+	return r;
+}
+
+int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
+{
+	struct store_conn *c = store_conn(st);
+	struct token_info t;
+	char object[OBJECT_MAX];
+	int64_t now = store_now();
+	sqlite3_stmt *s;
+	int r;
+
+	*count = 0;
+	if (!c)
+		return -EIO;
+	r = store_begin(c);
+	if (r)
+		return r;
+	for (;;) {
+		s = store_sql(c, SQL_TOKEN_LOST);
+		if (!s) {
+			r = -EIO;
+			break;
+		}
+		r = store_step(c, s);
+		if (r == 1) {
+			t.id = sqlite3_column_int64(s, 0);
+			t.user_id = sqlite3_column_int64(s, 1);
+			token_col_text(t.user_name, sizeof(t.user_name), s, 2);
+			t.expires_day = token_col_int(s, 3, -1);
+		}
+		sqlite3_reset(s);
+		if (r <= 0)
+			break;
+		r = token_update(c, SQL_TOKEN_REVOKE, t.id, now, false, now);
+		if (r)
+			break;
+		token_object(&t, object);
+		r = audit_add(c, a, "token_revoke", object, "0", "1",
+			      "secret_lost");
+		if (r)
+			break;
+		store_touch(c, STORE_CH_TOKEN, t.user_id, t.id, 0);
+		store_touch(c, STORE_CH_EXPIRY, t.user_id, t.id, t.expires_day);
+		(*count)++;
+	}
+	if (r == 0)
+		return store_commit(c);
+	store_rollback(c);
+	*count = 0;
+	return r;
+}
+
+int token_find_digest(struct store *st,
+		      const unsigned char d[SECRET_DIGEST_LEN],
+		      struct token_info *out)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_sql(c, SQL_TOKEN_BY_DIGEST) : NULL;
+	int r;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_blob(s, 1, d, SECRET_DIGEST_LEN, SQLITE_STATIC);
+	r = store_step(c, s);
+	if (r == 1)
+		token_row(s, out);
+	sqlite3_reset(s);
+	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+}
+
+int token_touch(struct store *st, const struct token_info *t, int64_t now,
+		int interval)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	int r;
+
+	if (!c)
+		return -EIO;
+	if (t->last_used_at && now - t->last_used_at < interval)
+		return 0; /* recent enough: no write at all */
+	r = store_begin(c);
+	if (r)
+		return r;
+	s = store_sql(c, SQL_TOKEN_TOUCH);
+	if (!s) {
+		store_rollback(c);
+		return -EIO;
+	}
+	sqlite3_bind_int64(s, 1, t->id);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int64(s, 3, now - interval);
+	r = store_exec(c, s);
+	if (r) {
+		store_rollback(c);
+		return r;
+	}
+	if (sqlite3_changes(c->db) == 1)
+		store_touch(c, STORE_CH_TOKEN, t->user_id, t->id, 0);
+	return store_commit(c);
+}
