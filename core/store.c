@@ -365,40 +365,6 @@ void store_rollback(struct store_conn *c)
 		store_exec(c, s);
 }
 
-int store_commit(struct store_conn *c)
-{
-	sqlite3_stmt *s = store_sql(c, SQL_COMMIT);
-	struct store *st = c->st;
-	int r = s ? store_changes_record(c) : -EIO;
-
-	if (!r)
-		r = store_exec(c, s);
-	if (r) {
-		store_rollback(c);
-		return r;
-	}
-	if (st->hook && c->overflow) {
-		struct store_change all = {.kind = STORE_CH_ALL};
-		st->hook(st->hook_ctx, &all);
-	} else if (st->hook) {
-		for (int i = 0; i < c->nchanges; i++)
-			st->hook(st->hook_ctx, &c->changes[i]);
-	}
-	c->nchanges = 0;
-	return 0;
-}
-
-void store_touch(struct store_conn *c, enum store_change_kind kind,
-		 int64_t user_id, int64_t token_id, int64_t day)
-{
-	if (c->nchanges == STORE_MAX_CHANGES) {
-		c->overflow = true;
-		return;
-	}
-	c->changes[c->nchanges++] = (struct store_change){
-	    .kind = kind, .user_id = user_id, .token_id = token_id, .day = day};
-}
-
 /* Creates the store file 0600 if it does not exist yet, so SQLite (which
  * gives -wal and -shm the mode of the database) never makes it readable to
  * others. */

@@ -102,10 +102,6 @@ void store_rollback(struct store_conn *c);
 void store_touch(struct store_conn *c, enum store_change_kind kind,
 		 int64_t user_id, int64_t token_id, int64_t day);
 
-/* Writes what the open transaction touched into the changes table and
- * prunes rows no reader needs any more (store_changes.c): 0 or -errno. */
-int store_changes_record(struct store_conn *c);
-
 /* Current time, in seconds since the epoch. */
 int64_t store_now(void);
 

@@ -1,5 +1,7 @@
-/* store_changes.c - the changes table: what each commit touched, for the
- * caches of other processes (store_changes_since). */
+/* store_changes.c - what a transaction touched: recorded by store_touch,
+ * told at commit to the change hook (this process's cache) and written to
+ * the changes table, which store_changes_since reads back for the caches of
+ * other processes. */
 #include <errno.h>
 #include <stdbool.h>
 #include <unistd.h>
@@ -27,7 +29,7 @@ static int change_record(struct store_conn *c, const struct store_change *ch)
 
 /* Records what the open transaction touched and drops rows no reader needs
  * any more. 0 or -errno. */
-int store_changes_record(struct store_conn *c)
+static int changes_record(struct store_conn *c)
 {
 	struct store_change all = {.kind = STORE_CH_ALL};
 	sqlite3_stmt *s;
@@ -105,4 +107,38 @@ int store_changes_since(struct store *st, int64_t *seq, store_change_fn *fn,
 	sqlite3_reset(s);
 	*seq = last;
 	return r;
+}
+
+int store_commit(struct store_conn *c)
+{
+	sqlite3_stmt *s = store_sql(c, SQL_COMMIT);
+	struct store *st = c->st;
+	int r = s ? changes_record(c) : -EIO;
+
+	if (!r)
+		r = store_exec(c, s);
+	if (r) {
+		store_rollback(c);
+		return r;
+	}
+	if (st->hook && c->overflow) {
+		struct store_change all = {.kind = STORE_CH_ALL};
+		st->hook(st->hook_ctx, &all);
+	} else if (st->hook) {
+		for (int i = 0; i < c->nchanges; i++)
+			st->hook(st->hook_ctx, &c->changes[i]);
+	}
+	c->nchanges = 0;
+	return 0;
+}
+
+void store_touch(struct store_conn *c, enum store_change_kind kind,
+		 int64_t user_id, int64_t token_id, int64_t day)
+{
+	if (c->nchanges == STORE_MAX_CHANGES) {
+		c->overflow = true;
+		return;
+	}
+	c->changes[c->nchanges++] = (struct store_change){
+	    .kind = kind, .user_id = user_id, .token_id = token_id, .day = day};
 }
