@@ -149,9 +149,12 @@ static int identify_write(struct nreq *q, struct node *n, const char *buf,
 	struct ofile *of = q->of;
 	char answer[sizeof(of->answer)];
 	struct token_info t;
-	int r = auth_find(q->p->auth, buf, size, &t), len = 0;
+	int r, len = 0;
 
 	(void)n;
+	if (!of)
+		return -EBADF;
+	r = auth_find(q->p->auth, buf, size, &t);
 	if (!r) {
 		len = snprintf(answer, sizeof(answer),
 			       "users/%s/tokens/%" PRId64 "\n", t.user_name,
@@ -176,6 +179,8 @@ static ssize_t identify_read(struct nreq *q, struct node *n, char *buf,
 	size_t len;
 
 	(void)n, (void)off;
+	if (!of)
+		return -EBADF;
 	pthread_mutex_lock(&q->p->lock);
 	len = of->alen - of->rpos < size ? of->alen - of->rpos : size;
 	memcpy(buf, of->answer + of->rpos, len);
