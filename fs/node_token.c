@@ -304,6 +304,7 @@ static int secret_open(struct nreq *q, struct node *n,
 	of = ofile_new(acc == O_RDONLY ? OF_TAKE : OF_SET);
 	if (!of)
 		return -ENOMEM;
+	of->token_id = n->ino.id;
 	if (acc == O_RDONLY) {
 		of->secret = sodium_malloc(SECRET_MAX);
 		r = of->secret ? token_take_secret(q->p->st, &q->a, n->ino.id,
@@ -315,7 +316,6 @@ static int secret_open(struct nreq *q, struct node *n,
 		}
 		of->secret[r] = '\n';
 		of->len = (size_t)r + 1;
-		of->token_id = n->ino.id;
 		ofile_hold_secret(q->p, of);
 	}
 	fi->fh = (uint64_t)(uintptr_t)of;
