@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auditInt.h"
@@ -63,6 +64,37 @@ static const struct {
     [WHY_LIMITED] = {"rate_limited", EAGAIN},
 };
 
+/* Opens the auth log for appending, created 0600, checked as the config,
+ * pepper and store are: no symlink, owned by the effective uid, writable by
+ * nobody else (checked on the open file, so it cannot be swapped between
+ * the check and the open). The fd, or -errno with the reason in err. */
+static int open_log(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+	int fd = open(
+	    path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "auth log %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "auth log %s: not a regular file", path);
+	} else if (sb.st_uid != geteuid()) {
+		snprintf(err, errlen, "auth log %s: owned by uid %u, not %u",
+			 path, (unsigned)sb.st_uid, (unsigned)geteuid());
+	} else if (sb.st_mode & 022) {
+		snprintf(err, errlen,
+			 "auth log %s: mode %04o lets others write it", path,
+			 (unsigned)(sb.st_mode & 07777));
+	} else {
+		return fd;
+	}
+	close(fd);
+	return -EPERM;
+}
+
 int auth_open(struct auth **out, struct store *st, char *err, size_t errlen)
 {
 	struct auth *au = calloc(1, sizeof(*au));
@@ -74,15 +106,11 @@ int auth_open(struct auth **out, struct store *st, char *err, size_t errlen)
 	}
 	au->st = st;
 	au->cfg = cfg;
-	au->log_fd =
-	    open(cfg->auth_log,
-		 O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	au->log_fd = open_log(cfg->auth_log, err, errlen);
 	if (au->log_fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "auth log %s: %s", cfg->auth_log,
-			 strerror(e));
+		int e = au->log_fd;
 		free(au);
-		return -e;
+		return e;
 	}
 	pthread_mutex_init(&au->lock, NULL);
 	*out = au;

@@ -1,5 +1,6 @@
 /* policy.c - scopes and their implications, dates, names, written values. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -239,15 +240,62 @@ int policy_printable_utf8(const char *s, size_t len)
 	return 1;
 }
 
+/* The code point of the valid UTF-8 sequence of n bytes at p. */
+static uint32_t code_point(const unsigned char *p, size_t n)
+{
+	static const unsigned char lead_mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+	uint32_t cp = p[0] & lead_mask[n];
+
+	for (size_t k = 1; k < n; k++)
+		cp = cp << 6 | (p[k] & 0x3f);
+	return cp;
+}
+
+/* Unicode's format characters (general category Cf): invisible, and some
+ * reorder what follows (U+202E turns "gnp.exe" around). */
+static bool is_format(uint32_t c)
+{
+	static const uint32_t ranges[][2] = {
+	    {0x00ad, 0x00ad},	{0x0600, 0x0605},   {0x061c, 0x061c},
+	    {0x06dd, 0x06dd},	{0x070f, 0x070f},   {0x0890, 0x0891},
+	    {0x08e2, 0x08e2},	{0x180e, 0x180e},   {0x200b, 0x200f},
+	    {0x202a, 0x202e},	{0x2060, 0x2064},   {0x2066, 0x206f},
+	    {0xfeff, 0xfeff},	{0xfff9, 0xfffb},   {0x110bd, 0x110bd},
+	    {0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3},
+	    {0x1d173, 0x1d17a}, {0xe0001, 0xe0001}, {0xe0020, 0xe007f},
+	};
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (c >= ranges[i][0] && c <= ranges[i][1])
+			return true;
+	return false;
+}
+
+/* Unicode's white space (property White_Space), controls aside. */
+static bool is_space(uint32_t c)
+{
+	return c == ' ' || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+	       (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
+	       c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
 int policy_check_token_name(const char *s, size_t len)
 {
-	size_t i;
+	const unsigned char *p = (const unsigned char *)s;
+	bool digits = true, spaces = true;
 
 	if (len == 0 || len > PFS_NAME_MAX || !policy_printable_utf8(s, len))
 		return -EINVAL;
-	for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-		;
-	return i == len ? -EINVAL : 0;
+	for (size_t i = 0; i < len;) {
+		size_t n = policy_utf8_seq(s + i, len - i);
+		uint32_t c = code_point(p + i, n);
+		if (is_format(c))
+			return -EINVAL;
+		digits = digits && c >= '0' && c <= '9';
+		spaces = spaces && is_space(c);
+		i += n;
+	}
+	return digits || spaces ? -EINVAL : 0;
 }
 
 size_t policy_value_len(const char *s, size_t len)

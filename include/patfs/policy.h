@@ -43,7 +43,8 @@ int64_t policy_day_of(int64_t t);
 
 /* Name checks: 0 or -EINVAL. A user name is 1-255 bytes of [A-Za-z0-9_.-]
  * beginning with a letter, digit or underscore. A token name is 1-255 bytes of
- * valid UTF-8 without control characters, and not all digits. */
+ * valid UTF-8 without control or format characters (Unicode Cf, such as the
+ * bidi override U+202E), neither all digits nor all white space. */
 int policy_check_user_name(const char *s, size_t len);
 int policy_check_token_name(const char *s, size_t len);
 

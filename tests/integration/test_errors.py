@@ -138,6 +138,13 @@ def test_description_limits(tok):
     ("12345", errno.EINVAL),              # all digits
     ("a\x01b", errno.EINVAL),             # control character
     ("tab\there", errno.EINVAL),
+    ("\u202egnp.exe", errno.EINVAL),     # bidi override: a Unicode format char
+    ("ci\u200b", errno.EINVAL),           # zero-width space, invisible
+    ("\ufeffci", errno.EINVAL),           # byte order mark
+    (" ", errno.EINVAL),                  # white space only
+    ("\u00a0\u3000", errno.EINVAL),
+    ("deploy key", 0),                    # white space inside is fine
+    ("caf\u00e9-\u00fcber", 0),          # and so are letters beyond ASCII
     ("x" * 255, 0),                       # the longest allowed
     ("x" * 256, errno.ENAMETOOLONG),      # the kernel refuses before patfs
     ("sealed", errno.EEXIST),             # an active token has that name

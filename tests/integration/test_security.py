@@ -175,6 +175,8 @@ def test_root_bypasses_modes_but_not_the_daemon(shared):
     ("patfs.pepper", 0o604, "pepper file"),
     ("patfs.pepper", 0o640, "pepper file"),
     ("patfs.db", 0o622, "store"),
+    ("patfs-auth.log", 0o666, "auth log"),
+    ("patfs-auth.log", 0o620, "auth log"),
 ])
 def test_files_others_can_touch_are_refused(make_daemon, which, mode, needle):
     d = make_daemon("")

@@ -252,6 +252,29 @@ static void test_json(void)
 
 static void test_names_and_values(void)
 {
+	/* format characters (Cf) and names of white space only */
+	static const char *const bad[] = {"\xe2\x80\xae"
+					  "gnp.exe",
+					  "ci\xe2\x80\x8b",
+					  "\xef\xbb\xbf"
+					  "ci",
+					  "a\xc2\xad"
+					  "b",
+					  "\xf3\xa0\x80\x81",
+					  " ",
+					  "   ",
+					  "\xc2\xa0\xe3\x80\x80",
+					  "\xe2\x80\xa8"};
+	static const char *const good[] = {"deploy key", " x ", "caf\xc3\xa9",
+					   "\xf0\x9f\x94\x91"
+					   "key",
+					   "1a"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ(policy_check_token_name(bad[i], strlen(bad[i])),
+			 -EINVAL);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECK_EQ(policy_check_token_name(good[i], strlen(good[i])), 0);
+
 	int b = -1;
 
 	CHECK_EQ(policy_check_user_name("alice", 5), 0);
