@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -167,6 +168,23 @@ remove_handlers:
 	return ret;
 }
 
+/* True (and says so) when path is a FUSE mount whose daemon is gone, as a
+ * kill -9 leaves it: mounting on it would stack a new mount on the dead one. */
+static bool dead_mount(const char *path)
+{
+	struct statvfs sv;
+
+	/* statfs always reaches the daemon; a stat may be answered from the
+	 * kernel's cache */
+	if (statvfs(path, &sv) == 0 || errno != ENOTCONN)
+		return false;
+	fuse_log(FUSE_LOG_ERR,
+		 "patfs: error: %s is a FUSE mount whose daemon is gone; "
+		 "unmount it first: fusermount3 -u %s\n",
+		 path, path);
+	return true;
+}
+
 /* Parses argv into o and opts: 0 to go on, or the exit status (after
  * --help, --version, or a bad command line). */
 static int parse_args(struct fuse_args *args, struct options *o,
@@ -189,7 +207,7 @@ static int parse_args(struct fuse_args *args, struct options *o,
 				"(patfs --help for more)\n");
 		return 2;
 	}
-	return 0;
+	return dead_mount(opts->mountpoint) ? 1 : 0;
 }
 
 int main(int argc, char **argv)

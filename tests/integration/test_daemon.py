@@ -1,6 +1,7 @@
 """The daemon as a program: its options (the fuse_opt way), where its
 messages go when it runs in the background, and how many SQL statements a
 request costs."""
+import errno
 import json
 import os
 import re
@@ -9,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import PATFS, ROOT, mint, read, write, write_config
+from conftest import PATFS, ROOT, err_of, mint, read, write, write_config
 
 BUILD = os.path.dirname(PATFS)
 FAKE_SYSLOG = os.path.join(BUILD, "tests", "libfake_syslog.so")
@@ -37,6 +38,27 @@ def test_config_option_forms(make_daemon, tmp_path, form):
     assert secret.startswith("opt-")
     if "noatime" in form[-1]:
         assert os.statvfs(d.mnt).f_flag & os.ST_NOATIME
+
+
+def test_a_dead_mount_point_is_refused(make_daemon):
+    """After kill -9 the mount point is a dead FUSE mount (ENOTCONN): a new
+    patfs says so instead of stacking a mount on it."""
+    d = make_daemon()
+    os.mkdir(d.path("users/alice"))
+    d.proc.kill()
+    d.proc.wait()
+    d.proc = None
+    d.err.close()
+    try:
+        assert err_of(os.statvfs, d.mnt) == errno.ENOTCONN
+        assert d.start(expect_fail=True) == 1
+        assert "is a FUSE mount whose daemon is gone" in d.read_stderr()
+        assert err_of(os.statvfs, d.mnt) == errno.ENOTCONN  # nothing stacked
+    finally:
+        subprocess.run(["fusermount3", "-u", d.mnt], check=True)
+    open(d.stderr_path, "w").close()  # the error was expected
+    d.start()
+    assert os.listdir(d.path("users")) == ["alice"]
 
 
 def test_bad_option_is_refused(make_daemon):
