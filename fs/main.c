@@ -176,8 +176,10 @@ static bool dead_mount(const char *path)
 
 	/* statfs always reaches the daemon; a stat may be answered from the
 	 * kernel's cache */
-	if (statvfs(path, &sv) == 0 || errno != ENOTCONN)
-		return false;
+	if (statvfs(path, &sv) == 0 ||
+	    (errno != ENOTCONN && errno != ECONNABORTED && errno != ECANCELED))
+		return false; /* the last two: a dead mount that served io_uring
+			       */
 	fuse_log(FUSE_LOG_ERR,
 		 "patfs: error: %s is a FUSE mount whose daemon is gone; "
 		 "unmount it first: fusermount3 -u %s\n",
