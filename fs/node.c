@@ -113,6 +113,7 @@ int node_list_fixed(struct nreq *q, const struct node *dir,
 	for (int i = first; i < count; i++) {
 		struct node child = {.loaded = false};
 		if (k->lookup(q, dir, names[i], &child) ||
+		    (node_kind_of(child.ino)->flags & NODE_UNLISTED) ||
 		    access_see(&q->a, &child.obj))
 			continue;
 		if (node_dir_add(d, names[i], &child, OFF_FIRST + i))

@@ -52,6 +52,9 @@ struct nreq {
 	uint64_t stmts;	  /* store_statements() when it began */
 	const char *what; /* the kind it is about, for the statement log */
 	int64_t id;	  /* and its id */
+	/* a READ for the page cache (a mapping), not for a read(2): the
+	 * kernel names a lock owner for direct reads and none for those */
+	bool page_read;
 };
 
 /* What a stat says, and for how long the kernel may keep it. */
@@ -80,6 +83,7 @@ enum node_flags {
 	NODE_LIST_CACHE = 1 << 6, /* the listing is the same for all readers */
 	NODE_SECRET_IO = 1 << 7,  /* writes carry a secret: wiped after */
 	NODE_ANY_SIZE = 1 << 8,	  /* writes over PFS_VALUE_MAX reach write */
+	NODE_UNLISTED = 1 << 9,	  /* reachable by name, never in a listing */
 };
 
 /* The operations of a kind. Each returns 0 (or a length) or -errno and

@@ -289,14 +289,17 @@ static void secret_stat(struct nreq *q, const struct node *n,
 	out->ttl = out->entry_ttl = 0.0;
 }
 
-/* Reading takes the secret into the open file; writing prepares to set
+/* Opening for reading takes nothing: the first read that returns bytes
+ * takes the secret into the open file, so a probe that opens and closes
+ * (or reads nothing) leaves the token unsealed. Writing prepares to set
  * one. Either way the plaintext never enters the page cache. */
 static int secret_open(struct nreq *q, struct node *n,
 		       struct fuse_file_info *fi)
 {
-	int acc = fi->flags & O_ACCMODE, r;
+	int acc = fi->flags & O_ACCMODE;
 	struct ofile *of;
 
+	(void)q;
 	if (acc == O_RDWR)
 		return -EPERM; /* read once or write once, not both */
 	if (!token_unsealed(&n->token))
@@ -305,31 +308,50 @@ static int secret_open(struct nreq *q, struct node *n,
 	if (!of)
 		return -ENOMEM;
 	of->token_id = n->ino.id;
-	if (acc == O_RDONLY) {
-		of->secret = sodium_malloc(SECRET_MAX);
-		r = of->secret ? token_take_secret(q->p->st, &q->a, n->ino.id,
-						   of->secret, SECRET_MAX - 1)
-			       : -ENOMEM;
-		if (r < 0) {
-			ofile_put(q->p, of);
-			return r;
-		}
-		of->secret[r] = '\n';
-		of->len = (size_t)r + 1;
-		ofile_hold_secret(q->p, of);
-	}
 	fi->fh = (uint64_t)(uintptr_t)of;
 	fi->direct_io = 1;
+	return 0;
+}
+
+/* Takes the secret into of, once; under of->lock. */
+static int secret_take(struct nreq *q, struct ofile *of)
+{
+	char *buf = sodium_malloc(SECRET_MAX);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = token_take_secret(q->p->st, &q->a, of->token_id, buf,
+			      SECRET_MAX - 1);
+	if (r < 0) {
+		sodium_free(buf);
+		return r;
+	}
+	buf[r] = '\n';
+	of->len = (size_t)r + 1;
+	of->secret = buf;
+	ofile_hold_secret(q->p, of);
 	return 0;
 }
 
 static ssize_t secret_read(struct nreq *q, struct node *n, char *buf,
 			   size_t size, off_t off)
 {
+	struct ofile *of = q->of;
+	int r = 0;
+
 	(void)n;
-	if (!q->of || q->of->kind != OF_TAKE)
+	if (!of || of->kind != OF_TAKE)
 		return -EBADF;
-	return node_slice(q->of->secret, q->of->len, buf, size, off);
+	if (q->page_read)
+		return -EACCES; /* a mapping: never into the page cache */
+	if (!size)
+		return 0;
+	pthread_mutex_lock(&of->lock);
+	if (!of->secret)
+		r = secret_take(q, of);
+	pthread_mutex_unlock(&of->lock);
+	return r ? r : node_slice(of->secret, of->len, buf, size, off);
 }
 
 static int secret_write(struct nreq *q, struct node *n, const char *buf,
@@ -342,7 +364,7 @@ static int secret_write(struct nreq *q, struct node *n, const char *buf,
 
 const struct node_kind node_secret = {
     .name = "secret",
-    .flags = NODE_REG | NODE_SECRET_IO | NODE_GEN,
+    .flags = NODE_REG | NODE_SECRET_IO | NODE_GEN | NODE_UNLISTED,
     .load = secret_load,
     .stat = secret_stat,
     .open = secret_open,

@@ -13,6 +13,7 @@ struct ofile *ofile_new(enum ofile_kind kind)
 	if (of) {
 		of->kind = kind;
 		of->refs = 1;
+		pthread_mutex_init(&of->lock, NULL);
 	}
 	return of;
 }
@@ -65,10 +66,11 @@ void ofile_put(struct pfs *p, struct ofile *of)
 	pthread_mutex_unlock(&p->lock);
 	if (!last)
 		return;
-	if (of->kind == OF_TAKE) /* "token" goes away */
+	if (of->kind == OF_TAKE && of->secret) /* "token" goes away */
 		cache_touch(p->cache,
 			    &(struct store_change){.kind = STORE_CH_TOKEN,
 						   .token_id = of->token_id});
 	sodium_free(of->secret); /* wipes the plaintext */
+	pthread_mutex_destroy(&of->lock);
 	free(of);
 }

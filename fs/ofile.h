@@ -4,6 +4,7 @@
 #ifndef PATFS_OFILE_H
 #define PATFS_OFILE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,7 +19,8 @@ struct ofile {
 	enum ofile_kind kind;
 	int refs;     /* open + requests in flight, under pfs.lock: a reply may
 			 still be reading from it when release arrives */
-	char *secret; /* OF_TAKE: sodium_malloc'd, wiped when freed */
+	pthread_mutex_t lock; /* OF_TAKE: one read takes the secret */
+	char *secret; /* OF_TAKE: sodium_malloc'd once taken, wiped when freed */
 	size_t len;
 	int64_t token_id;
 	struct ofile *next; /* pfs.held, under pfs.lock */

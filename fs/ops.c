@@ -403,6 +403,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	q.what = k->name;
 	q.id = n.ino.id;
 	q.of = ofile_get(q.p, fi->fh);
+	q.page_read = fi->lock_owner == 0;
 	if (k->read) {
 		got = q.of ? 0 : node_get(&q, &n);
 		buf = malloc(size ? size : 1);

@@ -193,10 +193,10 @@ def snapshot(d):
     that a refused change changed nothing."""
     out = {}
     for dirpath, dirnames, filenames in os.walk(d.path("users")):
+        if "revoked" in filenames:  # a token: is its unlisted secret there?
+            out[os.path.join(dirpath, "token")] = os.path.exists(
+                os.path.join(dirpath, "token"))
         for fn in filenames:
-            if fn == "token":
-                out[os.path.join(dirpath, fn)] = "<exists>"
-                continue
             p = os.path.join(dirpath, fn)
             out[p] = read(p)
     out["audit.log"] = read(d.path("audit.log"))

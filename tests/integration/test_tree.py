@@ -44,9 +44,10 @@ def test_newcomer_flow_mints_and_reads_the_secret_once(fs):
         sorted(f for f in TOKEN_FILES if f != "token")
 
 
-def test_unsealed_token_lists_its_secret_file(fs):
+def test_unsealed_token_hides_its_secret_file_from_listings(fs):
     os.makedirs(fs.path("users/bob/tokens/deploy"))
-    assert sorted(os.listdir(fs.path("users/bob/tokens/1"))) == sorted(TOKEN_FILES)
+    assert sorted(os.listdir(fs.path("users/bob/tokens/1"))) == \
+        sorted(f for f in TOKEN_FILES if f != "token")
     st = os.stat(fs.path("users/bob/tokens/1/token"))
     assert st.st_size == len("glpat-") + 20 + 1
     data = read(fs.path("users/bob/tokens/deploy/token"))
