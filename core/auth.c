@@ -65,34 +65,24 @@ static const struct {
 };
 
 /* Opens the auth log for appending, created 0600, checked as the config,
- * pepper and store are: no symlink, owned by the effective uid, writable by
- * nobody else (checked on the open file, so it cannot be swapped between
- * the check and the open). The fd, or -errno with the reason in err. */
+ * pepper and store are (cfg_check_fd). The fd, or -errno with the reason in
+ * err. */
 static int open_log(const char *path, char *err, size_t errlen)
 {
-	struct stat sb;
 	int fd = open(
 	    path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int r;
 
 	if (fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "auth log %s: %s", path, strerror(e));
 		return -e;
 	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "auth log %s: not a regular file", path);
-	} else if (sb.st_uid != geteuid()) {
-		snprintf(err, errlen, "auth log %s: owned by uid %u, not %u",
-			 path, (unsigned)sb.st_uid, (unsigned)geteuid());
-	} else if (sb.st_mode & 022) {
-		snprintf(err, errlen,
-			 "auth log %s: mode %04o lets others write it", path,
-			 (unsigned)(sb.st_mode & 07777));
-	} else {
+	r = cfg_check_fd(fd, path, "auth log", 022, err, errlen);
+	if (!r)
 		return fd;
-	}
 	close(fd);
-	return -EPERM;
+	return r;
 }
 
 int auth_open(struct auth **out, struct store *st, char *err, size_t errlen)

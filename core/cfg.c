@@ -319,3 +319,22 @@ int cfg_check_file(const char *path, const char *what, mode_t forbid, char *err,
 	}
 	return 0;
 }
+
+int cfg_check_fd(int fd, const char *path, const char *what, mode_t forbid,
+		 char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		snprintf(err, errlen, "%s %s: not a regular file", what, path);
+	else if (sb.st_uid != geteuid())
+		snprintf(err, errlen, "%s %s: owned by uid %u, not %u", what,
+			 path, (unsigned)sb.st_uid, (unsigned)geteuid());
+	else if (sb.st_mode & forbid)
+		snprintf(err, errlen, "%s %s: mode %04o lets others %s it",
+			 what, path, (unsigned)(sb.st_mode & 07777),
+			 (sb.st_mode & forbid & 022) ? "write" : "read");
+	else
+		return 0;
+	return -EPERM;
+}

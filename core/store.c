@@ -383,6 +383,52 @@ static int create_private(const char *path, char *err, size_t errlen)
 	return -errno;
 }
 
+/* Bytes in path (0 when it does not exist), or -1 when it cannot be
+ * told. */
+static off_t file_size(const char *path)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) == 0)
+		return sb.st_size;
+	return errno == ENOENT ? 0 : -1;
+}
+
+/* A store and its pepper go together. A store without data (missing or
+ * empty, and no write-ahead log either) beside an existing pepper means the
+ * store was lost: starting anew would hide every token, so it takes
+ * cfg->store_init. A store with data whose pepper is missing is refused
+ * always: a new pepper would fail every secret. 0 or -errno with err. */
+static int check_pair(const struct cfg *cfg, char *err, size_t errlen)
+{
+	char wal[4096];
+	off_t db = file_size(cfg->store_path), log, pepper;
+
+	snprintf(wal, sizeof(wal), "%s-wal", cfg->store_path);
+	log = file_size(wal);
+	pepper = file_size(cfg->pepper_file);
+	if (db < 0 || log < 0 || pepper < 0)
+		return 0; /* the opens that follow say why */
+	if (db == 0 && log == 0 && pepper > 0 && !cfg->store_init) {
+		snprintf(err, errlen,
+			 "store %s is missing or empty but its pepper %s "
+			 "exists: restore the store from a backup, or start "
+			 "with --init to begin a new, empty store",
+			 cfg->store_path, cfg->pepper_file);
+		return -ENOENT;
+	}
+	if ((db > 0 || log > 0) && pepper == 0 &&
+	    access(cfg->pepper_file, F_OK) != 0) {
+		snprintf(err, errlen,
+			 "store %s has data but its pepper %s is missing: "
+			 "restore the pepper from its backup (a new one would "
+			 "fail every secret)",
+			 cfg->store_path, cfg->pepper_file);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 /* Creates or checks the schema on c: 0 or -errno with err set. */
 static int schema_ensure(struct store_conn *c, char *err, size_t errlen)
 {
@@ -446,7 +492,10 @@ int store_open(struct store **out, const struct cfg *cfg, char *err,
 		r = -r;
 		goto free_st;
 	}
-	r = cfg_check_file(cfg->pepper_file, "pepper file", 077, err, errlen);
+	r = check_pair(cfg, err, errlen);
+	if (!r)
+		r = cfg_check_file(cfg->pepper_file, "pepper file", 077, err,
+				   errlen);
 	if (r)
 		goto delete_key;
 	r = secret_pepper_load(cfg->pepper_file, &st->pepper, err, errlen);

@@ -24,12 +24,15 @@
 struct options {
 	char *config;	      /* -o config=FILE, -c FILE */
 	int debug_statements; /* -o debug_statements */
+	int init;	      /* --init, -o init: a new store beside a pepper */
 };
 
 static const struct fuse_opt option_spec[] = {
     {"config=%s", offsetof(struct options, config), 0},
     {"-c %s", offsetof(struct options, config), 0},
     {"debug_statements", offsetof(struct options, debug_statements), 1},
+    {"--init", offsetof(struct options, init), 1},
+    {"init", offsetof(struct options, init), 1},
     FUSE_OPT_END,
 };
 
@@ -41,7 +44,9 @@ static void usage(const char *prog)
 	       "embedded defaults)\n"
 	       "    -c FILE                same as -o config=FILE\n"
 	       "    -o debug_statements    log the SQL statements of each "
-	       "request\n\n",
+	       "request\n"
+	       "    --init, -o init        create a new, empty store even "
+	       "though a pepper exists\n\n",
 	       prog);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
@@ -97,13 +102,19 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *opts)
 
 /* Opens the store and the checker, and revokes what the last run lost.
  * 0, or -errno (logged). */
-static int open_store(struct pfs *p, struct cfg *cfg, const char *cfg_path)
+static int open_store(struct pfs *p, struct cfg *cfg,
+		      const struct options *o)
 {
 	struct pfs_actor self = {.uid = 0, .admin = true, .comm = "patfs"};
 	char err[1024];
 	int lost, r;
 
-	r = cfg_load(cfg, cfg_path, err, sizeof(err));
+	r = cfg_load(cfg, o->config, err, sizeof(err));
+	cfg->store_init = o->init;
+	if (!r) {
+		r = p->lock_fd = store_lock(cfg, err, sizeof(err));
+		r = r < 0 ? r : 0;
+	}
 	if (!r)
 		r = store_open(&p->st, cfg, err, sizeof(err));
 	if (!r)
@@ -145,6 +156,7 @@ static int run(struct fuse_session *se, struct pfs *p,
 	if (!opts->foreground) {
 		openlog("patfs", LOG_PID, LOG_DAEMON);
 		to_syslog = true;
+		store_lock_note_pid(p->lock_fd); /* the daemon's pid now */
 	}
 	r = cache_start(&p->cache, se, p->st); /* threads do not survive fork */
 	if (r) {
@@ -236,9 +248,10 @@ int main(int argc, char **argv)
 		goto free_args;
 	}
 	pthread_mutex_init(&p.lock, NULL);
+	p.lock_fd = -1;
 	p.started = time(NULL);
 	p.log_statements = o.debug_statements;
-	if (open_store(&p, &cfg, o.config))
+	if (open_store(&p, &cfg, &o))
 		goto close_store;
 	fuse_opt_add_arg(&args, "-ofsname=patfs,subtype=patfs,"
 				"default_permissions");
@@ -252,6 +265,8 @@ int main(int argc, char **argv)
 close_store:
 	auth_close(p.auth);
 	store_close(p.st);
+	if (p.lock_fd >= 0)
+		close(p.lock_fd);
 	cfg_free(&cfg);
 	pthread_mutex_destroy(&p.lock);
 free_args:

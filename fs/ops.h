@@ -22,6 +22,7 @@ struct pfs {
 	struct cache *cache;  /* the invalidation thread, or NULL */
 	time_t started;	      /* mtime of the fixed directories */
 	bool log_statements;  /* -o debug_statements */
+	int lock_fd;	      /* holds the store's lock (store_lock) */
 	pthread_mutex_t lock; /* protects held */
 	struct ofile *held;   /* open files holding a taken secret */
 };

@@ -21,6 +21,9 @@ struct cfg {
 	int last_used_interval_s;
 	char *auth_log; /* [auth] log, absolute */
 	int max_failures_per_minute;
+	/* not from the file: the daemon's --init. A missing or empty store
+	 * beside an existing pepper is refused unless set. */
+	bool store_init;
 };
 
 /* Fills c with the embedded defaults, paths relative to the current directory
@@ -41,5 +44,11 @@ void cfg_free(struct cfg *c);
  * does not exist. Otherwise -EPERM (or -errno) with "what PATH: why" in err. */
 int cfg_check_file(const char *path, const char *what, mode_t forbid, char *err,
 		   size_t errlen);
+
+/* The same checks on an open file fd (opened with O_NOFOLLOW), so it cannot
+ * be swapped between the check and the open: 0, or -EPERM with "what PATH:
+ * why" in err. */
+int cfg_check_fd(int fd, const char *path, const char *what, mode_t forbid,
+		 char *err, size_t errlen);
 
 #endif

@@ -37,6 +37,17 @@ typedef void store_change_fn(void *ctx, const struct store_change *ch);
 int store_open(struct store **out, const struct cfg *cfg, char *err,
 	       size_t errlen);
 
+/* For a daemon, before store_open: takes the lock beside the store (PATH.lock,
+ * created 0600, checked as the store is) so that a second daemon on the same
+ * store is refused; the lock lasts as long as the returned fd, which is kept
+ * across fork. It names the caller's pid. The fd, or -errno with the reason
+ * in err (-EBUSY: another daemon holds it, its pid in err). Processes that
+ * only check tokens through the C API take no lock. */
+int store_lock(const struct cfg *cfg, char *err, size_t errlen);
+
+/* Writes the calling process's pid into the lock file fd (after fork). */
+void store_lock_note_pid(int fd);
+
 /* Closes every connection of every thread and frees the store. */
 void store_close(struct store *st);
 

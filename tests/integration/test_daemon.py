@@ -107,6 +107,10 @@ def test_daemonized_errors_reach_syslog(tmp_path, full_dir):
     assert r.returncode == 0, r.stderr
     try:
         assert os.path.ismount(str(mnt))
+        # the store's lock names the daemon, not the parent that exited
+        pid = int((tmp_path / "patfs.db.lock").read_text())
+        with open("/proc/%d/comm" % pid) as f:
+            assert f.read() == "patfs\n"
         assert write(str(mnt / "auth" / "api"), "glpat-" + "x" * 20) != 0
     finally:
         subprocess.run(["fusermount3", "-u", str(mnt)], check=True)
