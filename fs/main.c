@@ -80,6 +80,36 @@ static void no_core_dumps(void)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/* Raises the soft limit on open files to the hard one; refuses (with one
+ * line) a limit too low for what opts ask: each serving thread may hold an
+ * SQLite connection (the store, its log and shared memory) and a cloned
+ * /dev/fuse, each io_uring queue a ring, plus a fixed few (the device, the
+ * lock, the auth log, the cache thread's connection, libc). 0 or 1. */
+static int check_fd_limit(const struct fuse_cmdline_opts *opts)
+{
+	struct rlimit rl;
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+	rlim_t threads = opts->singlethread ? 1 : opts->max_threads;
+	rlim_t need = 24 + 4 * threads + 2 * (rlim_t)(cpus > 0 ? cpus : 1);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur >= need)
+		return 0;
+	fuse_log(FUSE_LOG_ERR,
+		 "patfs: error: the open file limit (%llu, ulimit -n) is too "
+		 "low for %llu threads: it needs at least %llu (raise it, or "
+		 "lower -o max_threads)\n",
+		 (unsigned long long)rl.rlim_cur, (unsigned long long)threads,
+		 (unsigned long long)need);
+	return 1;
+}
+
 /* Runs the session loop on se as opts say: 0 when it ended cleanly. */
 static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *opts)
 {
@@ -242,6 +272,8 @@ int main(int argc, char **argv)
 		goto free_args;
 	}
 	ret = 1;
+	if (check_fd_limit(&opts))
+		goto free_args;
 	no_core_dumps();
 	if (sodium_init() < 0) {
 		fuse_log(FUSE_LOG_ERR, "patfs: error: libsodium failed\n");

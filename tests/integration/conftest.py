@@ -30,10 +30,11 @@ class Daemon:
         self.proc = None
         self.stderr_path = os.path.join(self.workdir, "patfs.stderr")
         self.stderr_seen = ""
+        self.start_cmd_prefix = []  # e.g. prlimit: it execs patfs
 
     def start(self, expect_fail=False):
         os.makedirs(self.mnt, exist_ok=True)
-        cmd = [PATFS, "-f"] + self.args
+        cmd = self.start_cmd_prefix + [PATFS, "-f"] + self.args
         if self.config:
             cmd += ["-c", self.config]
         cmd.append(self.mnt)

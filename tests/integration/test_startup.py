@@ -76,3 +76,28 @@ def test_a_store_without_its_pepper_is_refused(make_daemon):
     open(d.stderr_path, "w").close()
     d.start()
     assert os.listdir(d.path("users")) == ["alice"]
+
+
+def test_the_open_file_limit_is_raised_or_refused(tmp_path):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    # too low, and no way to raise it: one clear line, no mount
+    r = subprocess.run(["prlimit", "--nofile=12:12", PATFS, "-f", str(mnt)],
+                       cwd=str(tmp_path), capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 1 and not os.path.ismount(str(mnt))
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "open file limit (12, ulimit -n)" in lines[0]
+    # a low soft limit under a high hard one is raised to the hard one
+    d = Daemon(tmp_path)
+    d.start_cmd_prefix = ["prlimit", "--nofile=12:2048"]
+    d.start()
+    try:
+        with open("/proc/%d/limits" % d.proc.pid) as f:
+            row = [l for l in f if l.startswith("Max open files")][0]
+        assert row.split()[3:5] == ["2048", "2048"], row
+        mint(d, "alice", "ci")
+        assert os.listdir(d.path("users")) == ["alice"]
+    finally:
+        d.stop()
+    d.check_stderr()
