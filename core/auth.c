@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auditInt.h"
+#include "authInt.h"
 #include "patfs/auth.h"
 #include "patfs/cfg.h"
 #include "patfs/json.h"
@@ -24,19 +25,31 @@
 #define LIMIT_PROBE  16
 #define LIMIT_WINDOW 60 /* seconds */
 
-/* Failures of one uid in the minute that began at start. */
+#define LOOKUP_WAIT_MS 1000
+#define STAMPS	       256 /* last_used_at stamps waiting for the write lock */
+
+/* Failures of one uid in the minute that began at start, and the checks
+ * refused since it reached the limit. */
 struct limit {
 	uint32_t uid;
 	uint32_t count;
+	uint32_t refused;
 	int64_t start; /* 0: a free slot */
+};
+
+/* A last_used_at stamp not yet written: the write lock was held. */
+struct stamp {
+	int64_t token_id, user_id, last_used_at, at;
 };
 
 struct auth {
 	struct store *st;
 	const struct cfg *cfg;
-	int log_fd;
-	pthread_mutex_t lock; /* protects limits */
+	struct auth_log log;
+	pthread_mutex_t lock; /* protects limits and stamps */
 	struct limit limits[LIMIT_SLOTS];
+	struct stamp stamps[STAMPS];
+	int nstamps;
 };
 
 enum reason {
@@ -48,6 +61,7 @@ enum reason {
 	WHY_BLOCKED,
 	WHY_INVALID,
 	WHY_LIMITED,
+	WHY_UNAVAILABLE,
 };
 
 static const struct {
@@ -62,63 +76,53 @@ static const struct {
     [WHY_BLOCKED] = {"user_blocked", EKEYREJECTED},
     [WHY_INVALID] = {"token_invalid", EKEYREJECTED},
     [WHY_LIMITED] = {"rate_limited", EAGAIN},
+    [WHY_UNAVAILABLE] = {"store_unavailable", EIO},
 };
-
-/* Opens the auth log for appending, created 0600, checked as the config,
- * pepper and store are (cfg_check_fd). The fd, or -errno with the reason in
- * err. */
-static int open_log(const char *path, char *err, size_t errlen)
-{
-	int fd = open(
-	    path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	int r;
-
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "auth log %s: %s", path, strerror(e));
-		return -e;
-	}
-	r = cfg_check_fd(fd, path, "auth log", 022, err, errlen);
-	if (!r)
-		return fd;
-	close(fd);
-	return r;
-}
 
 int auth_open(struct auth **out, struct store *st, char *err, size_t errlen)
 {
 	struct auth *au = calloc(1, sizeof(*au));
-	const struct cfg *cfg = store_cfg(st);
+	int r;
 
 	if (!au) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	au->st = st;
-	au->cfg = cfg;
-	au->log_fd = open_log(cfg->auth_log, err, errlen);
-	if (au->log_fd < 0) {
-		int e = au->log_fd;
+	au->cfg = store_cfg(st);
+	r = auth_log_open(&au->log, au->cfg, err, errlen);
+	if (r) {
 		free(au);
-		return e;
+		return r;
 	}
 	pthread_mutex_init(&au->lock, NULL);
 	*out = au;
 	return 0;
 }
 
-void auth_close(struct auth *au)
+/* The checks of uid refused in the minute that began at start: one line
+ * sums up those after the first. */
+struct summary {
+	uint32_t uid, refused;
+	int64_t start;
+};
+
+/* Ends l's minute if it is over; a summary it owes goes to *due. */
+static void limit_roll(struct limit *l, int64_t now, struct summary *due)
 {
-	if (!au)
+	if (!l->start || now - l->start < LIMIT_WINDOW)
 		return;
-	close(au->log_fd);
-	pthread_mutex_destroy(&au->lock);
-	free(au);
+	if (l->refused > 1)
+		*due = (struct summary){l->uid, l->refused, l->start};
+	l->start = 0;
+	l->count = l->refused = 0;
 }
 
 /* The slot of uid, or the one to reuse for it: a free or stale slot in its
- * probe range, else the one whose minute began first. Under au->lock. */
-static struct limit *limit_slot(struct auth *au, uint32_t uid, int64_t now)
+ * probe range, else the one whose minute began first (whose summary, if it
+ * owes one, goes to *due). Under au->lock. */
+static struct limit *limit_slot(struct auth *au, uint32_t uid, int64_t now,
+				struct summary *due)
 {
 	struct limit *oldest = NULL;
 
@@ -135,74 +139,105 @@ static struct limit *limit_slot(struct auth *au, uint32_t uid, int64_t now)
 			oldest = l;
 		}
 	}
+	if (oldest->start && oldest->refused > 1)
+		*due = (struct summary){oldest->uid, oldest->refused,
+					oldest->start};
 	oldest->uid = uid;
-	oldest->count = 0;
+	oldest->count = oldest->refused = 0;
 	oldest->start = 0;
 	return oldest;
 }
 
-/* True when uid has used up its failures of this minute. */
-static int limited(struct auth *au, uint32_t uid, int64_t now)
+enum limited { NOT_LIMITED, LIMITED_FIRST, LIMITED_AGAIN };
+
+/* Whether uid has used up its failures of this minute, and if so whether
+ * this is the first check refused for it (which gets its own line). */
+static enum limited limited(struct auth *au, uint32_t uid, int64_t now,
+			    struct summary *due)
 {
+	enum limited r = NOT_LIMITED;
 	struct limit *l;
-	int r;
 
 	pthread_mutex_lock(&au->lock);
-	l = limit_slot(au, uid, now);
-	if (l->start && now - l->start >= LIMIT_WINDOW)
-		l->start = 0, l->count = 0; /* a new minute */
-	r = l->start && l->count >= (uint32_t)au->cfg->max_failures_per_minute;
+	l = limit_slot(au, uid, now, due);
+	limit_roll(l, now, due);
+	if (l->start && l->count >= (uint32_t)au->cfg->max_failures_per_minute)
+		r = ++l->refused == 1 ? LIMITED_FIRST : LIMITED_AGAIN;
 	pthread_mutex_unlock(&au->lock);
 	return r;
 }
 
-static void count_failure(struct auth *au, uint32_t uid, int64_t now)
+static void count_failure(struct auth *au, uint32_t uid, int64_t now,
+			  struct summary *due)
 {
 	struct limit *l;
 
 	pthread_mutex_lock(&au->lock);
-	l = limit_slot(au, uid, now);
-	if (!l->start || now - l->start >= LIMIT_WINDOW) {
+	l = limit_slot(au, uid, now, due);
+	limit_roll(l, now, due);
+	if (!l->start)
 		l->start = now;
-		l->count = 0;
-	}
 	l->count++;
 	pthread_mutex_unlock(&au->lock);
 }
 
-/* Appends the failure's line to the auth log, in one write(2). */
-static void log_failure(struct auth *au, const struct pfs_actor *a,
-			enum reason why, int64_t token_id, const char *path,
-			int64_t now)
+/* One line of the auth log: a refused check (a set), or the summary of a
+ * uid's rate-limited checks (sum set). */
+struct entry {
+	enum reason why;
+	int64_t token_id;
+	const char *path;
+	const struct pfs_actor *a;
+	const struct summary *sum;
+};
+
+static void log_entry(struct auth *au, const struct entry *e, int64_t now)
 {
-	char line[2048], when[21], comm[17], id[48];
+	char line[2048], when[21], since[21], comm[17], id[48];
+	const char *name = reasons[e->why].name;
 	struct json j;
-	int n;
+	int n, status = e->why == WHY_LIMITED	    ? 403
+			: e->why == WHY_UNAVAILABLE ? 503
+						    : 401;
 
 	policy_format_time(now, when);
-	pfs_actor_comm(a, comm);
-	snprintf(id, sizeof(id), "PersonalAccessToken/%" PRId64, token_id);
+	snprintf(id, sizeof(id), "PersonalAccessToken/%" PRId64, e->token_id);
 	json_init(&j, line, sizeof(line) - 1);
 	json_begin(&j, NULL, '{');
 	json_str(&j, "time", when, strlen(when));
 	json_str(&j, "severity", "ERROR", 5);
-	json_int(&j, "status", why == WHY_LIMITED ? 403 : 401);
-	json_str(&j, "path", path, strlen(path));
-	json_str(&j, "meta.auth_fail_reason", reasons[why].name,
-		 strlen(reasons[why].name));
-	json_str(&j, "meta.auth_fail_token_id", token_id > 0 ? id : NULL,
-		 strlen(id));
-	json_int(&j, "uid", a->uid);
-	json_int(&j, "pid", a->pid);
-	json_str(&j, "comm", comm, strlen(comm));
+	json_int(&j, "status", status);
+	if (e->path)
+		json_str(&j, "path", e->path, strlen(e->path));
+	json_str(&j, "meta.auth_fail_reason", name, strlen(name));
+	if (e->sum) {
+		policy_format_time(e->sum->start, since);
+		json_int(&j, "count", e->sum->refused);
+		json_str(&j, "since", since, strlen(since));
+		json_int(&j, "uid", e->sum->uid);
+	} else {
+		pfs_actor_comm(e->a, comm);
+		json_str(&j, "meta.auth_fail_token_id",
+			 e->token_id > 0 ? id : NULL, strlen(id));
+		json_int(&j, "uid", e->a->uid);
+		json_int(&j, "pid", e->a->pid);
+		json_str(&j, "comm", comm, strlen(comm));
+	}
 	json_end(&j, '}');
 	n = json_finish(&j);
 	if (n < 0)
 		return;
 	line[n++] = '\n';
-	if (write(au->log_fd, line, (size_t)n) != n)
-		pfs_log(PFS_LOG_ERR, "writing the auth log %s: %s",
-			au->cfg->auth_log, strerror(errno));
+	auth_log_write(&au->log, line, (size_t)n);
+}
+
+static void log_summary(struct auth *au, const struct summary *sum,
+			int64_t now)
+{
+	struct entry e = {.why = WHY_LIMITED, .sum = sum};
+
+	if (sum->refused)
+		log_entry(au, &e, now);
 }
 
 /* Looks up the token of a presented secret: 0, -EKEYREJECTED, or -errno. */
@@ -216,7 +251,11 @@ static int lookup(struct auth *au, const char *secret, size_t len,
 	if (secret_check_format(au->cfg->prefix, secret, len))
 		return -EKEYREJECTED;
 	secret_digest(au->st->pepper, secret, len, digest);
+	/* readers never wait for writers (WAL); only a store locked outright
+	 * (or being recovered) makes them wait, and not for long */
+	store_set_wait(au->st, LOOKUP_WAIT_MS);
 	r = token_find_digest(au->st, digest, t);
+	store_set_wait(au->st, BUSY_MS);
 	sodium_memzero(digest, sizeof(digest));
 	return r == -ENOENT ? -EKEYREJECTED : r;
 }
@@ -240,35 +279,125 @@ static enum reason judge(struct auth *au, const struct token_info *t, int scope,
 	return WHY_OK;
 }
 
+/* Keeps t's stamp for later: the write lock is held elsewhere. A full queue
+ * drops it (last_used_at is best effort). */
+static void stamp_queue(struct auth *au, const struct token_info *t,
+			int64_t now)
+{
+	int i;
+
+	pthread_mutex_lock(&au->lock);
+	for (i = 0; i < au->nstamps; i++)
+		if (au->stamps[i].token_id == t->id)
+			break;
+	if (i < STAMPS) {
+		au->stamps[i] = (struct stamp){t->id, t->user_id,
+					       t->last_used_at, now};
+		au->nstamps += i == au->nstamps;
+	}
+	pthread_mutex_unlock(&au->lock);
+}
+
+/* Writes the stamps that waited, without waiting for the lock either. */
+static void stamp_flush(struct auth *au)
+{
+	struct stamp batch[STAMPS];
+	int n;
+
+	pthread_mutex_lock(&au->lock);
+	n = au->nstamps;
+	memcpy(batch, au->stamps, (size_t)n * sizeof(batch[0]));
+	au->nstamps = 0;
+	pthread_mutex_unlock(&au->lock);
+	for (int i = 0; i < n; i++) {
+		struct token_info t = {.id = batch[i].token_id,
+				       .user_id = batch[i].user_id,
+				       .last_used_at = batch[i].last_used_at};
+		if (token_touch(au->st, &t, batch[i].at,
+				au->cfg->last_used_interval_s,
+				false) == -EBUSY)
+			stamp_queue(au, &t, batch[i].at);
+	}
+}
+
+/* Stamps last_used_at of t, a token that passed, without waiting for a
+ * writer: a held write lock queues the stamp instead. The check's answer
+ * does not depend on it. */
+static void touch(struct auth *au, const struct token_info *t, int64_t now)
+{
+	int r = token_touch(au->st, t, now, au->cfg->last_used_interval_s,
+			    false);
+	bool waiting;
+
+	if (r == -EBUSY)
+		return stamp_queue(au, t, now);
+	pthread_mutex_lock(&au->lock);
+	waiting = au->nstamps > 0;
+	pthread_mutex_unlock(&au->lock);
+	if (waiting)
+		stamp_flush(au);
+}
+
 int auth_check(struct auth *au, const struct pfs_actor *a, const char *scope,
 	       const char *secret, size_t len, const char *path)
 {
 	int idx = policy_scope_index(scope, strlen(scope));
 	int64_t now = store_now();
 	struct token_info t = {0};
+	struct summary due = {0};
+	enum limited lim;
 	enum reason why;
 	int r;
 
 	if (idx < 0)
 		return -EINVAL;
-	if (limited(au, a->uid, now)) {
+	lim = limited(au, a->uid, now, &due);
+	if (lim != NOT_LIMITED) {
 		why = WHY_LIMITED;
 	} else {
 		r = lookup(au, secret, len, &t);
-		if (r == -EKEYREJECTED)
-			why = WHY_INVALID;
-		else if (r)
-			return r; /* the store failed: no verdict, no log */
-		else
-			why = judge(au, &t, idx, now);
+		why = r == -EKEYREJECTED ? WHY_INVALID
+		      : r		 ? WHY_UNAVAILABLE /* fail closed */
+					 : judge(au, &t, idx, now);
 	}
-	if (why == WHY_OK)
-		return token_touch(au->st, &t, now,
-				   au->cfg->last_used_interval_s);
-	if (why != WHY_LIMITED)
-		count_failure(au, a->uid, now);
-	log_failure(au, a, why, t.id, path, now);
+	log_summary(au, &due, now);
+	if (why == WHY_OK) {
+		touch(au, &t, now);
+		return 0;
+	}
+	if (why != WHY_LIMITED && why != WHY_UNAVAILABLE) {
+		due.refused = 0;
+		count_failure(au, a->uid, now, &due);
+		log_summary(au, &due, now);
+	}
+	if (lim != LIMITED_AGAIN)
+		log_entry(au,
+			  &(struct entry){.why = why,
+					  .token_id = t.id,
+					  .path = path,
+					  .a = a},
+			  now);
 	return -reasons[why].err;
+}
+
+void auth_close(struct auth *au)
+{
+	int64_t now = store_now();
+
+	if (!au)
+		return;
+	stamp_flush(au);
+	for (int i = 0; i < LIMIT_SLOTS; i++) {
+		struct limit *l = &au->limits[i];
+		if (l->start && l->refused > 1)
+			log_summary(au,
+				    &(struct summary){l->uid, l->refused,
+						      l->start},
+				    now);
+	}
+	auth_log_close(&au->log);
+	pthread_mutex_destroy(&au->lock);
+	free(au);
 }
 
 int auth_find(struct auth *au, const char *secret, size_t len,

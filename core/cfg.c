@@ -60,6 +60,8 @@ int cfg_defaults(struct cfg *c)
 	c->allow_impersonation = true;
 	c->last_used_interval_s = 600;
 	c->max_failures_per_minute = 10;
+	c->log_max_bytes = 10 << 20;
+	c->log_keep = 5;
 	if (set_str(&c->store_path, absolute(NULL, "patfs.db")) ||
 	    set_str(&c->pepper_file, absolute(NULL, "patfs.pepper")) ||
 	    set_str(&c->auth_log, absolute(NULL, "patfs-auth.log")) ||
@@ -78,17 +80,27 @@ void cfg_free(struct cfg *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int parse_int(const char *v, int min, int max, int *out)
+static int parse_i64(const char *v, int64_t min, int64_t max, int64_t *out)
 {
 	char *end;
-	long n;
+	long long n;
 
 	errno = 0;
-	n = strtol(v, &end, 10);
+	n = strtoll(v, &end, 10);
 	if (errno || end == v || *end || n < min || n > max)
 		return -EINVAL;
-	*out = (int)n;
+	*out = (int64_t)n;
 	return 0;
+}
+
+static int parse_int(const char *v, int min, int max, int *out)
+{
+	int64_t n;
+	int r = parse_i64(v, min, max, &n);
+
+	if (!r)
+		*out = (int)n;
+	return r;
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -175,6 +187,12 @@ static int handler(void *user, const char *section, const char *name,
 	else if (KEY("auth", "max_failures_per_minute")) {
 		why = "expected a number, 1 to 1000000";
 		r = parse_int(value, 1, 1000000, &c->max_failures_per_minute);
+	} else if (KEY("auth", "log_max_bytes")) {
+		why = "expected bytes, 4096 to 1099511627776";
+		r = parse_i64(value, 4096, (int64_t)1 << 40, &c->log_max_bytes);
+	} else if (KEY("auth", "log_keep")) {
+		why = "expected a number of files, 0 to 100";
+		r = parse_int(value, 0, 100, &c->log_keep);
 	} else {
 		r = -EINVAL;
 		why = "unknown key";

@@ -13,6 +13,7 @@
 #include "storeInt.h"
 
 #define SCHEMA_VERSION 2
+#define WAL_RESERVE    (4 << 20) /* bytes of disk kept for commits */
 #define STR(x)	       #x
 #define XSTR(x)	       STR(x)
 
@@ -242,7 +243,7 @@ static struct store_conn *conn_open(struct store *st, char *err, size_t errlen)
 	if (rc != SQLITE_OK)
 		goto fail;
 	sqlite3_extended_result_codes(c->db, 1);
-	sqlite3_busy_timeout(c->db, 10000);
+	sqlite3_busy_timeout(c->db, BUSY_MS);
 	rc =
 	    sqlite3_exec(c->db,
 			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
@@ -250,6 +251,9 @@ static struct store_conn *conn_open(struct store *st, char *err, size_t errlen)
 			 NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
+	/* the log outlives the last connection, and with it its reserve */
+	sqlite3_file_control(c->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+			     &(int){1});
 	pthread_mutex_lock(&st->lock);
 	c->next = st->conns;
 	if (c->next)
@@ -332,7 +336,8 @@ int store_step(struct store_conn *c, sqlite3_stmt *s)
 	if (rc == SQLITE_DONE)
 		return 0;
 	/* a constraint is an answer (EEXIST), not a fault worth logging */
-	if ((rc & 0xff) != SQLITE_CONSTRAINT)
+	if ((rc & 0xff) != SQLITE_CONSTRAINT &&
+	    !(c->quiet_busy && (rc & 0xff) == SQLITE_BUSY))
 		pfs_log(PFS_LOG_ERR, "sqlite: %s", sqlite3_errmsg(c->db));
 	sqlite3_reset(s);
 	return store_errno(rc);
@@ -353,6 +358,26 @@ int store_begin(struct store_conn *c)
 	c->nchanges = 0;
 	c->overflow = false;
 	return s ? store_exec(c, s) : -EIO;
+}
+
+void store_set_wait(struct store *st, int ms)
+{
+	struct store_conn *c = store_conn(st);
+
+	if (c)
+		sqlite3_busy_timeout(c->db, ms);
+}
+
+int store_begin_nowait(struct store_conn *c)
+{
+	int r;
+
+	sqlite3_busy_timeout(c->db, 0);
+	c->quiet_busy = true;
+	r = store_begin(c);
+	c->quiet_busy = false;
+	sqlite3_busy_timeout(c->db, BUSY_MS);
+	return r;
 }
 
 void store_rollback(struct store_conn *c)
@@ -395,21 +420,21 @@ static off_t file_size(const char *path)
 }
 
 /* A store and its pepper go together. A store without data (missing or
- * empty, and no write-ahead log either) beside an existing pepper means the
- * store was lost: starting anew would hide every token, so it takes
- * cfg->store_init. A store with data whose pepper is missing is refused
- * always: a new pepper would fail every secret. 0 or -errno with err. */
+ * empty) beside an existing pepper means the store was lost: starting anew
+ * would hide every token, so it takes cfg->store_init. A store with data
+ * whose pepper is missing is refused always: a new pepper would fail every
+ * secret. (A store in use always has data in its main file: switching it
+ * to WAL wrote its first page.) A log or shared-memory file left beside an
+ * empty store belongs to no store and is removed. 0 or -errno with err. */
 static int check_pair(const struct cfg *cfg, char *err, size_t errlen)
 {
-	char wal[4096];
-	off_t db = file_size(cfg->store_path), log, pepper;
+	char path[4096];
+	off_t db = file_size(cfg->store_path);
+	off_t pepper = file_size(cfg->pepper_file);
 
-	snprintf(wal, sizeof(wal), "%s-wal", cfg->store_path);
-	log = file_size(wal);
-	pepper = file_size(cfg->pepper_file);
-	if (db < 0 || log < 0 || pepper < 0)
+	if (db < 0 || pepper < 0)
 		return 0; /* the opens that follow say why */
-	if (db == 0 && log == 0 && pepper > 0 && !cfg->store_init) {
+	if (db == 0 && pepper > 0 && !cfg->store_init) {
 		snprintf(err, errlen,
 			 "store %s is missing or empty but its pepper %s "
 			 "exists: restore the store from a backup, or start "
@@ -417,14 +442,22 @@ static int check_pair(const struct cfg *cfg, char *err, size_t errlen)
 			 cfg->store_path, cfg->pepper_file);
 		return -ENOENT;
 	}
-	if ((db > 0 || log > 0) && pepper == 0 &&
-	    access(cfg->pepper_file, F_OK) != 0) {
+	if (db > 0 && pepper == 0 && access(cfg->pepper_file, F_OK) != 0) {
 		snprintf(err, errlen,
 			 "store %s has data but its pepper %s is missing: "
 			 "restore the pepper from its backup (a new one would "
 			 "fail every secret)",
 			 cfg->store_path, cfg->pepper_file);
 		return -ENOENT;
+	}
+	for (int i = 0; db == 0 && i < 2; i++) {
+		snprintf(path, sizeof(path), "%s-%s", cfg->store_path,
+			 i ? "shm" : "wal");
+		if (unlink(path) < 0 && errno != ENOENT) {
+			snprintf(err, errlen, "removing %s: %s", path,
+				 strerror(errno));
+			return -errno;
+		}
 	}
 	return 0;
 }
@@ -473,6 +506,27 @@ static int schema_ensure(struct store_conn *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Reserves disk blocks for the write-ahead log past its end (its size does
+ * not change), so that commits (an administrator's revoke above all) still
+ * fit when a flood or another program has filled the filesystem: SQLite
+ * keeps the log at its largest size and the reserve with it. Best effort:
+ * a filesystem that cannot reserve is told of once. */
+static void reserve_wal(const struct cfg *cfg)
+{
+	char wal[4096];
+	int fd;
+
+	snprintf(wal, sizeof(wal), "%s-wal", cfg->store_path);
+	fd = open(wal, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, WAL_RESERVE) < 0)
+		pfs_log(PFS_LOG_WARNING,
+			"reserving %d bytes for the store's log %s: %s",
+			WAL_RESERVE, wal, strerror(errno));
+	close(fd);
+}
+
 int store_open(struct store **out, const struct cfg *cfg, char *err,
 	       size_t errlen)
 {
@@ -515,6 +569,7 @@ int store_open(struct store **out, const struct cfg *cfg, char *err,
 	r = schema_ensure(c, err, errlen);
 	if (r)
 		goto close_conns;
+	reserve_wal(cfg);
 	*out = st;
 	return 0;
 

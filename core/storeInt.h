@@ -52,6 +52,7 @@ enum store_sql {
 };
 
 #define STORE_MAX_CHANGES 16
+#define BUSY_MS		  10000 /* how long a change waits for the write lock */
 
 struct store_conn {
 	struct store *st;
@@ -62,6 +63,7 @@ struct store_conn {
 	int nchanges;
 	bool overflow;
 	int64_t data_version; /* as last seen by store_changes_since */
+	bool quiet_busy;      /* a busy store is an answer, not a fault */
 	struct store_conn *prev, *next; /* st->conns, under st->lock */
 };
 
@@ -97,6 +99,13 @@ int store_errno(int rc);
  * Both return 0 or -errno; after a failed commit the transaction is rolled
  * back. */
 int store_begin(struct store_conn *c);
+/* The same, but -EBUSY at once (and unlogged) while another connection
+ * holds the write lock, instead of waiting up to BUSY_MS for it. */
+int store_begin_nowait(struct store_conn *c);
+
+/* How long this thread's statements wait for a lock another connection
+ * holds (BUSY_MS unless changed), in milliseconds. */
+void store_set_wait(struct store *st, int ms);
 int store_commit(struct store_conn *c);
 void store_rollback(struct store_conn *c);
 void store_touch(struct store_conn *c, enum store_change_kind kind,

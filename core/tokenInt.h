@@ -43,8 +43,9 @@ int token_find_digest(struct store *st,
 		      struct token_info *out);
 
 /* Sets last_used_at of token id to now unless it was set within interval
- * seconds; concurrent calls write it once. 0 or -errno. */
+ * seconds; concurrent calls write it once. Unless wait, -EBUSY at once while
+ * another connection holds the write lock. 0 or -errno. */
 int token_touch(struct store *st, const struct token_info *t, int64_t now,
-		int interval);
+		int interval, bool wait);
 
 #endif

@@ -187,7 +187,7 @@ int token_find_digest(struct store *st,
 }
 
 int token_touch(struct store *st, const struct token_info *t, int64_t now,
-		int interval)
+		int interval, bool wait)
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
@@ -197,7 +197,7 @@ int token_touch(struct store *st, const struct token_info *t, int64_t now,
 		return -EIO;
 	if (t->last_used_at && now - t->last_used_at < interval)
 		return 0; /* recent enough: no write at all */
-	r = store_begin(c);
+	r = wait ? store_begin(c) : store_begin_nowait(c);
 	if (r)
 		return r;
 	s = store_sql(c, SQL_TOKEN_TOUCH);

@@ -21,6 +21,8 @@ struct cfg {
 	int last_used_interval_s;
 	char *auth_log; /* [auth] log, absolute */
 	int max_failures_per_minute;
+	int64_t log_max_bytes; /* [auth] log rotates past this size */
+	int log_keep;	       /* rotated logs kept: FILE.1 ... FILE.N */
 	/* not from the file: the daemon's --init. A missing or empty store
 	 * beside an existing pepper is refused unless set. */
 	bool store_init;
