@@ -195,12 +195,12 @@ static int run(struct fuse_session *se, struct pfs *p,
 			 strerror(-r));
 		goto unmount;
 	}
-	r = uring_start(se);
+	r = uring_start(se, opts->mountpoint);
 	if (r)
 		fuse_log(FUSE_LOG_ERR, "patfs: error: starting io_uring: %s\n",
 			 strerror(-r));
 	else
-		ret = serve(se, opts) != 0;
+		ret = serve(se, opts) != 0 || uring_ended();
 	cache_stop(p->cache);
 unmount:
 	fuse_session_unmount(se);

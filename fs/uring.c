@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "uring.h"
@@ -44,6 +45,7 @@ _Static_assert(offsetof(struct io_uring_sqe, cmd) == 48, "SQE command area");
 enum { URING_CMD_REGISTER = 1, URING_CMD_COMMIT_AND_FETCH = 2 };
 
 #define ENABLE_PARAM   "/sys/module/fuse/parameters/enable_uring"
+#define FUSECTL	       "/sys/fs/fuse/connections"
 #define POSSIBLE_CPUS  "/sys/devices/system/cpu/possible"
 #define HEAD_ROOM      4096 /* before the payload: in header and op_in, rebuilt */
 #define REGISTER_TRIES 2000 /* 1 ms apart, while INIT is still in flight */
@@ -74,6 +76,8 @@ static struct {
 	bool go;   /* INIT was answered: register */
 	bool stop; /* uring_stop: leave */
 	atomic_bool init_answered;
+	unsigned conn;	   /* the connection's number under FUSECTL, or 0 */
+	atomic_bool ended; /* end_connection ran */
 } uring = {.fd = -1,
 	   .lock = PTHREAD_MUTEX_INITIALIZER,
 	   .cond = PTHREAD_COND_INITIALIZER};
@@ -334,6 +338,61 @@ static int ring_serve_all(struct ring_thread *t)
 	return r;
 }
 
+/* Aborts the connection through the FUSE control filesystem (mounting it
+ * where it belongs if it is not): every request waiting in the kernel fails
+ * and callers get ENOTCONN. 0 or -errno. */
+static int abort_connection(void)
+{
+	char path[64];
+	FILE *f;
+	int r;
+
+	if (!uring.conn)
+		return -ENOENT;
+	snprintf(path, sizeof(path), FUSECTL "/%u/abort", uring.conn);
+	if (access(path, W_OK) != 0 &&
+	    mount("fusectl", FUSECTL, "fusectl", 0, NULL) != 0)
+		return -errno;
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	r = fputs("1", f) < 0 ? -EIO : 0;
+	if (fclose(f) != 0 && !r)
+		r = -errno;
+	return r;
+}
+
+/* The kernel refused to take a reply (io_uring was switched off under the
+ * mount): the request held in that entry can be answered neither through
+ * the ring nor through /dev/fuse, and every entry will meet the same
+ * refusal. Rather than leave callers waiting forever, end the connection:
+ * they get ENOTCONN, and patfs exits with an error for its supervisor to
+ * restart it (over /dev/fuse). */
+static void end_connection(int qid, int err)
+{
+	int r;
+
+	if (atomic_exchange(&uring.ended, true))
+		return;
+	fuse_log(FUSE_LOG_ERR,
+		 "patfs: error: io_uring queue %d: the kernel refused a reply "
+		 "(%s; was enable_uring switched off?): ending the connection "
+		 "so that no caller waits; restart patfs\n",
+		 qid, strerror(err));
+	r = abort_connection();
+	if (r)
+		fuse_log(FUSE_LOG_ERR,
+			 "patfs: error: aborting the connection through "
+			 FUSECTL ": %s\n",
+			 strerror(-r));
+	fuse_session_exit(uring.se);
+}
+
+bool uring_ended(void)
+{
+	return atomic_load(&uring.ended);
+}
+
 /* The end of the connection, or of patfs: nothing more to serve. */
 static bool ring_over(int r)
 {
@@ -369,6 +428,10 @@ static void *ring_main(void *arg)
 			 t->qid, strerror(-r));
 	while (r == 0) {
 		r = ring_serve_all(t);
+		if (r == -EOPNOTSUPP) {
+			end_connection(t->qid, -r);
+			break;
+		}
 		if (ring_over(r) || ++lost > 8)
 			break;
 		/* the kernel lost the entry (a commit it could not match):
@@ -392,7 +455,30 @@ static void free_threads(void)
 	uring.n = 0;
 }
 
-int uring_start(struct fuse_session *se)
+/* The number of the FUSE connection mounted at mnt (its device's minor, as
+ * the control filesystem names it), from /proc/self/mountinfo; 0 if not
+ * found. mnt is absolute and resolved (libfuse's command line parser made
+ * it so): it must not be resolved now, as that would ask the daemon itself,
+ * which serves nothing yet. */
+static unsigned conn_of(const char *mnt)
+{
+	unsigned major, minor, found = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], point[4096];
+
+	while (f && fgets(line, sizeof(line), f))
+		/* "36 25 0:45 / /mnt rw,... - fuse.patfs ...": the last one
+		 * mounted there wins (paths with spaces come escaped) */
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &major, &minor,
+			   point) == 3 &&
+		    !strcmp(point, mnt) && strstr(line, " - fuse"))
+			found = major ? 0 : minor;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+int uring_start(struct fuse_session *se, const char *mountpoint)
 {
 	static const struct fuse_custom_io io = {.writev = hook_writev,
 						 .read = hook_read};
@@ -402,6 +488,7 @@ int uring_start(struct fuse_session *se)
 
 	if (!kernel_offers_uring())
 		return 0;
+	uring.conn = conn_of(mountpoint);
 	cpus = possible_cpus();
 	if (cpus < 1 || page <= 0)
 		return 0;

@@ -17,6 +17,8 @@
 #ifndef PATFS_URING_H
 #define PATFS_URING_H
 
+#include <stdbool.h>
+
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
@@ -24,11 +26,22 @@
  * thread while another serves the read that the wait depends on. */
 #define URING_THREADS_PER_CPU 4
 
-/* Installs the reply hook on the mounted session se and starts the ring
- * threads; they register with the kernel once INIT has been answered.
- * Returns 0, also when the kernel does not offer io_uring (nothing is
- * started then), or -errno when the hook cannot be installed. */
-int uring_start(struct fuse_session *se);
+/* Installs the reply hook on the session se, mounted at mountpoint, and
+ * starts the ring threads; they register with the kernel once INIT has been
+ * answered. Returns 0, also when the kernel does not offer io_uring (nothing
+ * is started then), or -errno when the hook cannot be installed.
+ *
+ * A queue that fails to register is left to the kernel, which hands the
+ * ring no request until every queue has an entry: /dev/fuse serves. If the
+ * kernel later refuses a reply (enable_uring switched off under the mount),
+ * the request held in that entry can never be answered: patfs then ends the
+ * connection through the FUSE control filesystem, so callers get ENOTCONN
+ * at once instead of waiting forever, and exits the session
+ * (uring_ended). */
+int uring_start(struct fuse_session *se, const char *mountpoint);
+
+/* True when the connection was ended because the kernel refused a reply. */
+bool uring_ended(void);
 
 /* After the session loop ended and the fs was unmounted: stops and joins
  * the ring threads and frees them. Fine when nothing was started. */

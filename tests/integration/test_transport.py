@@ -3,7 +3,9 @@ FUSE over io_uring ("uring", Linux 6.14+ with enable_uring=Y). scripts/test
 runs the whole suite once over each and says which in PATFS_TRANSPORT."""
 import errno
 import os
+import subprocess
 import threading
+import time
 
 import pytest
 
@@ -132,3 +134,112 @@ def test_killing_the_daemon_leaves_no_hung_mount(make_daemon):
     os.system("umount -l %s 2>/dev/null" % d.mnt)
     assert not os.path.exists("/proc/%d/status" % pid) or \
         "zombie" in open("/proc/%d/status" % pid).read()
+
+
+DEAD = (errno.ENOTCONN, errno.ECONNABORTED, errno.ECANCELED)
+
+# Reads a file from 4 threads until one fails or SECS (default 20) pass;
+# prints the longest single read (s) and the errno each thread ended with
+# (0: none).
+LOAD = r"""
+import os, sys, threading, time
+path, out = sys.argv[1], []
+secs = float(sys.argv[2]) if len(sys.argv) > 2 else 20
+def run():
+    worst, err, end = 0.0, 0, time.monotonic() + secs
+    while time.monotonic() < end:
+        t0 = time.monotonic()
+        try:
+            with open(path, "rb") as f:
+                f.read()
+        except OSError as e:
+            err = e.errno
+        worst = max(worst, time.monotonic() - t0)
+        if err:
+            break
+    out.append((worst, err))
+ts = [threading.Thread(target=run) for _ in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(max(w for w, _ in out), " ".join(str(e) for _, e in out))
+"""
+
+
+def fuse_mounts_besides(own):
+    """FUSE mounts other than own: a system-wide switch must not be flipped
+    under them."""
+    with open("/proc/mounts") as f:
+        rows = [l.split() for l in f]
+    return [r[1] for r in rows if r[2].startswith("fuse") and
+            r[2] != "fusectl" and r[1] not in own]
+
+
+def set_uring(value):
+    with open(URING_PARAM, "w") as f:
+        f.write(value)
+
+
+def flippable(mounts):
+    if TRANSPORT != "uring" or not uring_on():
+        pytest.skip("the io_uring pass of scripts/test flips the switch")
+    if fuse_mounts_besides(mounts):
+        pytest.skip("other FUSE mounts exist: the switch is left alone")
+
+
+def clear_dead(d):
+    """The daemon ended its connection: reap it, unmount what is left."""
+    rc = d.proc.wait(timeout=10)
+    d.err.close()
+    d.proc = None
+    subprocess.run(["umount", "-l", d.mnt], check=False)
+    return rc
+
+
+def test_switching_uring_off_under_load_ends_the_mount_at_once(make_daemon):
+    d = make_daemon()
+    flippable([d.mnt])
+    os.makedirs(d.path("users", "bob", "tokens", "t"))
+    load = subprocess.Popen(["/usr/bin/python3", "-c", LOAD,
+                             d.path("users/bob/tokens/1/name")],
+                            stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    set_uring("N")
+    try:
+        out = load.communicate(timeout=15)[0].split()
+    finally:
+        set_uring("Y")  # as scripts/test found it for this pass
+    worst, errs = float(out[0]), [int(e) for e in out[1:]]
+    assert all(e in DEAD for e in errs), errs  # every reader was answered
+    assert worst < 2.0, worst  # and none waited
+    assert clear_dead(d) == 1
+    said = d.read_stderr()
+    assert "the kernel refused a reply" in said and "ending the connection" in said
+    open(d.stderr_path, "w").close()  # that error was the point
+
+
+@pytest.mark.parametrize("delay", [0, 0.002, 0.01, 0.05])
+def test_starting_while_uring_flips_hangs_nothing(make_daemon, delay):
+    d = make_daemon(start=False)
+    flippable([d.mnt])
+    flip = threading.Timer(delay, set_uring, ["N"])
+    flip.start()
+    try:
+        try:
+            d.start()
+        except RuntimeError:
+            pass  # it ended its connection before the mount was seen
+        r = subprocess.run(["/usr/bin/python3", "-c", LOAD,
+                            d.path("audit.log"), "1"],
+                           capture_output=True, text=True, timeout=30)
+    finally:
+        flip.join()
+        set_uring("Y")
+    out = r.stdout.split()
+    # a second of reads: all answered by a live mount, or ended at once
+    errs = [int(e) for e in out[1:]]
+    assert len(errs) == 4 and all(e in DEAD + (0,) for e in errs), \
+        (errs, r.stderr)
+    assert float(out[0]) < 2.0
+    if d.proc is not None and d.proc.poll() is not None:
+        clear_dead(d)
+    open(d.stderr_path, "w").close()  # warnings of queues are expected
