@@ -260,6 +260,42 @@ static int check_all(struct cfg_parse *p)
 	return 0;
 }
 
+/* Reads the ini text of p->f over the defaults in p->c. */
+static int load_stream(struct cfg_parse *p)
+{
+	int r = ini_parse_stream(reader, p, handler, p);
+
+	if (r > 0 && !p->error) {
+		p->line = r;
+		fail(p, "?", "?", -EINVAL, "syntax error");
+		snprintf(p->err, p->errlen, "%s:%d: syntax error", p->path, r);
+	} else if (r < 0 && !p->error) {
+		p->error = -EIO;
+		snprintf(p->err, p->errlen, "%s: cannot read", p->path);
+	}
+	if (!p->error)
+		check_all(p);
+	return p->error;
+}
+
+int cfg_load_stream(struct cfg *c, FILE *f, const char *name, const char *dir,
+		    char *err, size_t errlen)
+{
+	struct cfg_parse p = {.c = c,
+			      .path = name,
+			      .dir = (char *)dir,
+			      .f = f,
+			      .err = err,
+			      .errlen = errlen};
+	int r = cfg_defaults(c);
+
+	if (r) {
+		snprintf(err, errlen, "out of memory");
+		return r;
+	}
+	return load_stream(&p);
+}
+
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
 {
 	struct cfg_parse p = {.c = c,
@@ -293,20 +329,10 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
 	}
 	slash = strrchr(p.dir, '/');
 	*(slash == p.dir ? slash + 1 : slash) = '\0';
-	r = ini_parse_stream(reader, &p, handler, &p);
-	if (r > 0 && !p.error) {
-		p.line = r;
-		fail(&p, "?", "?", -EINVAL, "syntax error");
-		snprintf(err, errlen, "%s:%d: syntax error", p.path, r);
-	} else if (r < 0 && !p.error) {
-		p.error = -EIO;
-		snprintf(err, errlen, "%s: cannot read", p.path);
-	}
-	if (!p.error)
-		check_all(&p);
+	r = load_stream(&p);
 	free(p.dir);
 	fclose(p.f);
-	return p.error;
+	return r;
 }
 
 int cfg_check_file(const char *path, const char *what, mode_t forbid, char *err,

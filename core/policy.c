@@ -311,3 +311,26 @@ int policy_parse_bool(const char *s, size_t len, int *out)
 	*out = s[0] == '1';
 	return 0;
 }
+
+/* Parses a written uid: a decimal below 2^32-1, or empty for none (-1). */
+int policy_parse_uid(const char *val, size_t len, int64_t *uid)
+{
+	int64_t v = 0;
+
+	len = policy_value_len(val, len);
+	if (len == 0) {
+		*uid = -1;
+		return 0;
+	}
+	if (len > 10)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (val[i] < '0' || val[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (val[i] - '0');
+	}
+	if (v >= UINT32_MAX)
+		return -EINVAL;
+	*uid = v;
+	return 0;
+}

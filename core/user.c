@@ -162,29 +162,6 @@ rollback:
 	return r;
 }
 
-/* Parses a written uid: a decimal below 2^32-1, or empty for none (-1). */
-static int parse_uid(const char *val, size_t len, int64_t *uid)
-{
-	int64_t v = 0;
-
-	len = policy_value_len(val, len);
-	if (len == 0) {
-		*uid = -1;
-		return 0;
-	}
-	if (len > 10)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		if (val[i] < '0' || val[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (val[i] - '0');
-	}
-	if (v >= UINT32_MAX)
-		return -EINVAL;
-	*uid = v;
-	return 0;
-}
-
 int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	       enum user_attr attr, const char *val, size_t len)
 {
@@ -210,7 +187,7 @@ int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		r = policy_parse_bool(val, len, &b);
 		v = b;
 	} else if (!r) {
-		r = parse_uid(val, len, &v);
+		r = policy_parse_uid(val, len, &v);
 	}
 	if (r)
 		goto rollback;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -37,6 +38,12 @@ int cfg_defaults(struct cfg *c);
  * returns -errno and writes "FILE:LINE: [section] key: reason" into err; c must
  * still be released with cfg_free(). */
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen);
+
+/* The same, from the ini text of f, named name in messages, with relative
+ * paths taken against dir (absolute, ending in '/'). For tests and fuzzing;
+ * the file checks of cfg_load are not made. */
+int cfg_load_stream(struct cfg *c, FILE *f, const char *name, const char *dir,
+		    char *err, size_t errlen);
 
 void cfg_free(struct cfg *c);
 

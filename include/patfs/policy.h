@@ -61,4 +61,8 @@ size_t policy_value_len(const char *s, size_t len);
 /* Parses a written "0" or "1" (optional newline). Returns 0 or -EINVAL. */
 int policy_parse_bool(const char *s, size_t len, int *out);
 
+/* A written uid (one trailing newline accepted): a decimal below 2^32-1 into
+ * *uid, or -1 for an empty value. 0 or -EINVAL. */
+int policy_parse_uid(const char *val, size_t len, int64_t *uid);
+
 #endif
