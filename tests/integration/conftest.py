@@ -89,8 +89,11 @@ class Daemon:
         self.start()
 
     def read_stderr(self):
-        with open(self.stderr_path, errors="replace") as f:
-            return f.read()
+        try:
+            with open(self.stderr_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""  # never started
 
     def path(self, *parts):
         return os.path.join(self.mnt, *parts)

@@ -243,3 +243,18 @@ def test_starting_while_uring_flips_hangs_nothing(make_daemon, delay):
     if d.proc is not None and d.proc.poll() is not None:
         clear_dead(d)
     open(d.stderr_path, "w").close()  # warnings of queues are expected
+
+
+def test_starting_with_few_file_descriptors_hangs_nothing(make_daemon):
+    """Just enough descriptors to start, too few for every ring: the queues
+    that get no ring leave the kernel on /dev/fuse, and all is answered."""
+    d = make_daemon(start=False, args=["-o", "max_threads=1"])
+    flippable([d.mnt])
+    d.start_cmd_prefix = ["prlimit", "--nofile=%d:%d" % (24 + 4 + 2 * possible_cpus(),) * 2]
+    d.start()
+    r = subprocess.run(["/usr/bin/python3", "-c", LOAD, d.path("audit.log"), "1"],
+                       capture_output=True, text=True, timeout=30)
+    out = r.stdout.split()
+    assert [int(e) for e in out[1:]] == [0] * 4, r.stderr
+    assert float(out[0]) < 2.0
+    open(d.stderr_path, "w").close()  # warnings of queues are expected
