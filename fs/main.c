@@ -80,17 +80,28 @@ static void no_core_dumps(void)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/* Descriptors patfs needs whatever its threads: the device, the lock, the
+ * auth log, the cache thread's connection, libc, and room for a few
+ * passing ones (a rotated log reopened, /proc, the control filesystem). */
+#define FDS_BASE 24
+
+/* Descriptors the /dev/fuse workers opts allow may hold: each an SQLite
+ * connection (the store, its log and shared memory) and a cloned
+ * /dev/fuse. */
+static int worker_fds(const struct fuse_cmdline_opts *opts)
+{
+	return 4 * (opts->singlethread ? 1 : (int)opts->max_threads);
+}
+
 /* Raises the soft limit on open files to the hard one; refuses (with one
- * line) a limit too low for what opts ask: each serving thread may hold an
- * SQLite connection (the store, its log and shared memory) and a cloned
- * /dev/fuse, each io_uring queue a ring, plus a fixed few (the device, the
- * lock, the auth log, the cache thread's connection, libc). 0 or 1. */
+ * line) a limit too low for what opts ask: FDS_BASE and the workers'. The
+ * io_uring threads take what is left beyond that, if enough (uring_start).
+ * 0 or 1. */
 static int check_fd_limit(const struct fuse_cmdline_opts *opts)
 {
 	struct rlimit rl;
-	long cpus = sysconf(_SC_NPROCESSORS_CONF);
 	rlim_t threads = opts->singlethread ? 1 : opts->max_threads;
-	rlim_t need = 24 + 4 * threads + 2 * (rlim_t)(cpus > 0 ? cpus : 1);
+	rlim_t need = FDS_BASE + (rlim_t)worker_fds(opts);
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return 0;
@@ -195,7 +206,7 @@ static int run(struct fuse_session *se, struct pfs *p,
 			 strerror(-r));
 		goto unmount;
 	}
-	r = uring_start(se, opts->mountpoint);
+	r = uring_start(se, opts->mountpoint, worker_fds(opts) + 8);
 	if (r)
 		fuse_log(FUSE_LOG_ERR, "patfs: error: starting io_uring: %s\n",
 			 strerror(-r));

@@ -1,6 +1,8 @@
 /* uring.c - FUSE over io_uring for libfuse 3.14: one queue per CPU, each
  * served by threads pinned to it (see uring.h for why). */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <liburing.h>
 #include <linux/fuse.h>
 #include <pthread.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "uring.h"
@@ -478,7 +481,40 @@ static unsigned conn_of(const char *mnt)
 	return found;
 }
 
-int uring_start(struct fuse_session *se, const char *mountpoint)
+/* How many ring threads the open file limit allows when keep descriptors
+ * must stay free for the rest of patfs: each thread holds its ring and may
+ * open an SQLite connection, URING_FDS_PER_THREAD in all. Fewer than a
+ * thread per queue is none: the kernel uses the ring only once every queue
+ * has an entry. */
+static int threads_allowed(int cpus, int keep)
+{
+	struct rlimit rl;
+	DIR *d = opendir("/proc/self/fd");
+	long open = 0, spare;
+
+	if (!d || getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		if (d)
+			closedir(d);
+		return cpus * URING_THREADS_PER_CPU;
+	}
+	while (readdir(d))
+		open++;
+	closedir(d); /* counted ".", ".." and itself: an overestimate */
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX)
+		return cpus * URING_THREADS_PER_CPU;
+	spare = ((long)rl.rlim_cur - open - keep) / URING_FDS_PER_THREAD;
+	if (spare >= (long)cpus * URING_THREADS_PER_CPU)
+		return cpus * URING_THREADS_PER_CPU;
+	fuse_log(FUSE_LOG_WARNING,
+		 "patfs: the open file limit (%llu) leaves room for %ld of "
+		 "%d io_uring threads%s\n",
+		 (unsigned long long)rl.rlim_cur, spare > 0 ? spare : 0,
+		 cpus * URING_THREADS_PER_CPU,
+		 spare < cpus ? ", fewer than one a queue: /dev/fuse serves" : "");
+	return spare < cpus ? 0 : (int)spare;
+}
+
+int uring_start(struct fuse_session *se, const char *mountpoint, int keep)
 {
 	static const struct fuse_custom_io io = {.writev = hook_writev,
 						 .read = hook_read};
@@ -496,14 +532,16 @@ int uring_start(struct fuse_session *se, const char *mountpoint)
 	uring.fd = fuse_session_fd(se);
 	/* the kernel's max_payload_sz: libfuse's largest request, 256 pages */
 	uring.payload_sz = 256 * (size_t)page;
-	uring.n = cpus * URING_THREADS_PER_CPU;
+	uring.n = threads_allowed(cpus, keep);
+	if (uring.n == 0)
+		return 0;
 	uring.t = calloc((size_t)uring.n, sizeof(*uring.t));
 	if (!uring.t)
 		return -ENOMEM;
 	for (int i = 0; i < uring.n; i++) {
 		struct ring_thread *t = &uring.t[i];
 
-		t->qid = i / URING_THREADS_PER_CPU;
+		t->qid = i % cpus; /* the first cpus threads: one a queue */
 		t->mem =
 		    aligned_alloc((size_t)page, HEAD_ROOM + uring.payload_sz);
 		t->hdr = calloc(1, sizeof(*t->hdr));

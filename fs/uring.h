@@ -26,10 +26,19 @@
  * thread while another serves the read that the wait depends on. */
 #define URING_THREADS_PER_CPU 4
 
+/* Descriptors a ring thread may hold: its ring, and the SQLite connection
+ * it opens when it serves a request (the store, its WAL, and room). */
+#define URING_FDS_PER_THREAD 4
+
 /* Installs the reply hook on the session se, mounted at mountpoint, and
  * starts the ring threads; they register with the kernel once INIT has been
  * answered. Returns 0, also when the kernel does not offer io_uring (nothing
  * is started then), or -errno when the hook cannot be installed.
+ *
+ * keep descriptors stay free for the rest of patfs (its /dev/fuse workers):
+ * up to URING_THREADS_PER_CPU threads a queue are started as the open file
+ * limit allows beyond that, and none (with a warning) when it does not
+ * allow one a queue.
  *
  * A queue that fails to register is left to the kernel, which hands the
  * ring no request until every queue has an entry: /dev/fuse serves. If the
@@ -38,7 +47,7 @@
  * connection through the FUSE control filesystem, so callers get ENOTCONN
  * at once instead of waiting forever, and exits the session
  * (uring_ended). */
-int uring_start(struct fuse_session *se, const char *mountpoint);
+int uring_start(struct fuse_session *se, const char *mountpoint, int keep);
 
 /* True when the connection was ended because the kernel refused a reply. */
 bool uring_ended(void);

@@ -245,16 +245,37 @@ def test_starting_while_uring_flips_hangs_nothing(make_daemon, delay):
     open(d.stderr_path, "w").close()  # warnings of queues are expected
 
 
-def test_starting_with_few_file_descriptors_hangs_nothing(make_daemon):
-    """Just enough descriptors to start, too few for every ring: the queues
-    that get no ring leave the kernel on /dev/fuse, and all is answered."""
+@pytest.mark.parametrize("extra", [0, 8, 24, None])
+def test_starting_with_few_file_descriptors_hangs_nothing(make_daemon, extra):
+    """Just enough descriptors to start, too few for every ring: patfs
+    starts the ring threads the limit leaves room for (none when not one a
+    queue) and keeps what its /dev/fuse workers and their store connections
+    need. Every request is answered, without an error."""
+    cpus = possible_cpus()
+    least = 24 + 4  # what one worker needs: patfs refuses less
+    n = least + extra if extra is not None else least + 24 + 16 * 4 * cpus
     d = make_daemon(start=False, args=["-o", "max_threads=1"])
     flippable([d.mnt])
-    d.start_cmd_prefix = ["prlimit", "--nofile=%d:%d" % (24 + 4 + 2 * possible_cpus(),) * 2]
+    d.start_cmd_prefix = ["prlimit", "--nofile=%d:%d" % (n, n)]
     d.start()
+    os.statvfs(d.mnt)  # INIT answered: the ring threads that start, started
+    rings = [t for t, (name, _) in threads(d.proc.pid).items()
+             if name == "patfs-ring"]
     r = subprocess.run(["/usr/bin/python3", "-c", LOAD, d.path("audit.log"), "1"],
                        capture_output=True, text=True, timeout=30)
     out = r.stdout.split()
     assert [int(e) for e in out[1:]] == [0] * 4, r.stderr
     assert float(out[0]) < 2.0
-    open(d.stderr_path, "w").close()  # warnings of queues are expected
+    os.makedirs(d.path("users", "bob", "tokens", "t"))  # a write, too
+    assert read(d.path("users/bob/tokens/t/name")) == b"t\n"
+    if extra is None:
+        assert len(rings) == 4 * cpus
+    else:
+        assert len(rings) == 0 or cpus <= len(rings) <= 4 * cpus
+        if extra == 0 and cpus > 1:
+            assert rings == []
+    said = d.read_stderr()
+    assert "error" not in said, said
+    if len(rings) < 4 * cpus:
+        assert "io_uring threads" in said
+    open(d.stderr_path, "w").close()  # that warning is expected
