@@ -89,6 +89,8 @@ static int rights_of(enum role role, const struct access_obj *o)
 		return ACCESS_R | (admin && o->attr != USER_ID ? ACCESS_W : 0);
 	case ACCESS_TOKENS:
 		return mine ? ACCESS_R | ACCESS_W | ACCESS_X : 0;
+	case ACCESS_USER_JSON:
+		return mine ? ACCESS_R : 0;
 	case ACCESS_TOKEN:
 	case ACCESS_TOKEN_ATTR:
 		if (!mine)
@@ -118,6 +120,7 @@ static int rights_of(enum role role, const struct access_obj *o)
 static bool in_user_dir(const struct access_obj *o)
 {
 	return o->kind == ACCESS_USER_ATTR || o->kind == ACCESS_TOKENS ||
+	       o->kind == ACCESS_USER_JSON ||
 	       o->kind == ACCESS_TOKEN || o->kind == ACCESS_TOKEN_ATTR;
 }
 

@@ -12,7 +12,7 @@
 #include "patfs/secret.h"
 #include "storeInt.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define WAL_RESERVE    (4 << 20) /* bytes of disk kept for commits */
 #define STR(x)	       #x
 #define XSTR(x)	       STR(x)
@@ -22,10 +22,13 @@
 	" t.impersonation, t.created_at, t.description_at, t.scopes_at,"       \
 	" t.impersonation_at, t.expires_at, t.expires_at_at,"                  \
 	" t.last_used_at, t.revoked_at, t.sealed_at, u.name, u.blocked,"       \
-	" u.blocked_at, u.uid FROM tokens t JOIN users u ON u.id = t.user_id "
+	" u.blocked_at, u.uid, u.kind, t.previous_id,"                        \
+	" (SELECT n.id FROM tokens n WHERE n.previous_id = t.id),"             \
+	" coalesce(t.family_id, t.id)"                                         \
+	" FROM tokens t JOIN users u ON u.id = t.user_id "
 #define USER_COLS                                                              \
 	"SELECT id, name, blocked, blocked_at, uid, uid_at, created_at,"       \
-	" ntokens FROM users "
+	" ntokens, kind, coalesce(kind_at, created_at) FROM users "
 
 static const char *const sql_text[STORE_NSQL] = {
     [SQL_BEGIN] = "BEGIN IMMEDIATE",
@@ -41,6 +44,8 @@ static const char *const sql_text[STORE_NSQL] = {
     [SQL_USER_SET_BLOCKED] =
 	"UPDATE users SET blocked = ?2, blocked_at = ?3 WHERE id = ?1",
     [SQL_USER_SET_UID] = "UPDATE users SET uid = ?2, uid_at = ?3 WHERE id = ?1",
+    [SQL_USER_SET_KIND] =
+	"UPDATE users SET kind = ?2, kind_at = ?3 WHERE id = ?1",
     [SQL_USER_ADD_TOKEN] =
 	"UPDATE users SET ntokens = ntokens + 1 WHERE id = ?1",
     [SQL_TOKEN_GET] = TOKEN_COLS "WHERE t.id = ?1",
@@ -157,6 +162,15 @@ static const char *const schema[SCHEMA_VERSION] = {
     " user_id INTEGER NOT NULL,"
     " token_id INTEGER NOT NULL,"
     " day INTEGER NOT NULL);",
+    /* 3: kinds of users; rotation: a token's predecessor and family */
+    "ALTER TABLE users ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN kind_at INTEGER;" /* NULL: created_at */
+    "ALTER TABLE tokens ADD COLUMN previous_id INTEGER REFERENCES tokens (id);"
+    "ALTER TABLE tokens ADD COLUMN family_id INTEGER;" /* NULL: its own id */
+    "CREATE UNIQUE INDEX tokens_by_previous ON tokens (previous_id)"
+    " WHERE previous_id IS NOT NULL;"
+    "CREATE INDEX tokens_by_family ON tokens (family_id)"
+    " WHERE family_id IS NOT NULL;",
 };
 
 int store_errno(int rc)

@@ -18,6 +18,7 @@
 const char *const token_attr_names[TOKEN_NATTR] = {
     "name",	  "description",  "scopes",  "impersonation", "created_at",
     "expires_at", "last_used_at", "revoked", "active",	      "token",
+    "meta.json",
 };
 
 int64_t token_col_int(sqlite3_stmt *s, int i, int64_t none)
@@ -56,6 +57,10 @@ void token_row(sqlite3_stmt *s, struct token_info *t)
 	t->user_blocked = sqlite3_column_int(s, 16);
 	t->user_blocked_at = sqlite3_column_int64(s, 17);
 	t->user_uid = token_col_int(s, 18, -1);
+	t->user_kind = sqlite3_column_int(s, 19);
+	t->previous_id = token_col_int(s, 20, 0);
+	t->next_id = token_col_int(s, 21, 0);
+	t->family_id = sqlite3_column_int64(s, 22);
 }
 
 int token_get_in(struct store_conn *c, int64_t id, struct token_info *out)
@@ -448,6 +453,8 @@ size_t token_render(const struct token_info *t, enum token_attr attr,
 		w = snprintf(buf, size, "%d\n", token_active(t, now) ? 1 : 0);
 		break;
 	}
+	case TOKEN_META:
+		return token_render_json(t, now, buf, size, mtime);
 	case TOKEN_SECRET:
 	case TOKEN_NATTR:
 		*mtime = t->sealed_at ? t->sealed_at : t->created_at;

@@ -10,7 +10,11 @@
 #include "patfs/user.h"
 #include "storeInt.h"
 
-const char *const user_attr_names[USER_NATTR] = {"id", "blocked", "uid"};
+const char *const user_attr_names[USER_NATTR] = {"id", "blocked", "uid",
+						"kind"};
+
+const char *const user_kind_names[USER_NKINDS] = {
+    "human", "service_account", "project_bot", "group_bot"};
 
 /* users/: where users are created and removed. */
 static const struct access_obj users = {.kind = ACCESS_USERS, .owner_uid = -1};
@@ -30,6 +34,10 @@ static void user_row(sqlite3_stmt *s, struct user_info *u)
 	u->uid_at = sqlite3_column_int64(s, 5);
 	u->created_at = sqlite3_column_int64(s, 6);
 	u->ntokens = sqlite3_column_int64(s, 7);
+	u->kind = (enum user_kind)sqlite3_column_int(s, 8);
+	if ((unsigned)u->kind >= USER_NKINDS)
+		u->kind = USER_HUMAN;
+	u->kind_at = sqlite3_column_int64(s, 9);
 }
 
 /* Runs a one-row user query bound by bind; 0, -ENOENT or -errno. */
@@ -162,6 +170,28 @@ rollback:
 	return r;
 }
 
+/* The kind val names, for user u: human and service_account only (bots are
+ * patfs's to make), and only until u's first token. 0 or -errno. */
+static int parse_kind(const struct user_info *u, const char *val, size_t len,
+		      int64_t *v)
+{
+	size_t n = policy_value_len(val, len);
+
+	for (int k = USER_HUMAN; k < USER_NKINDS; k++)
+		if (n == strlen(user_kind_names[k]) &&
+		    !memcmp(val, user_kind_names[k], n)) {
+			*v = k;
+			if (k == (int)u->kind)
+				return 0; /* no change */
+			if (k > USER_SERVICE_ACCOUNT)
+				return -EINVAL;
+			return u->ntokens > 0 || u->kind > USER_SERVICE_ACCOUNT
+				   ? -EPERM
+				   : 0;
+		}
+	return -EINVAL;
+}
+
 int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	       enum user_attr attr, const char *val, size_t len)
 {
@@ -186,12 +216,16 @@ int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	if (!r && attr == USER_BLOCKED) {
 		r = policy_parse_bool(val, len, &b);
 		v = b;
+	} else if (!r && attr == USER_KIND) {
+		r = parse_kind(&u, val, len, &v);
 	} else if (!r) {
 		r = policy_parse_uid(val, len, &v);
 	}
 	if (r)
 		goto rollback;
-	cur = attr == USER_BLOCKED ? u.blocked : u.uid;
+	cur = attr == USER_BLOCKED ? u.blocked
+	      : attr == USER_KIND  ? (int64_t)u.kind
+				   : u.uid;
 	if (cur == v) {
 		store_rollback(c); /* no change, nothing to audit */
 		return 0;
@@ -201,6 +235,10 @@ int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		u.blocked = (int)v;
 		action = v ? "user_block" : "user_unblock";
 		s = store_sql(c, SQL_USER_SET_BLOCKED);
+	} else if (attr == USER_KIND) {
+		u.kind = (enum user_kind)v;
+		action = "user_set_kind";
+		s = store_sql(c, SQL_USER_SET_KIND);
 	} else {
 		u.uid = v;
 		action = "user_set_uid";
@@ -252,6 +290,10 @@ size_t user_render(const struct user_info *u, enum user_attr attr, char *buf,
 		*mtime = u->uid_at;
 		n = u->uid < 0 ? snprintf(buf, size, "%s", "")
 			       : snprintf(buf, size, "%" PRId64 "\n", u->uid);
+		break;
+	case USER_KIND:
+		*mtime = u->kind_at;
+		n = snprintf(buf, size, "%s\n", user_kind_names[u->kind]);
 		break;
 	case USER_NATTR:
 		break;

@@ -61,6 +61,7 @@ static void inval_token(struct cache *c, int64_t id)
 static int inval_listed(void *ctx, const struct token_info *t)
 {
 	inval_token(ctx, t->id);
+	inval(ctx, INO_TOKENS_JSON, 0, t->user_id);
 	return 0;
 }
 
@@ -77,14 +78,17 @@ static void apply(struct cache *c, const struct store_change *ch)
 		for (unsigned a = 0; a < USER_NATTR; a++)
 			inval(c, INO_USER_ATTR, a, ch->user_id);
 		inval(c, INO_TOKENS, 0, ch->user_id);
+		inval(c, INO_TOKENS_JSON, 0, ch->user_id);
 		token_list_user(c->st, ch->user_id, 0, inval_listed, c);
 		break;
 	case STORE_CH_TOKENS:
 		inval(c, INO_TOKENS, 0, ch->user_id);
+		inval(c, INO_TOKENS_JSON, 0, ch->user_id);
 		break;
 	case STORE_CH_TOKEN:
 	case STORE_CH_EXPIRY:
 		inval_token(c, ch->token_id);
+		inval(c, INO_TOKENS_JSON, 0, ch->user_id);
 		break;
 	case STORE_CH_ALL:
 	default:

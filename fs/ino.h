@@ -24,6 +24,7 @@ enum ino_kind {
 	INO_REVOKE,	/* revoke */
 	INO_IDENTIFY,	/* identify */
 	INO_SECRET,	/* a token's file "token" (id: token) */
+	INO_TOKENS_JSON, /* users/<u>/tokens.json (id: user) */
 	INO_NKINDS
 };
 

@@ -24,6 +24,7 @@ static const struct node_kind *const kinds[INO_NKINDS] = {
     [INO_REVOKE] = &node_revoke,
     [INO_IDENTIFY] = &node_identify,
     [INO_AUDIT] = &node_audit,
+    [INO_TOKENS_JSON] = &node_tokens_json,
 };
 
 /* What an inode of no known kind is: nothing. */

@@ -121,14 +121,16 @@ static void user_stat(struct nreq *q, const struct node *n,
 				 created by another process */
 }
 
-/* The names in a user's directory: its attributes, then tokens/. */
-static const char *const user_names[USER_NATTR + 1] = {"id", "blocked", "uid",
-						       "tokens"};
+/* The names in a user's directory: its attributes, then tokens/ and
+ * tokens.json. */
+#define USER_NNAMES (USER_NATTR + 2)
+static const char *const user_names[USER_NNAMES] = {
+    "id", "blocked", "uid", "kind", "tokens", "tokens.json"};
 
 static int user_lookup(struct nreq *q, const struct node *dir, const char *name,
 		       struct node *child)
 {
-	int i = node_index_of(user_names, USER_NATTR + 1, name);
+	int i = node_index_of(user_names, USER_NNAMES, name);
 
 	(void)q;
 	if (i < 0)
@@ -138,6 +140,9 @@ static int user_lookup(struct nreq *q, const struct node *dir, const char *name,
 	if (i == USER_NATTR) {
 		child->ino = (struct ino){INO_TOKENS, 0, dir->user.id};
 		child->obj = access_of(ACCESS_TOKENS, 0, dir->user.uid);
+	} else if (i == USER_NATTR + 1) {
+		child->ino = (struct ino){INO_TOKENS_JSON, 0, dir->user.id};
+		child->obj = access_of(ACCESS_USER_JSON, 0, dir->user.uid);
 	} else {
 		child->ino =
 		    (struct ino){INO_USER_ATTR, (unsigned)i, dir->user.id};
@@ -149,7 +154,7 @@ static int user_lookup(struct nreq *q, const struct node *dir, const char *name,
 static int user_list_names(struct nreq *q, const struct node *dir,
 			   struct dirbuf *d, off_t off)
 {
-	return node_list_fixed(q, dir, user_names, USER_NATTR + 1, d, off);
+	return node_list_fixed(q, dir, user_names, USER_NNAMES, d, off);
 }
 
 const struct node_kind node_user = {

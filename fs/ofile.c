@@ -71,6 +71,7 @@ void ofile_put(struct pfs *p, struct ofile *of)
 			    &(struct store_change){.kind = STORE_CH_TOKEN,
 						   .token_id = of->token_id});
 	sodium_free(of->secret); /* wipes the plaintext */
+	free(of->text);
 	pthread_mutex_destroy(&of->lock);
 	free(of);
 }

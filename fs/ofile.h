@@ -13,7 +13,7 @@
 
 struct pfs;
 
-enum ofile_kind { OF_TAKE, OF_SET, OF_IDENTIFY };
+enum ofile_kind { OF_TAKE, OF_SET, OF_IDENTIFY, OF_TEXT };
 
 struct ofile {
 	enum ofile_kind kind;
@@ -27,6 +27,9 @@ struct ofile {
 	/* OF_IDENTIFY: the answer to the last write, read from rpos on */
 	char answer[PFS_NAME_MAX + 64];
 	size_t alen, rpos;
+	/* OF_TEXT: what the file held when it was opened (malloc'd) */
+	char *text;
+	size_t tlen;
 };
 
 /* A new open file of kind with one reference, or NULL. */

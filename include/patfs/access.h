@@ -21,6 +21,7 @@ enum access_kind {
 	ACCESS_USER,	   /* users/<u>/: its owner and admins enter */
 	ACCESS_USER_ATTR,  /* users/<u>/<attr> (attr: enum user_attr) */
 	ACCESS_TOKENS,	   /* users/<u>/tokens/: its owner and admins mint */
+	ACCESS_USER_JSON,  /* users/<u>/tokens.json: its owner and admins read */
 	ACCESS_TOKEN,	   /* a token's directory (token) */
 	ACCESS_TOKEN_ATTR, /* a token's file (token, attr: enum token_attr) */
 	ACCESS_ADMIN_DIR,  /* expiring/ and its dates: admins list */

@@ -21,13 +21,14 @@ enum token_attr {
 	TOKEN_REVOKED,
 	TOKEN_ACTIVE,
 	TOKEN_SECRET, /* the file "token" */
+	TOKEN_META,   /* meta.json: every attribute above as one object */
 	TOKEN_NATTR
 };
 extern const char *const token_attr_names[TOKEN_NATTR];
 
-#define TOKEN_RENDER_MAX                                                       \
-	512 /* a buffer this large holds any rendered value                    \
-	     */
+/* A buffer this large holds any rendered value, meta.json included (its
+ * strings escaped at worst six bytes a byte). */
+#define TOKEN_RENDER_MAX 8192
 
 struct token_info {
 	int64_t id;
@@ -49,6 +50,10 @@ struct token_info {
 	int user_blocked;
 	int64_t user_blocked_at;
 	int64_t user_uid; /* the owner's mapped uid, or -1 */
+	int user_kind;	  /* enum user_kind */
+	int64_t previous_id; /* the token this one was rotated from, or 0 */
+	int64_t next_id;     /* the token rotated from this one, or 0 */
+	int64_t family_id;   /* the first token of its rotations */
 };
 
 /* 0 with *out filled, -ENOENT, or another -errno. */
@@ -93,9 +98,38 @@ int token_set_secret(struct store *st, const struct pfs_actor *a, int64_t id,
 size_t token_secret_file_len(const struct store *st);
 
 /* Renders attr (not TOKEN_SECRET) as its file holds it into buf of at least
- * TOKEN_RENDER_MAX bytes; returns the length and sets *mtime. */
+ * TOKEN_RENDER_MAX bytes; returns the length and sets *mtime (of meta.json:
+ * the latest of its values'). */
 size_t token_render(const struct token_info *t, enum token_attr attr,
 		    int64_t now, char *buf, size_t size, int64_t *mtime);
+
+/* meta.json of t: one JSON object and a newline, into buf; its length (0
+ * when it does not fit), and *mtime as token_render's. */
+size_t token_render_json(const struct token_info *t, int64_t now, char *buf,
+			 size_t size, int64_t *mtime);
+
+struct json;
+/* Appends t's object to j (an element of tokens.json). */
+void token_json(struct json *j, const struct token_info *t, int64_t now);
+
+/* The largest tokens.json: a user with more tokens than fit gets EFBIG. */
+#define TOKEN_JSON_MAX (64u << 20)
+
+/* tokens.json of a user as one caller sees it. */
+struct token_json_doc {
+	char *text; /* malloc'd, NUL-terminated */
+	size_t len;
+	bool varies;   /* another caller may see other tokens: the user has
+			  impersonation tokens, which their owner does not see */
+	int64_t mtime; /* the latest change of a token in it (in: the time
+			  when it holds none, such as the user's creation) */
+};
+
+/* tokens.json of user_id as actor a sees it: a JSON array of the meta.json
+ * objects of the tokens a may see, in id order, one a line. 0 with *out
+ * filled, or -errno (-EFBIG past TOKEN_JSON_MAX). */
+int token_json_user(struct store *st, const struct pfs_actor *a,
+		    int64_t user_id, int64_t now, struct token_json_doc *out);
 
 /* Calls fn for each token of user_id with id > after in id order, until fn
  * returns nonzero. Returns 0 or -errno. */

@@ -9,8 +9,20 @@
 
 struct store;
 
-enum user_attr { USER_ID, USER_BLOCKED, USER_UID, USER_NATTR };
+enum user_attr { USER_ID, USER_BLOCKED, USER_UID, USER_KIND, USER_NATTR };
 extern const char *const user_attr_names[USER_NATTR];
+
+/* What a user is, as GitLab has them: a person, a service account (made
+ * one by an admin before its first token), or the bot patfs creates with a
+ * project's or a group's token. */
+enum user_kind {
+	USER_HUMAN,
+	USER_SERVICE_ACCOUNT,
+	USER_PROJECT_BOT,
+	USER_GROUP_BOT,
+	USER_NKINDS
+};
+extern const char *const user_kind_names[USER_NKINDS];
 
 struct user_info {
 	int64_t id;
@@ -21,6 +33,8 @@ struct user_info {
 	int64_t uid_at;
 	int64_t created_at;
 	int64_t ntokens; /* tokens ever minted for this user */
+	enum user_kind kind;
+	int64_t kind_at; /* last change of kind, or creation */
 };
 
 /* Lookups: 0, -ENOENT, or another -errno; *out is filled only on success. */
@@ -37,7 +51,9 @@ int user_create(struct store *st, const struct pfs_actor *a, const char *name,
 int user_remove(struct store *st, const struct pfs_actor *a, int64_t id);
 
 /* Applies a written value to an attribute: 0 or -errno (EINVAL bad value,
- * EPERM immutable or not allowed to this actor); nothing changes on error. */
+ * EPERM immutable or not allowed to this actor); nothing changes on error.
+ * kind takes human or service_account, from admins, while the user has had
+ * no token and is no bot (else EPERM). */
 int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	       enum user_attr attr, const char *val, size_t len);
 

@@ -199,7 +199,8 @@ def test_requests_per_walk(make_daemon):
     for what cannot be cached, request by request: the name of an
     impersonation token's directory (it resolves for admins only: its owner
     must get ENOENT), the file `token` of an unsealed token, and the
-    listings of tokens/ (they hide impersonation tokens from their owner)."""
+    listings of tokens/ and the size of tokens.json (they hide impersonation
+    tokens from their owner)."""
     d = make_daemon(args=["-o", "debug_statements"])
     imp = set()
     for user in ("alice", "bob"):
@@ -220,11 +221,14 @@ def test_requests_per_walk(make_daemon):
     kinds = {(op, kind) for op, kind, _, _ in seen}
     assert kinds <= {("LOOKUP", "token"), ("LOOKUP", "secret"),
                      ("GETATTR", "secret"), ("GETATTR", "tokens"),
-                     ("READDIRPLUS", "tokens")}, seen
+                     ("READDIRPLUS", "tokens"),
+                     ("GETATTR", "tokens.json")}, seen
     assert {i for op, kind, i, _ in seen if kind == "token"} == imp, seen
     # tokens/ is listed once per walk (two READDIRPLUS: entries, then end)
     assert sorted(op for op, kind, _, _ in seen
                   if kind == "tokens") == ["GETATTR"] * 2 + ["READDIRPLUS"] * 4
+    assert [op for op, kind, _, _ in seen if kind == "tokens.json"] == \
+        ["GETATTR"] * 2
 
 
 def test_json_logs_escape_what_users_write(fs, tmp_path):

@@ -11,8 +11,8 @@ from conftest import audit_lines, err_of, mint, read, write
 
 SECRET_RE = re.compile(rb"^glpat-[A-Za-z0-9_-]{20}\n$")
 TOKEN_FILES = ["active", "created_at", "description", "expires_at",
-               "impersonation", "last_used_at", "name", "revoked", "scopes",
-               "token"]
+               "impersonation", "last_used_at", "meta.json", "name", "revoked",
+               "scopes", "token"]
 
 
 def test_root_lists_the_tree(fs):
@@ -224,6 +224,7 @@ def test_python_os_walk_sees_the_tree(fs):
     for dirpath, dirnames, filenames in os.walk(fs.mnt):
         seen[os.path.relpath(dirpath, fs.mnt)] = (sorted(dirnames), sorted(filenames))
     assert seen["."] == (["auth", "expiring", "users"], ["audit.log", "identify", "revoke"])
-    assert seen["users/alice"] == (["tokens"], ["blocked", "id", "uid"])
+    assert seen["users/alice"] == (["tokens"], ["blocked", "id", "kind",
+                                                "tokens.json", "uid"])
     assert "token" not in seen["users/alice/tokens/1"][1]
-    assert len(seen["users/alice/tokens/1"][1]) == 9
+    assert len(seen["users/alice/tokens/1"][1]) == 10
