@@ -65,6 +65,9 @@ static unsigned token_attr_rights(enum role role, const struct token_info *t,
 	case TOKEN_SECRET:
 		w = admin && !revoked && !sealed;
 		break;
+	case TOKEN_ROTATE: /* in any state: a reuse is rotation's to judge;
+			      it reads empty, so that walkers copy it */
+		return ACCESS_R | ACCESS_W;
 	default:
 		w = false;
 	}
@@ -112,6 +115,8 @@ static int rights_of(enum role role, const struct access_obj *o)
 		return admin ? ACCESS_W : 0;
 	case ACCESS_IDENTIFY:
 		return admin ? ACCESS_R | ACCESS_W : 0;
+	case ACCESS_SELF_ROTATE:
+		return ACCESS_R | ACCESS_W;
 	}
 	return 0;
 }

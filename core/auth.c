@@ -338,31 +338,33 @@ static void touch(struct auth *au, const struct token_info *t, int64_t now)
 		stamp_flush(au);
 }
 
-int auth_check(struct auth *au, const struct pfs_actor *a, const char *scope,
-	       const char *secret, size_t len, const char *path)
+/* Checks secret as auth_check says, for scope idx, or idx2 as well when
+ * it is not negative (either will do): 0 with *t filled, or -errno (the
+ * failure logged and counted, *t filled when the secret is a token's). */
+static int check(struct auth *au, const struct pfs_actor *a, int idx,
+		 int idx2, const char *secret, size_t len, const char *path,
+		 struct token_info *t)
 {
-	int idx = policy_scope_index(scope, strlen(scope));
 	int64_t now = store_now();
-	struct token_info t = {0};
 	struct summary due = {0};
 	enum limited lim;
 	enum reason why;
 	int r;
 
-	if (idx < 0)
-		return -EINVAL;
 	lim = limited(au, a->uid, now, &due);
 	if (lim != NOT_LIMITED) {
 		why = WHY_LIMITED;
 	} else {
-		r = lookup(au, secret, len, &t);
+		r = lookup(au, secret, len, t);
 		why = r == -EKEYREJECTED ? WHY_INVALID
 		      : r		 ? WHY_UNAVAILABLE /* fail closed */
-					 : judge(au, &t, idx, now);
+					 : judge(au, t, idx, now);
+		if (why == WHY_SCOPE && idx2 >= 0)
+			why = judge(au, t, idx2, now);
 	}
 	log_summary(au, &due, now);
 	if (why == WHY_OK) {
-		touch(au, &t, now);
+		touch(au, t, now);
 		return 0;
 	}
 	if (why != WHY_LIMITED && why != WHY_UNAVAILABLE) {
@@ -373,11 +375,39 @@ int auth_check(struct auth *au, const struct pfs_actor *a, const char *scope,
 	if (lim != LIMITED_AGAIN)
 		log_entry(au,
 			  &(struct entry){.why = why,
-					  .token_id = t.id,
+					  .token_id = t->id,
 					  .path = path,
 					  .a = a},
 			  now);
 	return -reasons[why].err;
+}
+
+int auth_check(struct auth *au, const struct pfs_actor *a, const char *scope,
+	       const char *secret, size_t len, const char *path)
+{
+	int idx = policy_scope_index(scope, strlen(scope));
+	struct token_info t = {0};
+
+	if (idx < 0)
+		return -EINVAL;
+	return check(au, a, idx, -1, secret, len, path, &t);
+}
+
+int auth_rotate(struct auth *au, const struct pfs_actor *a, const char *secret,
+		size_t len, const char *path, char *out, size_t size)
+{
+	static const char self[] = "self_rotate", api[] = "api";
+	struct token_info t = {0};
+	int64_t next;
+	int r = check(au, a, policy_scope_index(self, sizeof(self) - 1),
+		      policy_scope_index(api, sizeof(api) - 1), secret, len,
+		      path, &t);
+
+	if (r == -EKEYREVOKED && t.next_id) /* an old secret comes back */
+		token_rotate_as(au->st, a, t.id, "1", 1, true, &next, NULL, 0);
+	if (r)
+		return r;
+	return token_rotate_as(au->st, a, t.id, "1", 1, true, &next, out, size);
 }
 
 void auth_close(struct auth *au)

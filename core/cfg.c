@@ -58,6 +58,7 @@ int cfg_defaults(struct cfg *c)
 	c->max_lifetime_days = 365;
 	c->require_expiry = true;
 	c->allow_impersonation = true;
+	c->reuse_detection = true;
 	c->last_used_interval_s = 600;
 	c->max_failures_per_minute = 10;
 	c->log_max_bytes = 10 << 20;
@@ -176,6 +177,9 @@ static int handler(void *user, const char *section, const char *name,
 	} else if (KEY("tokens", "require_expiry")) {
 		why = "expected true or false";
 		r = parse_bool(value, &c->require_expiry);
+	} else if (KEY("tokens", "reuse_detection")) {
+		why = "expected true or false";
+		r = parse_bool(value, &c->reuse_detection);
 	} else if (KEY("tokens", "allow_impersonation")) {
 		why = "expected true or false";
 		r = parse_bool(value, &c->allow_impersonation);

@@ -68,6 +68,14 @@ static const char *const sql_text[STORE_NSQL] = {
 	"INSERT INTO tokens (user_id, name, scopes, created_at,"
 	" description_at, scopes_at, impersonation_at, expires_at,"
 	" expires_at_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?4, ?5, ?4)",
+    [SQL_TOKEN_ROTATE] =
+	"INSERT INTO tokens (user_id, name, description, scopes, impersonation,"
+	" created_at, description_at, scopes_at, impersonation_at, expires_at,"
+	" expires_at_at, previous_id, family_id) VALUES (?1, ?2, ?3, ?4, ?5,"
+	" ?6, ?6, ?6, ?6, ?7, ?6, ?8, ?9)",
+    [SQL_TOKEN_FAMILY] =
+	"SELECT id FROM tokens WHERE (id = ?1 OR family_id = ?1)"
+	" AND revoked_at IS NULL ORDER BY id",
     [SQL_TOKEN_IMPORT] =
 	"INSERT INTO tokens (user_id, name, scopes, impersonation, created_at,"
 	" description_at, scopes_at, impersonation_at, expires_at,"

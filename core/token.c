@@ -18,7 +18,7 @@
 const char *const token_attr_names[TOKEN_NATTR] = {
     "name",	  "description",  "scopes",  "impersonation", "created_at",
     "expires_at", "last_used_at", "revoked", "active",	      "token",
-    "meta.json",
+    "meta.json", "rotate", "previous", "next",
 };
 
 int64_t token_col_int(sqlite3_stmt *s, int i, int64_t none)
@@ -455,6 +455,9 @@ size_t token_render(const struct token_info *t, enum token_attr attr,
 	}
 	case TOKEN_META:
 		return token_render_json(t, now, buf, size, mtime);
+	case TOKEN_ROTATE: /* write-only */
+	case TOKEN_PREVIOUS:
+	case TOKEN_NEXT: /* symlinks: their target is no content */
 	case TOKEN_SECRET:
 	case TOKEN_NATTR:
 		*mtime = t->sealed_at ? t->sealed_at : t->created_at;

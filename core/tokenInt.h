@@ -37,6 +37,20 @@ int token_owner_of(struct store_conn *c, int64_t user_id, struct token_info *t);
 int token_update(struct store_conn *c, enum store_sql id, int64_t tid,
 		 int64_t v, bool null_if_negative, int64_t now);
 
+/* token_rotate, by the holder of the token's secret when holder (who needs
+ * no right on it: self-rotation), else by a as access.h allows. With
+ * secret, the successor is sealed in the same transaction with a new secret
+ * put there (size bytes, sodium_malloc'd), and its length returned. */
+int token_rotate_as(struct store *st, const struct pfs_actor *a, int64_t id,
+		    const char *val, size_t len, bool holder, int64_t *next,
+		    char *secret, size_t size);
+
+/* Generates the secret of unsealed token id into buf and seals the token
+ * with its digest, in c's open transaction, audited as token_secret_taken:
+ * the secret's length, or -errno. */
+int token_seal_new(struct store_conn *c, const struct pfs_actor *a, int64_t id,
+		   char *buf, size_t size);
+
 /* The token whose secret has digest d: 0, -ENOENT, or -errno. */
 int token_find_digest(struct store *st,
 		      const unsigned char d[SECRET_DIGEST_LEN],

@@ -69,6 +69,21 @@ static int begin_unsealed(struct store_conn *c, const struct pfs_actor *a,
 	return r;
 }
 
+int token_seal_new(struct store_conn *c, const struct pfs_actor *a, int64_t id,
+		   char *buf, size_t size)
+{
+	struct token_info t;
+	int len, r = token_get_in(c, id, &t);
+
+	if (r)
+		return r;
+	len = secret_generate(store_cfg(c->st)->prefix, buf, size);
+	r = len < 0 ? len : seal(c, a, &t, buf, (size_t)len, "token_secret_taken");
+	if (r)
+		sodium_memzero(buf, size);
+	return r ? r : len;
+}
+
 int token_take_secret(struct store *st, const struct pfs_actor *a, int64_t id,
 		      char *buf, size_t size)
 {

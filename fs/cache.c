@@ -56,6 +56,8 @@ static void inval_token(struct cache *c, int64_t id)
 		inval(c, INO_TOKEN_ATTR, a, id);
 	inval(c, INO_SECRET, 0, id);
 	inval(c, INO_LINK, 0, id);
+	inval(c, INO_TOKEN_REL, TOKEN_PREVIOUS, id);
+	inval(c, INO_TOKEN_REL, TOKEN_NEXT, id);
 }
 
 static int inval_listed(void *ctx, const struct token_info *t)

@@ -25,6 +25,8 @@ enum ino_kind {
 	INO_IDENTIFY,	/* identify */
 	INO_SECRET,	/* a token's file "token" (id: token) */
 	INO_TOKENS_JSON, /* users/<u>/tokens.json (id: user) */
+	INO_TOKEN_REL,	 /* a token's previous and next (sub: attr) */
+	INO_SELF_ROTATE, /* rotate */
 	INO_NKINDS
 };
 

@@ -25,6 +25,8 @@ static const struct node_kind *const kinds[INO_NKINDS] = {
     [INO_IDENTIFY] = &node_identify,
     [INO_AUDIT] = &node_audit,
     [INO_TOKENS_JSON] = &node_tokens_json,
+    [INO_TOKEN_REL] = &node_token_rel,
+    [INO_SELF_ROTATE] = &node_self_rotate,
 };
 
 /* What an inode of no known kind is: nothing. */

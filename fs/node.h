@@ -124,7 +124,7 @@ struct node_kind {
 extern const struct node_kind node_root, node_users, node_user, node_user_attr,
     node_tokens, node_token, node_token_attr, node_secret, node_expiring,
     node_date, node_link, node_auth, node_scope, node_revoke, node_identify,
-    node_audit, node_tokens_json;
+    node_audit, node_tokens_json, node_token_rel, node_self_rotate;
 
 /* The kind of inode n; an unknown one is refused as absent. */
 const struct node_kind *node_kind_of(struct ino n);
@@ -154,6 +154,11 @@ int node_index_of(const char *const *names, int count, const char *name);
  * the length copied. */
 ssize_t node_slice(const char *src, size_t len, char *buf, size_t size,
 		   off_t off);
+
+/* Makes child t's link attr (TOKEN_PREVIOUS or TOKEN_NEXT; alias: the
+ * INO_ALIAS bit of the way there), loaded: 0, or -ENOENT when t has none. */
+int token_rel_lookup(const struct token_info *t, int attr, unsigned alias,
+		     struct node *child);
 
 /* Parses a decimal id without leading zeros: 0 or -ENOENT. */
 int node_parse_id(const char *name, int64_t *id);

@@ -182,6 +182,8 @@ static int token_lookup(struct nreq *q, const struct node *dir,
 
 	if (i < 0)
 		return -ENOENT;
+	if (i == TOKEN_PREVIOUS || i == TOKEN_NEXT)
+		return token_rel_lookup(&dir->token, i, alias, child);
 	if (i != TOKEN_SECRET)
 		token_node(child, &dir->token, INO_TOKEN_ATTR,
 			   (unsigned)i | alias);
@@ -214,7 +216,8 @@ static int token_attr_load(struct nreq *q, struct node *n)
 	unsigned attr = n->ino.sub & ~INO_ALIAS;
 	int r;
 
-	if (attr >= TOKEN_NATTR || attr == TOKEN_SECRET)
+	if (attr >= TOKEN_NATTR || attr == TOKEN_SECRET ||
+	    attr == TOKEN_PREVIOUS || attr == TOKEN_NEXT)
 		return -ENOENT;
 	r = token_fetch(q, n);
 	if (!r)
@@ -253,8 +256,13 @@ static ssize_t token_attr_read(struct nreq *q, struct node *n, char *buf,
 static int token_attr_write(struct nreq *q, struct node *n, const char *buf,
 			    size_t size)
 {
-	return token_write(q->p->st, &q->a, n->ino.id, n->ino.sub & ~INO_ALIAS,
-			   buf, size);
+	unsigned attr = n->ino.sub & ~INO_ALIAS;
+	int64_t next;
+
+	if (attr == TOKEN_ROTATE)
+		return token_rotate(q->p->st, &q->a, n->ino.id, buf, size,
+				    &next);
+	return token_write(q->p->st, &q->a, n->ino.id, attr, buf, size);
 }
 
 const struct node_kind node_token_attr = {

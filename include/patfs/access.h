@@ -30,6 +30,7 @@ enum access_kind {
 	ACCESS_CHECKER,	   /* auth/<scope>: everyone writes */
 	ACCESS_REVOKE,	   /* revoke: admins write */
 	ACCESS_IDENTIFY,   /* identify: admins write and read */
+	ACCESS_SELF_ROTATE, /* rotate: everyone writes a secret, reads one */
 };
 
 #define ACCESS_R 4u

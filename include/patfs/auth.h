@@ -40,6 +40,17 @@ void auth_close(struct auth *au);
 int auth_check(struct auth *au, const struct pfs_actor *a, const char *scope,
 	       const char *secret, size_t len, const char *path);
 
+/* Self-rotation: the holder of secret, a token with the self_rotate or the
+ * api scope that passes as auth_check says, rotates it (token_rotate, by
+ * the secret's authority: no right of a's is needed). Its successor is
+ * sealed at once with a new secret, put in out (size bytes, best
+ * sodium_malloc'd; SECRET_MAX will do), and the secret's length returned.
+ * Fails as auth_check does, logged alike; a secret of a token that was
+ * rotated already fails -EKEYREVOKED and, as token_rotate says, revokes
+ * its family. */
+int auth_rotate(struct auth *au, const struct pfs_actor *a, const char *secret,
+		size_t len, const char *path, char *out, size_t size);
+
 /* The token whose secret this is (any state): 0, or -EKEYREJECTED when no
  * token has it. */
 int auth_find(struct auth *au, const char *secret, size_t len,

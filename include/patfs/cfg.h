@@ -19,6 +19,7 @@ struct cfg {
 	int max_lifetime_days;
 	bool require_expiry;
 	bool allow_impersonation;
+	bool reuse_detection; /* rotating a rotated token revokes its family */
 	int last_used_interval_s;
 	char *auth_log; /* [auth] log, absolute */
 	int max_failures_per_minute;

@@ -22,6 +22,9 @@ enum token_attr {
 	TOKEN_ACTIVE,
 	TOKEN_SECRET, /* the file "token" */
 	TOKEN_META,   /* meta.json: every attribute above as one object */
+	TOKEN_ROTATE, /* write 1 or a date: rotate (token_rotate) */
+	TOKEN_PREVIOUS, /* symlinks: the token this one was rotated from */
+	TOKEN_NEXT,	/* and the one rotated from it */
 	TOKEN_NATTR
 };
 extern const char *const token_attr_names[TOKEN_NATTR];
@@ -81,6 +84,19 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
  * actor. Nothing changes on error. */
 int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		enum token_attr attr, const char *val, size_t len);
+
+/* Rotates token id as GitLab does: revokes it and mints its successor (same
+ * owner, name, description, scopes, impersonation; unsealed, its secret
+ * read once as any new token's) in one transaction, audited as
+ * token_rotate with both ids. val is "1" (expiring 7 days from today where
+ * expiry is required, else after max_lifetime_days) or a date
+ * (YYYY-MM-DD, within max_lifetime_days). 0 with *next the successor's id;
+ * -EINVAL bad value; -EPERM revoked, expired, owner blocked, or rotated
+ * already: then, with [tokens] reuse_detection, every active token of its
+ * family is revoked too (audited, reason token_reuse), and that is kept;
+ * -ENOENT / -EACCES as access.h says. Nothing else changes on error. */
+int token_rotate(struct store *st, const struct pfs_actor *a, int64_t id,
+		 const char *val, size_t len, int64_t *next);
 
 /* Takes the secret of an unsealed token: generates it into buf (which should
  * be sodium_malloc'd), stores its digest and seals the token. Returns the

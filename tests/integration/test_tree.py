@@ -12,12 +12,13 @@ from conftest import audit_lines, err_of, mint, read, write
 SECRET_RE = re.compile(rb"^glpat-[A-Za-z0-9_-]{20}\n$")
 TOKEN_FILES = ["active", "created_at", "description", "expires_at",
                "impersonation", "last_used_at", "meta.json", "name", "revoked",
-               "scopes", "token"]
+               "rotate", "scopes", "token"]
 
 
 def test_root_lists_the_tree(fs):
     assert sorted(os.listdir(fs.mnt)) == ["audit.log", "auth", "expiring",
-                                          "identify", "revoke", "users"]
+                                          "identify", "revoke", "rotate",
+                                          "users"]
     assert os.listdir(fs.path("users")) == []
     assert os.listdir(fs.path("expiring")) == ["never"]
 
@@ -223,8 +224,9 @@ def test_python_os_walk_sees_the_tree(fs):
     seen = {}
     for dirpath, dirnames, filenames in os.walk(fs.mnt):
         seen[os.path.relpath(dirpath, fs.mnt)] = (sorted(dirnames), sorted(filenames))
-    assert seen["."] == (["auth", "expiring", "users"], ["audit.log", "identify", "revoke"])
+    assert seen["."] == (["auth", "expiring", "users"],
+                         ["audit.log", "identify", "revoke", "rotate"])
     assert seen["users/alice"] == (["tokens"], ["blocked", "id", "kind",
                                                 "tokens.json", "uid"])
     assert "token" not in seen["users/alice/tokens/1"][1]
-    assert len(seen["users/alice/tokens/1"][1]) == 10
+    assert len(seen["users/alice/tokens/1"][1]) == 11
