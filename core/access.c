@@ -117,6 +117,8 @@ static int rights_of(enum role role, const struct access_obj *o)
 		return admin ? ACCESS_R | ACCESS_W : 0;
 	case ACCESS_SELF_ROTATE:
 		return ACCESS_R | ACCESS_W;
+	case ACCESS_CALENDAR:
+		return ACCESS_R;
 	}
 	return 0;
 }

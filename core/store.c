@@ -61,6 +61,9 @@ static const char *const sql_text[STORE_NSQL] = {
     [SQL_TOKEN_LIST_NEVER] = TOKEN_COLS
     "WHERE t.expires_at IS NULL AND t.revoked_at IS NULL AND t.id > ?2"
     " ORDER BY t.expires_at, t.id",
+    [SQL_TOKEN_LIST_WINDOW] = TOKEN_COLS
+    "WHERE t.revoked_at IS NULL AND (t.expires_at, t.id) > (?1, ?2)"
+    " AND t.expires_at <= ?3 ORDER BY t.expires_at, t.id",
     [SQL_TOKEN_NEXT_EXPIRY] =
 	"SELECT expires_at FROM tokens WHERE revoked_at IS NULL"
 	" AND expires_at > ?1 ORDER BY expires_at LIMIT 1",

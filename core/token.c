@@ -513,6 +513,20 @@ int token_list_expiring(struct store *st, int64_t day, int64_t after,
 	return list(c, s, fn, ctx);
 }
 
+int token_list_window(struct store *st, int64_t day, int64_t after,
+		      int64_t last, token_list_fn *fn, void *ctx)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_sql(c, SQL_TOKEN_LIST_WINDOW) : NULL;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, day);
+	sqlite3_bind_int64(s, 2, after);
+	sqlite3_bind_int64(s, 3, last);
+	return list(c, s, fn, ctx);
+}
+
 int token_next_expiry(struct store *st, int64_t after, int64_t *day)
 {
 	struct store_conn *c = store_conn(st);

@@ -95,40 +95,35 @@ size_t token_render_json(const struct token_info *t, int64_t now, char *buf,
 	return (size_t)n + 1;
 }
 
+int token_doc_add(struct token_doc *d, const char *s, size_t n)
+{
+	size_t cap = d->cap ? d->cap : 4096;
+	char *p;
+
+	while (d->len + n + 1 > cap)
+		cap *= 2;
+	if (cap > TOKEN_DOC_MAX)
+		return -EFBIG;
+	if (cap != d->cap) {
+		p = realloc(d->text, cap);
+		if (!p)
+			return -ENOMEM;
+		d->text = p;
+		d->cap = cap;
+	}
+	memcpy(d->text + d->len, s, n);
+	d->len += n;
+	d->text[d->len] = '\0';
+	return 0;
+}
+
 struct user_json {
 	const struct pfs_actor *a;
 	int64_t now;
-	char *buf; /* malloc'd */
-	size_t len, cap;
+	struct token_doc *doc;
 	int count;
-	bool varies;
-	int64_t mtime;
 	int err;
 };
-
-/* Appends the n bytes at s to l's buffer: 0 or -ENOMEM (also past
- * TOKEN_JSON_MAX). */
-static int append(struct user_json *l, const char *s, size_t n)
-{
-	size_t cap = l->cap ? l->cap : 4096;
-	char *p;
-
-	while (l->len + n + 1 > cap)
-		cap *= 2;
-	if (cap > TOKEN_JSON_MAX)
-		return -EFBIG;
-	if (cap != l->cap) {
-		p = realloc(l->buf, cap);
-		if (!p)
-			return -ENOMEM;
-		l->buf = p;
-		l->cap = cap;
-	}
-	memcpy(l->buf + l->len, s, n);
-	l->len += n;
-	l->buf[l->len] = '\0';
-	return 0;
-}
 
 static int add_json(void *ctx, const struct token_info *t)
 {
@@ -139,38 +134,39 @@ static int add_json(void *ctx, const struct token_info *t)
 	int n;
 
 	if (t->impersonation)
-		l->varies = true; /* its owner does not see it, admins do */
+		l->doc->varies = true; /* its owner does not see it */
 	if (access_see(l->a, &obj))
 		return 0;
-	if (meta_mtime(t, l->now) > l->mtime)
-		l->mtime = meta_mtime(t, l->now);
+	if (meta_mtime(t, l->now) > l->doc->mtime)
+		l->doc->mtime = meta_mtime(t, l->now);
 	json_init(&j, one, sizeof(one));
 	token_json(&j, t, l->now);
 	n = json_finish(&j);
-	l->err = n < 0 ? n : append(l, l->count ? ",\n" : "[\n", 2);
+	l->err = n < 0 ? n : token_doc_add(l->doc, l->count ? ",\n" : "[\n", 2);
 	if (!l->err)
-		l->err = append(l, one, (size_t)n);
+		l->err = token_doc_add(l->doc, one, (size_t)n);
 	l->count++;
 	return l->err;
 }
 
 int token_json_user(struct store *st, const struct pfs_actor *a,
-		    int64_t user_id, int64_t now, struct token_json_doc *out)
+		    int64_t user_id, int64_t now, struct token_doc *out)
 {
-	struct user_json l = {.a = a, .now = now, .mtime = out->mtime};
-	int r = token_list_user(st, user_id, 0, add_json, &l);
+	struct user_json l = {.a = a, .now = now, .doc = out};
+	int r;
 
+	out->text = NULL;
+	out->len = out->cap = 0;
+	out->varies = false;
+	r = token_list_user(st, user_id, 0, add_json, &l);
 	if (!r)
 		r = l.err;
 	if (!r)
-		r = l.count ? append(&l, "\n]\n", 3) : append(&l, "[]\n", 3);
+		r = l.count ? token_doc_add(out, "\n]\n", 3)
+			    : token_doc_add(out, "[]\n", 3);
 	if (r) {
-		free(l.buf);
-		return r;
+		free(out->text);
+		out->text = NULL;
 	}
-	out->text = l.buf;
-	out->len = l.len;
-	out->varies = l.varies;
-	out->mtime = l.mtime;
-	return 0;
+	return r;
 }

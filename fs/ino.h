@@ -27,6 +27,9 @@ enum ino_kind {
 	INO_TOKENS_JSON, /* users/<u>/tokens.json (id: user) */
 	INO_TOKEN_REL,	 /* a token's previous and next (sub: attr) */
 	INO_SELF_ROTATE, /* rotate */
+	INO_WITHIN,	 /* expiring/within/ */
+	INO_WINDOW,	 /* expiring/within/<N>d/ (sub: which) */
+	INO_ICS,	 /* expiring.ics */
 	INO_NKINDS
 };
 
@@ -34,6 +37,8 @@ enum ino_kind {
  * which resolves anew on every lookup. */
 #define INO_ALIAS 0x80u
 #define INO_NEVER 1u
+/* In sub of a link: it lies in expiring/within/<N>d/, a level deeper. */
+#define INO_DEEP 2u
 
 struct ino {
 	enum ino_kind kind;

@@ -27,6 +27,9 @@ static const struct node_kind *const kinds[INO_NKINDS] = {
     [INO_TOKENS_JSON] = &node_tokens_json,
     [INO_TOKEN_REL] = &node_token_rel,
     [INO_SELF_ROTATE] = &node_self_rotate,
+    [INO_WITHIN] = &node_within,
+    [INO_WINDOW] = &node_window,
+    [INO_ICS] = &node_ics,
 };
 
 /* What an inode of no known kind is: nothing. */

@@ -124,7 +124,8 @@ struct node_kind {
 extern const struct node_kind node_root, node_users, node_user, node_user_attr,
     node_tokens, node_token, node_token_attr, node_secret, node_expiring,
     node_date, node_link, node_auth, node_scope, node_revoke, node_identify,
-    node_audit, node_tokens_json, node_token_rel, node_self_rotate;
+    node_audit, node_tokens_json, node_token_rel, node_self_rotate,
+    node_within, node_window, node_ics;
 
 /* The kind of inode n; an unknown one is refused as absent. */
 const struct node_kind *node_kind_of(struct ino n);

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "node.h"
 #include "patfs/policy.h"
@@ -34,6 +35,8 @@ static int expiring_lookup(struct nreq *q, const struct node *dir,
 	(void)dir;
 	if (!strcmp(name, "never"))
 		child->ino = (struct ino){INO_DATE, INO_NEVER, 0};
+	else if (!strcmp(name, "within"))
+		child->ino = (struct ino){INO_WITHIN, 0, 0};
 	else if (policy_parse_date(name, strlen(name), &day) == 0)
 		child->ino = (struct ino){INO_DATE, 0, day};
 	else
@@ -41,8 +44,9 @@ static int expiring_lookup(struct nreq *q, const struct node *dir,
 	return node_load(q, child);
 }
 
-/* never/ at offset OFF_FIRST, then day d at d + OFF_FIRST + 1, for the days
- * an unrevoked token expires (one indexed probe each). */
+/* never/ at offset OFF_FIRST, within/ at OFF_FIRST + 1, then day d at
+ * d + OFF_FIRST + 2, for the days an unrevoked token expires (one indexed
+ * probe each). */
 static int expiring_list(struct nreq *q, const struct node *dir,
 			 struct dirbuf *d, off_t off)
 {
@@ -57,12 +61,18 @@ static int expiring_list(struct nreq *q, const struct node *dir,
 			return 0;
 		off = OFF_FIRST;
 	}
-	day = off - OFF_FIRST - 1;
+	if (off == OFF_FIRST) {
+		expiring_lookup(q, dir, "within", &child);
+		if (node_dir_add(d, "within", &child, OFF_FIRST + 1))
+			return 0;
+		off = OFF_FIRST + 1;
+	}
+	day = off - OFF_FIRST - 2;
 	while (!d->full && token_next_expiry(q->p->st, day, &day) == 0) {
 		policy_format_date(day, name);
 		child = (struct node){.ino = {INO_DATE, 0, day}};
 		node_load(q, &child);
-		node_dir_add(d, name, &child, day + OFF_FIRST + 1);
+		node_dir_add(d, name, &child, day + OFF_FIRST + 2);
 	}
 	return 0;
 }
@@ -91,9 +101,10 @@ static int64_t day_of(const struct node *dir)
 	return dir->ino.sub == INO_NEVER ? -1 : dir->ino.id;
 }
 
-static void link_node(struct node *child, const struct token_info *t)
+static void link_node(struct node *child, const struct token_info *t,
+		      unsigned deep)
 {
-	child->ino = (struct ino){INO_LINK, 0, t->id};
+	child->ino = (struct ino){INO_LINK, deep, t->id};
 	if (&child->token != t)
 		child->token = *t;
 	child->obj = access_of(ACCESS_LINK, 0, -1);
@@ -112,7 +123,7 @@ static int date_lookup(struct nreq *q, const struct node *dir, const char *name,
 		   child->token.expires_day != day_of(dir)))
 		r = -ENOENT;
 	if (!r)
-		link_node(child, &child->token);
+		link_node(child, &child->token, 0);
 	return r;
 }
 
@@ -126,7 +137,7 @@ static int add_link(void *ctx, const struct token_info *t)
 	struct date_listing *l = ctx;
 	char name[24];
 
-	link_node(&l->child, t);
+	link_node(&l->child, t, 0);
 	snprintf(name, sizeof(name), "%" PRId64, t->id);
 	return node_dir_add(l->d, name, &l->child, (off_t)(t->id + OFF_FIRST));
 }
@@ -159,13 +170,14 @@ static int link_load(struct nreq *q, struct node *n)
 	if (!r && n->token.revoked_at)
 		r = -ENOENT;
 	if (!r)
-		link_node(n, &n->token);
+		link_node(n, &n->token, n->ino.sub & INO_DEEP);
 	return r;
 }
 
 static int link_target(const struct node *n, char *buf, size_t size)
 {
-	int len = snprintf(buf, size, "../../users/%s/tokens/%" PRId64,
+	int len = snprintf(buf, size, "%s../../users/%s/tokens/%" PRId64,
+			   n->ino.sub & INO_DEEP ? "../" : "",
 			   n->token.user_name, n->token.id);
 
 	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : len;
@@ -195,4 +207,123 @@ const struct node_kind node_link = {
     .load = link_load,
     .stat = link_stat,
     .readlink = link_readlink,
+};
+
+/* expiring/within/ and its windows: the active tokens expiring within 7, 30
+ * or 60 days, as links a level deeper than the dates' -------------------- */
+
+static const char *const windows[] = {"7d", "30d", "60d"};
+static const int window_days[] = {7, 30, 60};
+#define NWINDOWS ((int)(sizeof(windows) / sizeof(windows[0])))
+
+static int within_lookup(struct nreq *q, const struct node *dir,
+			 const char *name, struct node *child)
+{
+	int i = node_index_of(windows, NWINDOWS, name);
+
+	(void)dir;
+	if (i < 0)
+		return -ENOENT;
+	child->ino = (struct ino){INO_WINDOW, (unsigned)i, 0};
+	return node_load(q, child);
+}
+
+static int within_list(struct nreq *q, const struct node *dir,
+		       struct dirbuf *d, off_t off)
+{
+	return node_list_fixed(q, dir, windows, NWINDOWS, d, off);
+}
+
+static void within_stat(struct nreq *q, const struct node *n,
+			struct node_attr *out)
+{
+	node_fill(q, n, out, 0, 2 + NWINDOWS, q->p->started);
+}
+
+const struct node_kind node_within = {
+    .name = "within",
+    .flags = NODE_DIR | NODE_RO,
+    .load = expiring_load,
+    .stat = within_stat,
+    .lookup = within_lookup,
+    .list = within_list,
+};
+
+static int window_load(struct nreq *q, struct node *n)
+{
+	return n->ino.sub < NWINDOWS ? expiring_load(q, n) : -ENOENT;
+}
+
+/* True when t is active and expires within the window of dir, today on. */
+static bool in_window(const struct node *dir, const struct token_info *t,
+		      int64_t now)
+{
+	int64_t today = policy_day_of(now);
+
+	return token_active(t, now) && t->expires_day > today &&
+	       t->expires_day <= today + window_days[dir->ino.sub];
+}
+
+static int window_lookup(struct nreq *q, const struct node *dir,
+			 const char *name, struct node *child)
+{
+	int64_t id;
+	int r = node_parse_id(name, &id);
+
+	if (!r)
+		r = token_get(q->p->st, id, &child->token);
+	if (!r && !in_window(dir, &child->token, time(NULL)))
+		r = -ENOENT;
+	if (!r)
+		link_node(child, &child->token, INO_DEEP);
+	return r;
+}
+
+/* Offsets: (expiry day << 44 | id) + OFF_FIRST, the order of the listing,
+ * so that a listing in pieces goes on where it stopped. */
+#define ID_BITS 44
+
+struct window_listing {
+	const struct node *dir;
+	struct dirbuf *d;
+	struct node child;
+	int64_t now;
+};
+
+static int add_deep_link(void *ctx, const struct token_info *t)
+{
+	struct window_listing *l = ctx;
+	char name[24];
+
+	if (!in_window(l->dir, t, l->now))
+		return 0; /* an owner blocked */
+	link_node(&l->child, t, INO_DEEP);
+	snprintf(name, sizeof(name), "%" PRId64, t->id);
+	return node_dir_add(l->d, name, &l->child,
+			    (off_t)(t->expires_day << ID_BITS | t->id) +
+				OFF_FIRST);
+}
+
+static int window_list(struct nreq *q, const struct node *dir,
+		       struct dirbuf *d, off_t off)
+{
+	struct window_listing l = {.dir = dir, .d = d, .now = time(NULL)};
+	int64_t today = policy_day_of(l.now), day = today, after = INT64_MAX;
+
+	if (off >= OFF_FIRST) {
+		day = (off - OFF_FIRST) >> ID_BITS;
+		after = (off - OFF_FIRST) & ((INT64_C(1) << ID_BITS) - 1);
+	}
+	return token_list_window(q->p->st, day, after,
+				 today + window_days[dir->ino.sub],
+				 add_deep_link, &l);
+}
+
+const struct node_kind node_window = {
+    .name = "window",
+    .flags = NODE_DIR | NODE_RO,
+    .load = window_load,
+    .stat = date_stat,
+    .lookup = window_lookup,
+    .list = window_list,
 };

@@ -1,5 +1,7 @@
-/* node_json.c - users/<u>/tokens.json: the meta.json of every token of a
- * user the caller may see, in one read. */
+/* node_json.c - documents rendered for their reader: users/<u>/tokens.json
+ * (the meta.json of every token of a user the caller may see, in one read)
+ * and expiring.ics (the expiry dates of the caller's tokens, or of all for
+ * admins, as a calendar). */
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
@@ -17,7 +19,7 @@ static int json_load(struct nreq *q, struct node *n)
 
 /* The file as q's caller sees it now: 0 or -errno. */
 static int json_render(struct nreq *q, const struct node *n,
-		       struct token_json_doc *doc)
+		       struct token_doc *doc)
 {
 	doc->mtime = n->user.created_at;
 	return token_json_user(q->p->st, &q->a, n->user.id, time(NULL), doc);
@@ -29,7 +31,7 @@ static int json_render(struct nreq *q, const struct node *n,
 static void json_stat(struct nreq *q, const struct node *n,
 		      struct node_attr *out)
 {
-	struct token_json_doc doc;
+	struct token_doc doc;
 
 	if (json_render(q, n, &doc)) {
 		node_fill(q, n, out, 0, 1, n->user.created_at);
@@ -45,15 +47,10 @@ static void json_stat(struct nreq *q, const struct node *n,
 /* The open file holds what the file held at open, so that reads in pieces
  * make one whole; and reads it directly: a page cache shared by the opens
  * would mix the pieces of several. */
-static int json_open(struct nreq *q, struct node *n, struct fuse_file_info *fi)
+static int doc_open(struct token_doc doc, struct fuse_file_info *fi)
 {
-	struct token_json_doc doc;
-	struct ofile *of;
-	int r = json_render(q, n, &doc);
+	struct ofile *of = ofile_new(OF_TEXT);
 
-	if (r)
-		return r;
-	of = ofile_new(OF_TEXT);
 	if (!of) {
 		free(doc.text);
 		return -ENOMEM;
@@ -66,7 +63,15 @@ static int json_open(struct nreq *q, struct node *n, struct fuse_file_info *fi)
 	return 0;
 }
 
-static ssize_t json_read(struct nreq *q, struct node *n, char *buf,
+static int json_open(struct nreq *q, struct node *n, struct fuse_file_info *fi)
+{
+	struct token_doc doc;
+	int r = json_render(q, n, &doc);
+
+	return r ? r : doc_open(doc, fi);
+}
+
+static ssize_t doc_read(struct nreq *q, struct node *n, char *buf,
 			 size_t size, off_t off)
 {
 	(void)n;
@@ -81,5 +86,45 @@ const struct node_kind node_tokens_json = {
     .load = json_load,
     .stat = json_stat,
     .open = json_open,
-    .read = json_read,
+    .read = doc_read,
+};
+
+/* expiring.ics --------------------------------------------------------- */
+
+static int ics_load(struct nreq *q, struct node *n)
+{
+	(void)q;
+	n->obj = access_of(ACCESS_CALENDAR, 0, -1);
+	return 0;
+}
+
+/* Each caller sees their own: the kernel keeps nothing of it. */
+static void ics_stat(struct nreq *q, const struct node *n,
+		     struct node_attr *out)
+{
+	struct token_doc doc = {.mtime = q->p->started};
+	int r = token_ics(q->p->st, &q->a, time(NULL), &doc);
+
+	node_fill(q, n, out, r ? 0 : doc.len, 1, doc.mtime);
+	out->ttl = 0.0;
+	if (!r)
+		free(doc.text);
+}
+
+static int ics_open(struct nreq *q, struct node *n, struct fuse_file_info *fi)
+{
+	struct token_doc doc = {.mtime = q->p->started};
+	int r = token_ics(q->p->st, &q->a, time(NULL), &doc);
+
+	(void)n;
+	return r ? r : doc_open(doc, fi);
+}
+
+const struct node_kind node_ics = {
+    .name = "expiring.ics",
+    .flags = NODE_REG,
+    .load = ics_load,
+    .stat = ics_stat,
+    .open = ics_open,
+    .read = doc_read,
 };

@@ -11,7 +11,7 @@ static const struct {
     {"users", INO_USERS},	{"expiring", INO_EXPIRING},
     {"auth", INO_AUTH},		{"revoke", INO_REVOKE},
     {"identify", INO_IDENTIFY}, {"audit.log", INO_AUDIT},
-    {"rotate", INO_SELF_ROTATE},
+    {"rotate", INO_SELF_ROTATE}, {"expiring.ics", INO_ICS},
 };
 #define NENTRIES ((int)(sizeof(entries) / sizeof(entries[0])))
 

@@ -31,6 +31,7 @@ enum access_kind {
 	ACCESS_REVOKE,	   /* revoke: admins write */
 	ACCESS_IDENTIFY,   /* identify: admins write and read */
 	ACCESS_SELF_ROTATE, /* rotate: everyone writes a secret, reads one */
+	ACCESS_CALENDAR,    /* expiring.ics: everyone reads (their own) */
 };
 
 #define ACCESS_R 4u

@@ -128,24 +128,32 @@ struct json;
 /* Appends t's object to j (an element of tokens.json). */
 void token_json(struct json *j, const struct token_info *t, int64_t now);
 
-/* The largest tokens.json: a user with more tokens than fit gets EFBIG. */
-#define TOKEN_JSON_MAX (64u << 20)
+/* The largest document (tokens.json, expiring.ics): larger gets EFBIG. */
+#define TOKEN_DOC_MAX (64u << 20)
 
-/* tokens.json of a user as one caller sees it. */
-struct token_json_doc {
+/* A document rendered for one caller: tokens.json, expiring.ics. */
+struct token_doc {
 	char *text; /* malloc'd, NUL-terminated */
-	size_t len;
-	bool varies;   /* another caller may see other tokens: the user has
-			  impersonation tokens, which their owner does not see */
+	size_t len, cap;
+	bool varies;   /* another caller may see other tokens (in tokens.json:
+			  the user has impersonation tokens, which their owner
+			  does not see) */
 	int64_t mtime; /* the latest change of a token in it (in: the time
 			  when it holds none, such as the user's creation) */
 };
 
 /* tokens.json of user_id as actor a sees it: a JSON array of the meta.json
  * objects of the tokens a may see, in id order, one a line. 0 with *out
- * filled, or -errno (-EFBIG past TOKEN_JSON_MAX). */
+ * filled, or -errno (-EFBIG past TOKEN_DOC_MAX). */
 int token_json_user(struct store *st, const struct pfs_actor *a,
-		    int64_t user_id, int64_t now, struct token_json_doc *out);
+		    int64_t user_id, int64_t now, struct token_doc *out);
+
+/* expiring.ics as actor a sees it: an iCalendar (RFC 5545) with one
+ * all-day event on the expiry date of each active token a may see (admins:
+ * every one; others: those of the users whose uid they are). 0 with *out
+ * filled (varies: always), or -errno. */
+int token_ics(struct store *st, const struct pfs_actor *a, int64_t now,
+	      struct token_doc *out);
 
 /* Calls fn for each token of user_id with id > after in id order, until fn
  * returns nonzero. Returns 0 or -errno. */
@@ -156,6 +164,11 @@ int token_list_user(struct store *st, int64_t user_id, int64_t after,
 /* Same, for the unrevoked tokens expiring on day (-1: without expiry). */
 int token_list_expiring(struct store *st, int64_t day, int64_t after,
 			token_list_fn *fn, void *ctx);
+
+/* Same, for the unrevoked tokens whose (expiry day, id) comes after (day,
+ * after) and which expire by last, in that order. */
+int token_list_window(struct store *st, int64_t day, int64_t after,
+		      int64_t last, token_list_fn *fn, void *ctx);
 
 /* The first day > after on which an unrevoked token expires: 0 or -ENOENT. */
 int token_next_expiry(struct store *st, int64_t after, int64_t *day);

@@ -74,7 +74,7 @@ def test_cookbook(fs):
     # tokens without expiry: none here (require_expiry)
     assert sh(fs, "ls expiring/never/") == ""
     # the ten dates when most tokens expire
-    out = sh(fs, 'for d in expiring/*/; do echo "$(ls "$d" | wc -l) $(basename "$d")"; done'
+    out = sh(fs, 'for d in expiring/[0-9]*/; do echo "$(ls "$d" | wc -l) $(basename "$d")"; done'
                  ' | sort -rn | head -10')
     assert out.splitlines()[0] == "2 " + day(10)
     # extend every unrevoked, non-impersonation token expiring on a date by 6 months

@@ -17,10 +17,10 @@ TOKEN_FILES = ["active", "created_at", "description", "expires_at",
 
 def test_root_lists_the_tree(fs):
     assert sorted(os.listdir(fs.mnt)) == ["audit.log", "auth", "expiring",
-                                          "identify", "revoke", "rotate",
-                                          "users"]
+                                          "expiring.ics", "identify", "revoke",
+                                          "rotate", "users"]
     assert os.listdir(fs.path("users")) == []
-    assert os.listdir(fs.path("expiring")) == ["never"]
+    assert sorted(os.listdir(fs.path("expiring"))) == ["never", "within"]
 
 
 def test_newcomer_flow_mints_and_reads_the_secret_once(fs):
@@ -150,8 +150,8 @@ def test_modes_owners_and_nlink(fs):
 def test_expiring_links_point_at_the_token(fs):
     tid, _ = mint(fs, "alice", "x")
     date = read(fs.path("users/alice/tokens", str(tid), "expires_at")).decode().strip()
-    assert os.listdir(fs.path("expiring")) == [date, "never"] or \
-        sorted(os.listdir(fs.path("expiring"))) == sorted([date, "never"])
+    assert sorted(os.listdir(fs.path("expiring"))) == sorted([date, "never",
+                                                              "within"])
     link = fs.path("expiring", date, str(tid))
     assert os.readlink(link) == "../../users/alice/tokens/%d" % tid
     assert os.lstat(link).st_size == len(os.readlink(link))
@@ -160,7 +160,9 @@ def test_expiring_links_point_at_the_token(fs):
     assert os.stat(fs.path("expiring")).st_nlink == 1
     out = subprocess.run(["find", "expiring", "-type", "l"], cwd=fs.mnt,
                          capture_output=True, check=True).stdout.split()
-    assert out == [b"expiring/%s/%d" % (date.encode(), tid)]
+    assert sorted(out) == [b"expiring/%s/%d" % (date.encode(), tid),
+                           b"expiring/within/30d/%d" % tid,
+                           b"expiring/within/60d/%d" % tid]
     # revoked tokens leave expiring/
     write(fs.path("users/alice/tokens", str(tid), "revoked"), "1")
     assert os.listdir(fs.path("expiring", date)) == []
@@ -173,7 +175,8 @@ def test_expiring_never_lists_tokens_without_expiry(make_daemon):
     assert write(d.path("users/alice/tokens/1/expires_at"), "\n") == 0
     assert read(d.path("users/alice/tokens/1/expires_at")) == b""
     assert os.listdir(d.path("expiring/never")) == [str(tid)]
-    assert os.listdir(d.path("expiring")) == ["never"]
+    assert sorted(os.listdir(d.path("expiring"))) == ["never", "within"]
+    assert os.listdir(d.path("expiring/within/60d")) == []
 
 
 def test_an_empty_date_directory_is_not_an_error(fs):
@@ -225,7 +228,8 @@ def test_python_os_walk_sees_the_tree(fs):
     for dirpath, dirnames, filenames in os.walk(fs.mnt):
         seen[os.path.relpath(dirpath, fs.mnt)] = (sorted(dirnames), sorted(filenames))
     assert seen["."] == (["auth", "expiring", "users"],
-                         ["audit.log", "identify", "revoke", "rotate"])
+                         ["audit.log", "expiring.ics", "identify", "revoke",
+                          "rotate"])
     assert seen["users/alice"] == (["tokens"], ["blocked", "id", "kind",
                                                 "tokens.json", "uid"])
     assert "token" not in seen["users/alice/tokens/1"][1]

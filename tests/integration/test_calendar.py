@@ -1,0 +1,131 @@
+"""What expires when: expiring/within/{7d,30d,60d}/ and expiring.ics."""
+import datetime
+import errno
+import os
+import subprocess
+
+import icalendar
+
+from conftest import err_of, mint, read, write
+
+OWNER, OTHER = 1000, 1001
+
+
+def day(delta):
+    d = datetime.datetime.now(datetime.timezone.utc).date()
+    return d + datetime.timedelta(days=delta)
+
+
+def expire(d, user, tid, delta):
+    assert write(d.path("users", user, "tokens", str(tid), "expires_at"),
+                 day(delta).isoformat()) == 0
+
+
+def run(d, uid, script):
+    r = subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
+                        "--clear-groups", "bash", "-c", script], cwd=d.mnt,
+                       capture_output=True)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_within_lists_the_active_tokens_of_each_window(fs):
+    ids = {}
+    for name, delta in [("d1", 1), ("d7", 7), ("d8", 8), ("d30", 30),
+                        ("d31", 31), ("d60", 60), ("d61", 61)]:
+        ids[name], _ = mint(fs, "alice", name)
+    for name, delta in [("d1", 1), ("d7", 7), ("d8", 8), ("d30", 30),
+                        ("d31", 31), ("d60", 60)]:
+        expire(fs, "alice", ids[name], delta)
+    assert write(fs.path("users/alice/tokens/d61/revoked"), "1") == 0
+    bob, _ = mint(fs, "bob", "b")
+    expire(fs, "bob", bob, 3)
+    assert sorted(os.listdir(fs.path("expiring/within"))) == ["30d", "60d", "7d"]
+
+    def listed(w):
+        return sorted(int(x) for x in os.listdir(fs.path("expiring/within", w)))
+    assert listed("7d") == sorted([ids["d1"], ids["d7"], bob])
+    assert listed("30d") == sorted([ids["d1"], ids["d7"], ids["d8"],
+                                    ids["d30"], bob])
+    assert listed("60d") == sorted([ids["d1"], ids["d7"], ids["d8"], ids["d30"],
+                                    ids["d31"], ids["d60"], bob])
+    link = fs.path("expiring/within/7d", str(ids["d1"]))
+    assert os.readlink(link) == "../../../users/alice/tokens/%d" % ids["d1"]
+    assert read(link + "/name") == b"d1\n"
+    # not in the window, revoked, or a blocked owner's: absent
+    assert err_of(os.lstat, fs.path("expiring/within/7d", str(ids["d8"]))) == errno.ENOENT
+    assert write(fs.path("users/bob/blocked"), "1") == 0
+    assert bob not in listed("7d")
+    assert err_of(os.lstat, fs.path("expiring/within/7d", str(bob))) == errno.ENOENT
+    assert err_of(os.listdir, fs.path("expiring/within/8d")) == errno.ENOENT
+    assert err_of(os.mkdir, fs.path("expiring/within/90d")) == errno.EROFS
+    r = subprocess.run("find expiring/within -type l | wc -l", shell=True,
+                       cwd=fs.mnt, capture_output=True, text=True)
+    assert int(r.stdout) == 2 + 4 + 6
+
+
+def test_within_lists_many_in_pieces(fs):
+    """More links than one readdir reply holds: every one, once."""
+    os.mkdir(fs.path("users/alice"))
+    ids = []
+    for i in range(300):
+        os.mkdir(fs.path("users/alice/tokens/t%d" % i))
+    ids = sorted(int(x) for x in os.listdir(fs.path("users/alice/tokens")))
+    for n, tid in enumerate(ids):
+        expire(fs, "alice", tid, 1 + n % 7)
+    got = os.listdir(fs.path("expiring/within/7d"))
+    assert len(got) == len(set(got)) == 300
+    assert sorted(int(x) for x in got) == ids
+
+
+def calendar(data):
+    assert data.startswith(b"BEGIN:VCALENDAR\r\n")
+    assert data.endswith(b"END:VCALENDAR\r\n")
+    for line in data.split(b"\r\n"):
+        assert b"\n" not in line and len(line) <= 75, line
+    return icalendar.Calendar.from_ical(data)
+
+
+def test_expiring_ics_has_an_all_day_event_per_active_token(fs):
+    a, _ = mint(fs, "alice", "deploy")
+    b, _ = mint(fs, "alice", "old")
+    c, _ = mint(fs, "bob", "x" * 200)      # folded at 75 octets
+    d, _ = mint(fs, "bob", "\u00e9t\u00e9;,\\ \u2603" * 20)  # UTF-8, escaped
+    expire(fs, "alice", a, 10)
+    assert write(fs.path("users/alice/tokens", str(b), "revoked"), "1") == 0
+    data = read(fs.path("expiring.ics"))
+    assert os.stat(fs.path("expiring.ics")).st_size == len(data)
+    cal = calendar(data)
+    events = {str(e["UID"]): e for e in cal.walk("VEVENT")}
+    assert sorted(events) == sorted("patfs-token-%d" % t for t in (a, c, d))
+    ev = events["patfs-token-%d" % a]
+    assert ev["DTSTART"].dt == day(10)
+    assert ev["DTEND"].dt == day(11)
+    assert str(ev["SUMMARY"]) == "Token deploy of alice expires"
+    assert str(ev["DESCRIPTION"]) == "users/alice/tokens/%d" % a
+    assert str(events["patfs-token-%d" % c]["SUMMARY"]) == \
+        "Token %s of bob expires" % ("x" * 200)
+    assert str(events["patfs-token-%d" % d]["SUMMARY"]) == \
+        "Token %s of bob expires" % ("\u00e9t\u00e9;,\\ \u2603" * 20)
+    # the same bytes twice: UIDs and stamps are stable
+    assert read(fs.path("expiring.ics")) == data
+
+
+def test_expiring_ics_shows_others_only_their_own(fs):
+    for user, uid in [("alice", OWNER), ("bob", OTHER)]:
+        os.mkdir(fs.path("users", user))
+        assert write(fs.path("users", user, "uid"), "%d" % uid) == 0
+    a, _ = mint(fs, "alice", "a")
+    imp, _ = mint(fs, "alice", "imp", take=False)
+    assert write(fs.path("users/alice/tokens/imp/impersonation"), "1") == 0
+    b, _ = mint(fs, "bob", "b")
+    everything = calendar(read(fs.path("expiring.ics")))  # as admin first
+    assert len(everything.walk("VEVENT")) == 3
+    rc, out, err = run(fs, OWNER, "cat expiring.ics")
+    assert rc == 0, err
+    assert [str(e["UID"]) for e in calendar(out).walk("VEVENT")] == \
+        ["patfs-token-%d" % a]
+    rc, out, _ = run(fs, OWNER, "stat -c %s expiring.ics")
+    assert int(out) == len(run(fs, OWNER, "cat expiring.ics")[1])
+    rc, out, _ = run(fs, 4242, "cat expiring.ics")
+    assert rc == 0 and calendar(out).walk("VEVENT") == []
+    assert write(fs.path("expiring.ics"), "x") == errno.EPERM
