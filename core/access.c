@@ -59,6 +59,7 @@ static unsigned token_attr_rights(enum role role, const struct token_info *t,
 		w = !revoked;
 		break;
 	case TOKEN_SCOPES:
+	case TOKEN_ACCESS_LEVEL:
 		w = !revoked && !sealed;
 		break;
 	case TOKEN_IMPERSONATION:
@@ -119,6 +120,13 @@ static int rights_of(enum role role, const struct access_obj *o)
 		return ACCESS_R | ACCESS_W;
 	case ACCESS_CALENDAR:
 		return ACCESS_R;
+	case ACCESS_RESOURCES:
+	case ACCESS_RESOURCE_TOKENS:
+		return admin ? ACCESS_R | ACCESS_W | ACCESS_X : 0;
+	case ACCESS_RESOURCE:
+		return admin ? ACCESS_R | ACCESS_X : 0;
+	case ACCESS_RESOURCE_ATTR:
+		return admin ? ACCESS_R | (o->attr ? ACCESS_W : 0) : 0;
 	}
 	return 0;
 }

@@ -12,7 +12,7 @@
 #include "patfs/secret.h"
 #include "storeInt.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define WAL_RESERVE    (4 << 20) /* bytes of disk kept for commits */
 #define STR(x)	       #x
 #define XSTR(x)	       STR(x)
@@ -24,11 +24,19 @@
 	" t.last_used_at, t.revoked_at, t.sealed_at, u.name, u.blocked,"       \
 	" u.blocked_at, u.uid, u.kind, t.previous_id,"                        \
 	" (SELECT n.id FROM tokens n WHERE n.previous_id = t.id),"             \
-	" coalesce(t.family_id, t.id)"                                         \
-	" FROM tokens t JOIN users u ON u.id = t.user_id "
+	" coalesce(t.family_id, t.id), t.access_level,"                        \
+	" coalesce(t.access_level_at, t.created_at), r.id, r.kind, r.name,"    \
+	" r.path, r.removed_at"                                                \
+	" FROM tokens t JOIN users u ON u.id = t.user_id"                      \
+	" LEFT JOIN resources r ON r.id = u.resource_id "
 #define USER_COLS                                                              \
 	"SELECT id, name, blocked, blocked_at, uid, uid_at, created_at,"       \
-	" ntokens, kind, coalesce(kind_at, created_at) FROM users "
+	" ntokens, kind, coalesce(kind_at, created_at), resource_id"           \
+	" FROM users "
+
+#define RES_COLS                                                               \
+	"SELECT id, kind, name, path, path_at, created_at, ntokens"            \
+	" FROM resources "
 
 static const char *const sql_text[STORE_NSQL] = {
     [SQL_BEGIN] = "BEGIN IMMEDIATE",
@@ -70,12 +78,40 @@ static const char *const sql_text[STORE_NSQL] = {
     [SQL_TOKEN_INSERT] =
 	"INSERT INTO tokens (user_id, name, scopes, created_at,"
 	" description_at, scopes_at, impersonation_at, expires_at,"
-	" expires_at_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?4, ?5, ?4)",
+	" expires_at_at, access_level) VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?4, ?5,"
+	" ?4, ?6)",
+    [SQL_TOKEN_SET_ACCESS_LEVEL] = "UPDATE tokens SET access_level = ?2,"
+				   " access_level_at = ?3 WHERE id = ?1",
+    [SQL_USER_INSERT_BOT] =
+	"INSERT INTO users (name, blocked_at, uid_at, created_at, kind,"
+	" kind_at, resource_id) VALUES (?1, ?2, ?2, ?2, ?3, ?2, ?4)",
+    [SQL_RES_GET] = RES_COLS "WHERE id = ?1 AND removed_at IS NULL",
+    [SQL_RES_FIND] =
+	RES_COLS "WHERE kind = ?1 AND name = ?2 AND removed_at IS NULL",
+    [SQL_RES_LIST] = RES_COLS "WHERE kind = ?1 AND id > ?2"
+			      " AND removed_at IS NULL ORDER BY id",
+    [SQL_RES_COUNT] =
+	"SELECT count(*) FROM resources WHERE kind = ?1 AND removed_at IS NULL",
+    [SQL_RES_INSERT] = "INSERT INTO resources (kind, name, path, path_at,"
+		       " created_at) VALUES (?1, ?2, ?2, ?3, ?3)",
+    [SQL_RES_REMOVE] = "UPDATE resources SET removed_at = ?2 WHERE id = ?1",
+    [SQL_RES_SET_PATH] =
+	"UPDATE resources SET path = ?2, path_at = ?3 WHERE id = ?1",
+    [SQL_RES_ADD_TOKEN] =
+	"UPDATE resources SET ntokens = ntokens + 1 WHERE id = ?1",
+    [SQL_RES_ACTIVE_TOKEN] =
+	"SELECT t.id FROM tokens t JOIN users u ON u.id = t.user_id"
+	" WHERE u.resource_id = ?1 AND t.revoked_at IS NULL"
+	" AND (t.expires_at IS NULL OR t.expires_at > ?2)"
+	" AND (?3 IS NULL OR t.name = ?3) ORDER BY t.id DESC LIMIT 1",
+    [SQL_RES_TOKENS] = TOKEN_COLS
+    "WHERE u.resource_id = ?1 AND t.id > ?2 ORDER BY t.id",
     [SQL_TOKEN_ROTATE] =
 	"INSERT INTO tokens (user_id, name, description, scopes, impersonation,"
 	" created_at, description_at, scopes_at, impersonation_at, expires_at,"
-	" expires_at_at, previous_id, family_id) VALUES (?1, ?2, ?3, ?4, ?5,"
-	" ?6, ?6, ?6, ?6, ?7, ?6, ?8, ?9)",
+	" expires_at_at, previous_id, family_id, access_level,"
+	" access_level_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?6, ?7, ?6,"
+	" ?8, ?9, ?10, ?6)",
     [SQL_TOKEN_FAMILY] =
 	"SELECT id FROM tokens WHERE (id = ?1 OR family_id = ?1)"
 	" AND revoked_at IS NULL ORDER BY id",
@@ -182,6 +218,24 @@ static const char *const schema[SCHEMA_VERSION] = {
     " WHERE previous_id IS NOT NULL;"
     "CREATE INDEX tokens_by_family ON tokens (family_id)"
     " WHERE family_id IS NOT NULL;",
+    /* 4: projects and groups, whose tokens their bots hold */
+    "CREATE TABLE resources ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " kind INTEGER NOT NULL," /* 0 project, 1 group */
+    " name TEXT NOT NULL,"
+    " path TEXT NOT NULL,"
+    " path_at INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " ntokens INTEGER NOT NULL DEFAULT 0,"
+    " removed_at INTEGER);"
+    "CREATE UNIQUE INDEX resources_by_name ON resources (kind, name)"
+    " WHERE removed_at IS NULL;"
+    "ALTER TABLE users ADD COLUMN resource_id INTEGER"
+    " REFERENCES resources (id);"
+    "CREATE INDEX users_by_resource ON users (resource_id)"
+    " WHERE resource_id IS NOT NULL;"
+    "ALTER TABLE tokens ADD COLUMN access_level INTEGER;"
+    "ALTER TABLE tokens ADD COLUMN access_level_at INTEGER;",
 };
 
 int store_errno(int rc)

@@ -10,6 +10,7 @@
 #include "patfs/access.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
+#include "patfs/resource.h"
 #include "patfs/secret.h"
 #include "patfs/token.h"
 #include "storeInt.h"
@@ -18,7 +19,7 @@
 const char *const token_attr_names[TOKEN_NATTR] = {
     "name",	  "description",  "scopes",  "impersonation", "created_at",
     "expires_at", "last_used_at", "revoked", "active",	      "token",
-    "meta.json", "rotate", "previous", "next",
+    "meta.json", "rotate", "previous", "next", "access_level", "bot",
 };
 
 int64_t token_col_int(sqlite3_stmt *s, int i, int64_t none)
@@ -61,6 +62,13 @@ void token_row(sqlite3_stmt *s, struct token_info *t)
 	t->previous_id = token_col_int(s, 20, 0);
 	t->next_id = token_col_int(s, 21, 0);
 	t->family_id = sqlite3_column_int64(s, 22);
+	t->access_level = (int)token_col_int(s, 23, 0);
+	t->access_level_at = sqlite3_column_int64(s, 24);
+	t->resource_id = token_col_int(s, 25, 0);
+	t->resource_kind = (int)token_col_int(s, 26, 0);
+	token_col_text(t->resource_name, sizeof(t->resource_name), s, 27);
+	token_col_text(t->resource_path, sizeof(t->resource_path), s, 28);
+	t->resource_removed_at = token_col_int(s, 29, 0);
 }
 
 int token_get_in(struct store_conn *c, int64_t id, struct token_info *out)
@@ -133,10 +141,20 @@ size_t token_secret_file_len(const struct store *st)
 	return strlen(store_cfg(st)->prefix) + SECRET_BODY_LEN + 1;
 }
 
+void token_path(const struct token_info *t, char *out, size_t size)
+{
+	if (t->resource_id && !t->resource_removed_at)
+		snprintf(out, size, "%s/%s/tokens/%" PRId64,
+			 resource_dir_names[t->resource_kind],
+			 t->resource_name, t->id);
+	else
+		snprintf(out, size, "users/%s/tokens/%" PRId64, t->user_name,
+			 t->id);
+}
+
 void token_object(const struct token_info *t, char out[OBJECT_MAX])
 {
-	snprintf(out, OBJECT_MAX, "users/%s/tokens/%" PRId64, t->user_name,
-		 t->id);
+	token_path(t, out, OBJECT_MAX);
 }
 
 /* Fills the owner fields of t (name, mapped uid) from user user_id, inside
@@ -159,16 +177,45 @@ int token_owner_of(struct store_conn *c, int64_t user_id, struct token_info *t)
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
 
+int token_insert(struct store_conn *c, int64_t user_id, const char *name,
+		 size_t len, int level, int64_t now, int64_t *id, int64_t *day)
+{
+	const struct cfg *cfg = store_cfg(c->st);
+	sqlite3_stmt *s = store_sql(c, SQL_TOKEN_INSERT);
+	int r;
+
+	*day = cfg->default_lifetime_days > 0
+		   ? policy_day_of(now) + cfg->default_lifetime_days
+		   : -1;
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, user_id);
+	store_bind_text(s, 2, name, len);
+	sqlite3_bind_int64(s, 3, cfg->default_scopes);
+	sqlite3_bind_int64(s, 4, now);
+	if (*day >= 0)
+		sqlite3_bind_int64(s, 5, *day);
+	if (level)
+		sqlite3_bind_int(s, 6, level);
+	r = store_exec(c, s);
+	if (r)
+		return r;
+	*id = sqlite3_last_insert_rowid(c->db);
+	s = store_sql(c, SQL_USER_ADD_TOKEN);
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, user_id);
+	return store_exec(c, s);
+}
+
 int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 	       const char *name, size_t len, int64_t *id)
 {
 	struct store_conn *c = store_conn(st);
-	const struct cfg *cfg = store_cfg(st);
 	struct access_obj obj;
 	struct token_info t;
 	char object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
 	int64_t now = store_now(), day = -1, other;
-	sqlite3_stmt *s;
 	int r;
 
 	if (!c)
@@ -191,30 +238,7 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 		r = r == 0 ? -EEXIST : r;
 		goto rollback;
 	}
-	if (cfg->default_lifetime_days > 0)
-		day = policy_day_of(now) + cfg->default_lifetime_days;
-	s = store_sql(c, SQL_TOKEN_INSERT);
-	if (!s) {
-		r = -EIO;
-		goto rollback;
-	}
-	sqlite3_bind_int64(s, 1, user_id);
-	store_bind_text(s, 2, name, len);
-	sqlite3_bind_int64(s, 3, cfg->default_scopes);
-	sqlite3_bind_int64(s, 4, now);
-	if (day >= 0)
-		sqlite3_bind_int64(s, 5, day);
-	r = store_exec(c, s);
-	if (r)
-		goto rollback;
-	t.id = sqlite3_last_insert_rowid(c->db);
-	s = store_sql(c, SQL_USER_ADD_TOKEN);
-	if (!s) {
-		r = -EIO;
-		goto rollback;
-	}
-	sqlite3_bind_int64(s, 1, user_id);
-	r = store_exec(c, s);
+	r = token_insert(c, user_id, name, len, 0, now, &t.id, &day);
 	if (r)
 		goto rollback;
 	token_object(&t, object);
@@ -357,6 +381,16 @@ int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		r = token_update(c, SQL_TOKEN_SET_EXPIRES, id, v, true, now);
 		store_touch(c, STORE_CH_EXPIRY, t.user_id, id, old_day);
 		store_touch(c, STORE_CH_EXPIRY, t.user_id, id, v);
+	} else if (attr == TOKEN_ACCESS_LEVEL) {
+		int level = 0;
+		r = t.resource_id ? resource_parse_level(val, len, &level)
+				  : -EPERM;
+		if (r || level == t.access_level)
+			goto rollback;
+		action = "token_set_access_level";
+		t.access_level = level;
+		r = token_update(c, SQL_TOKEN_SET_ACCESS_LEVEL, id, level,
+				 false, now);
 	} else if (attr == TOKEN_SCOPES) {
 		r = policy_parse_scopes(val, len, &scopes);
 		if (r || scopes == t.scopes)
@@ -365,7 +399,7 @@ int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		t.scopes = scopes;
 		r = token_update(c, SQL_TOKEN_SET_SCOPES, id, scopes, false,
 				 now);
-	} else {
+	} else if (attr == TOKEN_IMPERSONATION) {
 		r = policy_parse_bool(val, len, &b);
 		if (r || b == t.impersonation)
 			goto rollback;
@@ -373,6 +407,8 @@ int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		t.impersonation = b;
 		r = token_update(c, SQL_TOKEN_SET_IMPERSONATION, id, b, false,
 				 now);
+	} else {
+		r = -EPERM; /* rotate has token_rotate; the rest is read-only */
 	}
 	if (r)
 		goto rollback;
@@ -455,6 +491,17 @@ size_t token_render(const struct token_info *t, enum token_attr attr,
 	}
 	case TOKEN_META:
 		return token_render_json(t, now, buf, size, mtime);
+	case TOKEN_ACCESS_LEVEL: {
+		const char *lv = resource_level_name(t->access_level);
+		*mtime = t->access_level_at;
+		w = snprintf(buf, size, lv ? "%s\n" : "%s", lv ? lv : "");
+		break;
+	}
+	case TOKEN_BOT:
+		*mtime = t->created_at;
+		w = snprintf(buf, size, t->resource_id ? "%s\n" : "%.0s",
+			     t->user_name);
+		break;
 	case TOKEN_ROTATE: /* write-only */
 	case TOKEN_PREVIOUS:
 	case TOKEN_NEXT: /* symlinks: their target is no content */

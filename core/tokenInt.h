@@ -28,6 +28,13 @@ int token_get_in(struct store_conn *c, int64_t id, struct token_info *out);
 int token_find_active_in(struct store_conn *c, int64_t user_id,
 			 const char *name, size_t len, int64_t *id);
 
+/* Inserts a token of user_id named name with the configured scopes and
+ * lifetime (*day: its expiry, -1 for none) and access level (0: none),
+ * and counts it in the user's ntokens, in c's open transaction: 0 with *id
+ * set, or -errno. */
+int token_insert(struct store_conn *c, int64_t user_id, const char *name,
+		 size_t len, int level, int64_t now, int64_t *id, int64_t *day);
+
 /* Fills the owner fields of t (user_id, user_name, user_uid) from user
  * user_id, inside the open transaction: 0, -ENOENT or another -errno. */
 int token_owner_of(struct store_conn *c, int64_t user_id, struct token_info *t);

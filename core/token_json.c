@@ -7,6 +7,7 @@
 #include "patfs/access.h"
 #include "patfs/json.h"
 #include "patfs/policy.h"
+#include "patfs/resource.h"
 #include "patfs/token.h"
 #include "patfs/user.h"
 #include "tokenInt.h"
@@ -54,6 +55,17 @@ void token_json(struct json *j, const struct token_info *t, int64_t now)
 	json_str(j, "username", t->user_name, strlen(t->user_name));
 	json_str(j, "kind", user_kind_names[t->user_kind],
 		 strlen(user_kind_names[t->user_kind]));
+	if (t->resource_id) {
+		const char *lv = resource_level_name(t->access_level);
+		json_int(j, "access_level", t->access_level);
+		json_str(j, "access_level_name", lv, lv ? strlen(lv) : 0);
+		json_str(j, "resource_type",
+			 resource_kind_names[t->resource_kind],
+			 strlen(resource_kind_names[t->resource_kind]));
+		json_int(j, "resource_id", t->resource_id);
+		json_str(j, "resource_path", t->resource_path,
+			 strlen(t->resource_path));
+	}
 	token_object(t, object);
 	json_str(j, "path", object, strlen(object));
 	json_id(j, "previous_personal_access_token_id", t->previous_id);

@@ -100,6 +100,8 @@ static int64_t insert_successor(struct store_conn *c, const struct token_info *t
 		sqlite3_bind_int64(s, 7, day);
 	sqlite3_bind_int64(s, 8, t->id);
 	sqlite3_bind_int64(s, 9, t->family_id);
+	if (t->access_level)
+		sqlite3_bind_int(s, 10, t->access_level);
 	r = store_exec(c, s);
 	if (!r) {
 		s = store_sql(c, SQL_USER_ADD_TOKEN);

@@ -38,6 +38,9 @@ static void user_row(sqlite3_stmt *s, struct user_info *u)
 	if ((unsigned)u->kind >= USER_NKINDS)
 		u->kind = USER_HUMAN;
 	u->kind_at = sqlite3_column_int64(s, 9);
+	u->resource_id = sqlite3_column_type(s, 10) == SQLITE_NULL
+			     ? 0
+			     : sqlite3_column_int64(s, 10);
 }
 
 /* Runs a one-row user query bound by bind; 0, -ENOENT or -errno. */

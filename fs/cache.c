@@ -13,6 +13,7 @@
 
 #include "cache.h"
 #include "ino.h"
+#include "patfs/resource.h"
 #include "patfs/policy.h"
 #include "patfs/token.h"
 #include "patfs/user.h"
@@ -51,13 +52,16 @@ static void inval(struct cache *c, enum ino_kind kind, unsigned sub, int64_t id)
 
 static void inval_token(struct cache *c, int64_t id)
 {
-	inval(c, INO_TOKEN, 0, id);
-	for (unsigned a = 0; a < TOKEN_NATTR; a++)
-		inval(c, INO_TOKEN_ATTR, a, id);
-	inval(c, INO_SECRET, 0, id);
+	for (unsigned via = 0; via <= INO_VIA; via += INO_VIA) {
+		inval(c, INO_TOKEN, via, id);
+		for (unsigned a = 0; a < TOKEN_NATTR; a++)
+			inval(c, INO_TOKEN_ATTR, a | via, id);
+		inval(c, INO_SECRET, via, id);
+		inval(c, INO_TOKEN_REL, TOKEN_PREVIOUS | via, id);
+		inval(c, INO_TOKEN_REL, TOKEN_NEXT | via, id);
+	}
 	inval(c, INO_LINK, 0, id);
-	inval(c, INO_TOKEN_REL, TOKEN_PREVIOUS, id);
-	inval(c, INO_TOKEN_REL, TOKEN_NEXT, id);
+	inval(c, INO_LINK, INO_DEEP, id);
 }
 
 static int inval_listed(void *ctx, const struct token_info *t)
@@ -92,6 +96,16 @@ static void apply(struct cache *c, const struct store_change *ch)
 		inval_token(c, ch->token_id);
 		inval(c, INO_TOKENS_JSON, 0, ch->user_id);
 		break;
+	case STORE_CH_RESOURCES:
+		inval(c, INO_RESOURCES, (unsigned)ch->day, 0);
+		break;
+	case STORE_CH_RESOURCE:
+		for (unsigned k = 0; k < RESOURCE_NKINDS; k++)
+			inval(c, INO_RESOURCE, k, ch->user_id);
+		for (unsigned a = 0; a < RESOURCE_NATTR; a++)
+			inval(c, INO_RESOURCE_ATTR, a, ch->user_id);
+		inval(c, INO_RES_TOKENS, 0, ch->user_id);
+		break;
 	case STORE_CH_ALL:
 	default:
 		/* new lookups find the inodes the kernel holds stale (another
@@ -102,6 +116,10 @@ static void apply(struct cache *c, const struct store_change *ch)
 						 5);
 		fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID,
 						 "expiring", 8);
+		fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID,
+						 "projects", 8);
+		fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID, "groups",
+						 6);
 		break;
 	}
 }

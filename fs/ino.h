@@ -30,12 +30,21 @@ enum ino_kind {
 	INO_WITHIN,	 /* expiring/within/ */
 	INO_WINDOW,	 /* expiring/within/<N>d/ (sub: which) */
 	INO_ICS,	 /* expiring.ics */
+	INO_RESOURCES,	 /* projects/ or groups/ (sub: enum resource_kind) */
+	INO_RESOURCE,	 /* projects/<p>/ (id: it) */
+	INO_RESOURCE_ATTR, /* its id, path (sub: enum resource_attr) */
+	INO_RES_TOKENS,	 /* its tokens/ (id: it) */
 	INO_NKINDS
 };
 
 /* In sub of a token's inodes: reached through tokens/<name>,
  * which resolves anew on every lookup. */
 #define INO_ALIAS 0x80u
+/* In sub of a token's inodes: reached through projects/ or groups/ (the
+ * same token as under its bot in users/, another inode: a directory has
+ * one place in the kernel's tree). */
+#define INO_VIA	  0x40u
+#define INO_FLAGS (INO_ALIAS | INO_VIA)
 #define INO_NEVER 1u
 /* In sub of a link: it lies in expiring/within/<N>d/, a level deeper. */
 #define INO_DEEP 2u

@@ -30,6 +30,10 @@ static const struct node_kind *const kinds[INO_NKINDS] = {
     [INO_WITHIN] = &node_within,
     [INO_WINDOW] = &node_window,
     [INO_ICS] = &node_ics,
+    [INO_RESOURCES] = &node_resources,
+    [INO_RESOURCE] = &node_resource,
+    [INO_RESOURCE_ATTR] = &node_resource_attr,
+    [INO_RES_TOKENS] = &node_res_tokens,
 };
 
 /* What an inode of no known kind is: nothing. */

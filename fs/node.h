@@ -21,6 +21,7 @@
 #include "ino.h"
 #include "ops.h"
 #include "patfs/access.h"
+#include "patfs/resource.h"
 #include "patfs/token.h"
 #include "patfs/user.h"
 
@@ -39,6 +40,8 @@ struct node {
 	struct access_obj obj;	 /* what it is to access.h */
 	struct user_info user;	 /* the user, of nodes below users/<u>/ */
 	struct token_info token; /* the token, of a token's nodes and links */
+	struct resource_info res; /* the project or group, of nodes below
+				     projects/<p>/ and groups/<g>/ */
 	int64_t count;		 /* audit.log: bytes */
 	int64_t mtime;		 /* audit.log: the last record */
 };
@@ -125,7 +128,8 @@ extern const struct node_kind node_root, node_users, node_user, node_user_attr,
     node_tokens, node_token, node_token_attr, node_secret, node_expiring,
     node_date, node_link, node_auth, node_scope, node_revoke, node_identify,
     node_audit, node_tokens_json, node_token_rel, node_self_rotate,
-    node_within, node_window, node_ics;
+    node_within, node_window, node_ics, node_resources, node_resource,
+    node_resource_attr, node_res_tokens;
 
 /* The kind of inode n; an unknown one is refused as absent. */
 const struct node_kind *node_kind_of(struct ino n);
@@ -155,6 +159,10 @@ int node_index_of(const char *const *names, int count, const char *name);
  * the length copied. */
 ssize_t node_slice(const char *src, size_t len, char *buf, size_t size,
 		   off_t off);
+
+/* Makes child token t's directory (sub: its INO_FLAGS), loaded. */
+void node_token_dir(struct node *child, const struct token_info *t,
+		    unsigned sub);
 
 /* Makes child t's link attr (TOKEN_PREVIOUS or TOKEN_NEXT; alias: the
  * INO_ALIAS bit of the way there), loaded: 0, or -ENOENT when t has none. */

@@ -176,9 +176,12 @@ static int link_load(struct nreq *q, struct node *n)
 
 static int link_target(const struct node *n, char *buf, size_t size)
 {
-	int len = snprintf(buf, size, "%s../../users/%s/tokens/%" PRId64,
-			   n->ino.sub & INO_DEEP ? "../" : "",
-			   n->token.user_name, n->token.id);
+	char object[PFS_NAME_MAX + 64];
+	int len;
+
+	token_path(&n->token, object, sizeof(object));
+	len = snprintf(buf, size, "%s../../%s", n->ino.sub & INO_DEEP ? "../" : "",
+		       object);
 
 	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : len;
 }

@@ -7,11 +7,18 @@
 static const struct {
 	const char *name;
 	enum ino_kind kind;
+	unsigned sub;
 } entries[] = {
-    {"users", INO_USERS},	{"expiring", INO_EXPIRING},
-    {"auth", INO_AUTH},		{"revoke", INO_REVOKE},
-    {"identify", INO_IDENTIFY}, {"audit.log", INO_AUDIT},
-    {"rotate", INO_SELF_ROTATE}, {"expiring.ics", INO_ICS},
+    {"users", INO_USERS, 0},
+    {"projects", INO_RESOURCES, RESOURCE_PROJECT},
+    {"groups", INO_RESOURCES, RESOURCE_GROUP},
+    {"expiring", INO_EXPIRING, 0},
+    {"auth", INO_AUTH, 0},
+    {"revoke", INO_REVOKE, 0},
+    {"identify", INO_IDENTIFY, 0},
+    {"rotate", INO_SELF_ROTATE, 0},
+    {"audit.log", INO_AUDIT, 0},
+    {"expiring.ics", INO_ICS, 0},
 };
 #define NENTRIES ((int)(sizeof(entries) / sizeof(entries[0])))
 
@@ -25,7 +32,8 @@ static int root_load(struct nreq *q, struct node *n)
 static void root_stat(struct nreq *q, const struct node *n,
 		      struct node_attr *out)
 {
-	node_fill(q, n, out, 0, 5, q->p->started); /* users, expiring, auth */
+	/* users, projects, groups, expiring, auth */
+	node_fill(q, n, out, 0, 7, q->p->started);
 }
 
 static int root_lookup(struct nreq *q, const struct node *dir, const char *name,
@@ -34,7 +42,8 @@ static int root_lookup(struct nreq *q, const struct node *dir, const char *name,
 	(void)dir;
 	for (int i = 0; i < NENTRIES; i++)
 		if (!strcmp(entries[i].name, name)) {
-			child->ino = (struct ino){entries[i].kind, 0, 0};
+			child->ino = (struct ino){entries[i].kind,
+						  entries[i].sub, 0};
 			return node_load(q, child);
 		}
 	return -ENOENT;

@@ -35,7 +35,7 @@ int token_rel_lookup(const struct token_info *t, int attr, unsigned alias,
 
 static int rel_load(struct nreq *q, struct node *n)
 {
-	unsigned attr = n->ino.sub & ~INO_ALIAS;
+	unsigned attr = n->ino.sub & ~INO_FLAGS;
 	struct token_info t;
 	int r;
 
@@ -44,14 +44,14 @@ static int rel_load(struct nreq *q, struct node *n)
 	r = token_get(q->p->st, n->ino.id, &t);
 	if (!r && (n->ino.sub & INO_ALIAS) && !token_active(&t, time(NULL)))
 		r = -ENOENT; /* tokens/<name> names another token now */
-	return r ? r : token_rel_lookup(&t, (int)attr, n->ino.sub & INO_ALIAS, n);
+	return r ? r : token_rel_lookup(&t, (int)attr, n->ino.sub & INO_FLAGS, n);
 }
 
 /* Both tokens have one owner: the target lies beside. */
 static int rel_target(const struct node *n, char *buf, size_t size)
 {
 	int len = snprintf(buf, size, "../%" PRId64,
-			   rel_target_id(&n->token, n->ino.sub & ~INO_ALIAS));
+			   rel_target_id(&n->token, n->ino.sub & ~INO_FLAGS));
 
 	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : len;
 }
@@ -61,7 +61,7 @@ static void rel_stat(struct nreq *q, const struct node *n,
 {
 	char target[32];
 	int len = rel_target(n, target, sizeof(target));
-	bool next = (n->ino.sub & ~INO_ALIAS) == TOKEN_NEXT;
+	bool next = (n->ino.sub & ~INO_FLAGS) == TOKEN_NEXT;
 
 	/* next appears at the rotation: the revocation of this token */
 	node_fill(q, n, out, len > 0 ? (uint64_t)len : 0, 1,

@@ -35,7 +35,7 @@ static void token_node(struct node *child, const struct token_info *t,
 {
 	int attr = kind == INO_TOKEN	? -1
 		   : kind == INO_SECRET ? TOKEN_SECRET
-					: (int)(sub & ~INO_ALIAS);
+					: (int)(sub & ~INO_FLAGS);
 
 	child->ino = (struct ino){kind, sub, t->id};
 	if (&child->token != t)
@@ -53,7 +53,16 @@ static int token_fetch(struct nreq *q, struct node *n)
 	if (!r && (n->ino.sub & INO_ALIAS) &&
 	    !token_active(&n->token, time(NULL)))
 		r = -ENOENT;
+	if (!r && (n->ino.sub & INO_VIA) &&
+	    (!n->token.resource_id || n->token.resource_removed_at))
+		r = -ENOENT; /* the project or group was removed */
 	return r;
+}
+
+void node_token_dir(struct node *child, const struct token_info *t,
+		    unsigned sub)
+{
+	token_node(child, t, INO_TOKEN, sub);
 }
 
 /* users/<u>/tokens/ ------------------------------------------------------ */
@@ -178,12 +187,15 @@ static int token_lookup(struct nreq *q, const struct node *dir,
 			const char *name, struct node *child)
 {
 	int i = node_index_of(token_attr_names, TOKEN_NATTR, name);
-	unsigned alias = dir->ino.sub & INO_ALIAS;
+	unsigned alias = dir->ino.sub & INO_FLAGS;
 
 	if (i < 0)
 		return -ENOENT;
 	if (i == TOKEN_PREVIOUS || i == TOKEN_NEXT)
 		return token_rel_lookup(&dir->token, i, alias, child);
+	if ((i == TOKEN_ACCESS_LEVEL || i == TOKEN_BOT) &&
+	    !dir->token.resource_id)
+		return -ENOENT; /* a project's or group's only */
 	if (i != TOKEN_SECRET)
 		token_node(child, &dir->token, INO_TOKEN_ATTR,
 			   (unsigned)i | alias);
@@ -213,13 +225,16 @@ const struct node_kind node_token = {
 
 static int token_attr_load(struct nreq *q, struct node *n)
 {
-	unsigned attr = n->ino.sub & ~INO_ALIAS;
+	unsigned attr = n->ino.sub & ~INO_FLAGS;
 	int r;
 
 	if (attr >= TOKEN_NATTR || attr == TOKEN_SECRET ||
 	    attr == TOKEN_PREVIOUS || attr == TOKEN_NEXT)
 		return -ENOENT;
 	r = token_fetch(q, n);
+	if (!r && (attr == TOKEN_ACCESS_LEVEL || attr == TOKEN_BOT) &&
+	    !n->token.resource_id)
+		r = -ENOENT;
 	if (!r)
 		token_node(n, &n->token, INO_TOKEN_ATTR, n->ino.sub);
 	return r;
@@ -227,7 +242,7 @@ static int token_attr_load(struct nreq *q, struct node *n)
 
 static size_t render(const struct node *n, char *buf, int64_t *mtime)
 {
-	return token_render(&n->token, n->ino.sub & ~INO_ALIAS, time(NULL), buf,
+	return token_render(&n->token, n->ino.sub & ~INO_FLAGS, time(NULL), buf,
 			    TOKEN_RENDER_MAX, mtime);
 }
 
@@ -256,7 +271,7 @@ static ssize_t token_attr_read(struct nreq *q, struct node *n, char *buf,
 static int token_attr_write(struct nreq *q, struct node *n, const char *buf,
 			    size_t size)
 {
-	unsigned attr = n->ino.sub & ~INO_ALIAS;
+	unsigned attr = n->ino.sub & ~INO_FLAGS;
 	int64_t next;
 
 	if (attr == TOKEN_ROTATE)

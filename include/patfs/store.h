@@ -20,6 +20,9 @@ enum store_change_kind {
 	STORE_CH_TOKEN,	 /* a token's attributes (token_id, user_id) */
 	STORE_CH_EXPIRY, /* the list of tokens expiring on day (-1: never) */
 	STORE_CH_ALL,	 /* too much to name one by one */
+	STORE_CH_RESOURCES, /* the list of projects or groups */
+	STORE_CH_RESOURCE,  /* a project's or group's attributes and tokens
+			       (user_id: its id) */
 };
 
 struct store_change {

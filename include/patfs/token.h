@@ -25,6 +25,8 @@ enum token_attr {
 	TOKEN_ROTATE, /* write 1 or a date: rotate (token_rotate) */
 	TOKEN_PREVIOUS, /* symlinks: the token this one was rotated from */
 	TOKEN_NEXT,	/* and the one rotated from it */
+	TOKEN_ACCESS_LEVEL, /* project and group tokens: guest ... owner */
+	TOKEN_BOT,	    /* and the name of the bot holding it */
 	TOKEN_NATTR
 };
 extern const char *const token_attr_names[TOKEN_NATTR];
@@ -57,6 +59,14 @@ struct token_info {
 	int64_t previous_id; /* the token this one was rotated from, or 0 */
 	int64_t next_id;     /* the token rotated from this one, or 0 */
 	int64_t family_id;   /* the first token of its rotations */
+	/* a project's or group's token (resource_id not 0): its bot's */
+	int access_level; /* GitLab's number: 10 guest ... 50 owner */
+	int64_t access_level_at;
+	int64_t resource_id;
+	int resource_kind; /* enum resource_kind */
+	char resource_name[PFS_NAME_MAX + 1];
+	char resource_path[PFS_NAME_MAX + 1];
+	int64_t resource_removed_at; /* 0: the project or group is there */
 };
 
 /* 0 with *out filled, -ENOENT, or another -errno. */
@@ -118,6 +128,10 @@ size_t token_secret_file_len(const struct store *st);
  * the latest of its values'). */
 size_t token_render(const struct token_info *t, enum token_attr attr,
 		    int64_t now, char *buf, size_t size, int64_t *mtime);
+
+/* Where t lives in the mount: users/<user>/tokens/<id>, or
+ * projects/<p>/tokens/<id> (groups/...) for a project's or group's. */
+void token_path(const struct token_info *t, char *out, size_t size);
 
 /* meta.json of t: one JSON object and a newline, into buf; its length (0
  * when it does not fit), and *mtime as token_render's. */

@@ -34,7 +34,8 @@ struct user_info {
 	int64_t created_at;
 	int64_t ntokens; /* tokens ever minted for this user */
 	enum user_kind kind;
-	int64_t kind_at; /* last change of kind, or creation */
+	int64_t kind_at;     /* last change of kind, or creation */
+	int64_t resource_id; /* a bot's project or group, or 0 */
 };
 
 /* Lookups: 0, -ENOENT, or another -errno; *out is filled only on success. */

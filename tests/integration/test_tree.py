@@ -17,8 +17,9 @@ TOKEN_FILES = ["active", "created_at", "description", "expires_at",
 
 def test_root_lists_the_tree(fs):
     assert sorted(os.listdir(fs.mnt)) == ["audit.log", "auth", "expiring",
-                                          "expiring.ics", "identify", "revoke",
-                                          "rotate", "users"]
+                                          "expiring.ics", "groups", "identify",
+                                          "projects", "revoke", "rotate",
+                                          "users"]
     assert os.listdir(fs.path("users")) == []
     assert sorted(os.listdir(fs.path("expiring"))) == ["never", "within"]
 
@@ -227,7 +228,7 @@ def test_python_os_walk_sees_the_tree(fs):
     seen = {}
     for dirpath, dirnames, filenames in os.walk(fs.mnt):
         seen[os.path.relpath(dirpath, fs.mnt)] = (sorted(dirnames), sorted(filenames))
-    assert seen["."] == (["auth", "expiring", "users"],
+    assert seen["."] == (["auth", "expiring", "groups", "projects", "users"],
                          ["audit.log", "expiring.ics", "identify", "revoke",
                           "rotate"])
     assert seen["users/alice"] == (["tokens"], ["blocked", "id", "kind",

@@ -1,0 +1,473 @@
+/* resource.c - projects and groups, and the tokens their bots hold. */
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auditInt.h"
+#include "patfs/access.h"
+#include "patfs/policy.h"
+#include "patfs/resource.h"
+#include "patfs/user.h"
+#include "storeInt.h"
+#include "tokenInt.h"
+
+const char *const resource_kind_names[RESOURCE_NKINDS] = {"project", "group"};
+const char *const resource_dir_names[RESOURCE_NKINDS] = {"projects", "groups"};
+const char *const resource_attr_names[RESOURCE_NATTR] = {"id", "path"};
+
+static const struct {
+	int level;
+	const char *name;
+} levels[] = {{10, "guest"},	 {15, "planner"},    {20, "reporter"},
+	      {30, "developer"}, {40, "maintainer"}, {50, "owner"}};
+#define NLEVELS ((int)(sizeof(levels) / sizeof(levels[0])))
+
+const char *resource_level_name(int level)
+{
+	for (int i = 0; i < NLEVELS; i++)
+		if (levels[i].level == level)
+			return levels[i].name;
+	return NULL;
+}
+
+int resource_parse_level(const char *val, size_t len, int *level)
+{
+	len = policy_value_len(val, len);
+	for (int i = 0; i < NLEVELS; i++)
+		if (len == strlen(levels[i].name) &&
+		    !memcmp(val, levels[i].name, len)) {
+			*level = levels[i].level;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* projects/ and groups/: where they are created and removed */
+static const struct access_obj dirs = {.kind = ACCESS_RESOURCES,
+				       .owner_uid = -1};
+
+static void resource_row(sqlite3_stmt *s, struct resource_info *r)
+{
+	r->id = sqlite3_column_int64(s, 0);
+	r->kind = sqlite3_column_int(s, 1) == RESOURCE_GROUP ? RESOURCE_GROUP
+							     : RESOURCE_PROJECT;
+	token_col_text(r->name, sizeof(r->name), s, 2);
+	token_col_text(r->path, sizeof(r->path), s, 3);
+	r->path_at = sqlite3_column_int64(s, 4);
+	r->created_at = sqlite3_column_int64(s, 5);
+	r->ntokens = sqlite3_column_int64(s, 6);
+}
+
+static int resource_one(struct store_conn *c, sqlite3_stmt *s,
+			struct resource_info *out)
+{
+	int r = store_step(c, s);
+
+	if (r == 1)
+		resource_row(s, out);
+	sqlite3_reset(s);
+	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+}
+
+static int get_in(struct store_conn *c, int64_t id, struct resource_info *out)
+{
+	sqlite3_stmt *s = store_sql(c, SQL_RES_GET);
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, id);
+	return resource_one(c, s, out);
+}
+
+int resource_get(struct store *st, int64_t id, struct resource_info *out)
+{
+	struct store_conn *c = store_conn(st);
+
+	return c ? get_in(c, id, out) : -EIO;
+}
+
+int resource_find(struct store *st, enum resource_kind kind, const char *name,
+		  size_t len, struct resource_info *out)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_sql(c, SQL_RES_FIND) : NULL;
+
+	if (!s)
+		return -EIO;
+	if (len > PFS_NAME_MAX)
+		return -ENOENT;
+	sqlite3_bind_int(s, 1, (int)kind);
+	store_bind_text(s, 2, name, len);
+	return resource_one(c, s, out);
+}
+
+int resource_list(struct store *st, enum resource_kind kind, int64_t after,
+		  resource_list_fn *fn, void *ctx)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_sql(c, SQL_RES_LIST) : NULL;
+	struct resource_info r;
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int(s, 1, (int)kind);
+	sqlite3_bind_int64(s, 2, after);
+	while ((rc = store_step(c, s)) == 1) {
+		resource_row(s, &r);
+		if (fn(ctx, &r))
+			break;
+	}
+	sqlite3_reset(s);
+	return rc < 0 ? rc : 0;
+}
+
+int resource_count(struct store *st, enum resource_kind kind, int64_t *n)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_sql(c, SQL_RES_COUNT) : NULL;
+	int r;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int(s, 1, (int)kind);
+	r = store_step(c, s);
+	*n = r == 1 ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return r < 0 ? r : 0;
+}
+
+static void object_of(const struct resource_info *r, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s", resource_dir_names[r->kind], r->name);
+}
+
+int resource_create(struct store *st, const struct pfs_actor *a,
+		    enum resource_kind kind, const char *name, size_t len,
+		    int64_t *id)
+{
+	struct store_conn *c = store_conn(st);
+	struct resource_info r = {.kind = kind};
+	char object[PFS_NAME_MAX + 16];
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!c)
+		return -EIO;
+	rc = access_check(a, &dirs, ACCESS_W);
+	if (!rc)
+		rc = policy_check_user_name(name, len);
+	if (!rc)
+		rc = store_begin(c);
+	if (rc)
+		return rc;
+	s = store_sql(c, SQL_RES_INSERT);
+	if (!s) {
+		rc = -EIO;
+		goto rollback;
+	}
+	sqlite3_bind_int(s, 1, (int)kind);
+	store_bind_text(s, 2, name, len);
+	sqlite3_bind_int64(s, 3, store_now());
+	rc = store_exec(c, s);
+	if (rc)
+		goto rollback;
+	*id = sqlite3_last_insert_rowid(c->db);
+	snprintf(r.name, sizeof(r.name), "%.*s", (int)len, name);
+	object_of(&r, object, sizeof(object));
+	rc = audit_add(c, a, kind == RESOURCE_GROUP ? "group_create"
+						    : "project_create",
+		       object, NULL, NULL, NULL);
+	if (rc)
+		goto rollback;
+	store_touch(c, STORE_CH_RESOURCES, *id, 0, kind);
+	return store_commit(c);
+
+rollback:
+	store_rollback(c);
+	return rc;
+}
+
+/* The newest active token of resource id (named name, if not NULL): 0 with
+ * *token_id, -ENOENT or -errno. */
+static int active_in(struct store_conn *c, int64_t id, const char *name,
+		     size_t len, int64_t *token_id)
+{
+	sqlite3_stmt *s = store_sql(c, SQL_RES_ACTIVE_TOKEN);
+	int r;
+
+	if (!s)
+		return -EIO;
+	if (len > PFS_NAME_MAX)
+		return -ENOENT;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, policy_day_of(store_now()));
+	if (name)
+		store_bind_text(s, 3, name, len);
+	r = store_step(c, s);
+	if (r == 1)
+		*token_id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+}
+
+int resource_find_active(struct store *st, int64_t id, const char *name,
+			 size_t len, int64_t *token_id)
+{
+	struct store_conn *c = store_conn(st);
+
+	return c ? active_in(c, id, name, len, token_id) : -EIO;
+}
+
+int resource_remove(struct store *st, const struct pfs_actor *a, int64_t id)
+{
+	struct store_conn *c = store_conn(st);
+	char object[PFS_NAME_MAX + 16];
+	struct resource_info r;
+	int64_t tid;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!c)
+		return -EIO;
+	rc = access_check(a, &dirs, ACCESS_W);
+	if (!rc)
+		rc = store_begin(c);
+	if (rc)
+		return rc;
+	rc = get_in(c, id, &r);
+	if (!rc) {
+		rc = active_in(c, id, NULL, 0, &tid);
+		rc = rc == 0 ? -ENOTEMPTY : rc == -ENOENT ? 0 : rc;
+	}
+	s = rc ? NULL : store_sql(c, SQL_RES_REMOVE);
+	if (!rc && !s)
+		rc = -EIO;
+	if (rc)
+		goto rollback;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, store_now());
+	rc = store_exec(c, s);
+	object_of(&r, object, sizeof(object));
+	if (!rc)
+		rc = audit_add(c, a, r.kind == RESOURCE_GROUP ? "group_remove"
+							      : "project_remove",
+			       object, NULL, NULL, NULL);
+	if (rc)
+		goto rollback;
+	store_touch(c, STORE_CH_RESOURCES, id, 0, r.kind);
+	store_touch(c, STORE_CH_ALL, 0, 0, 0); /* its tokens' paths change */
+	return store_commit(c);
+
+rollback:
+	store_rollback(c);
+	return rc;
+}
+
+/* A path: segments of [A-Za-z0-9_.-], none empty, "." or "..", joined by
+ * single slashes; 1-255 bytes. */
+static int check_path(const char *p, size_t len)
+{
+	size_t seg = 0;
+
+	if (len == 0 || len > PFS_NAME_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i <= len; i++) {
+		char ch = i < len ? p[i] : '/';
+		if (ch == '/') {
+			if (seg == 0 || (seg == 1 && p[i - 1] == '.') ||
+			    (seg == 2 && p[i - 1] == '.' && p[i - 2] == '.'))
+				return -EINVAL;
+			seg = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' ||
+		      ch == '-'))
+			return -EINVAL;
+		seg++;
+	}
+	return 0;
+}
+
+int resource_write(struct store *st, const struct pfs_actor *a, int64_t id,
+		   enum resource_attr attr, const char *val, size_t len)
+{
+	struct store_conn *c = store_conn(st);
+	struct access_obj obj = access_of(ACCESS_RESOURCE_ATTR, (int)attr, -1);
+	char object[PFS_NAME_MAX + 16], old[PFS_NAME_MAX + 1];
+	struct resource_info r;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!c)
+		return -EIO;
+	rc = access_check(a, &obj, ACCESS_W);
+	if (rc)
+		return rc;
+	len = policy_value_len(val, len);
+	rc = check_path(val, len);
+	if (!rc)
+		rc = store_begin(c);
+	if (rc)
+		return rc;
+	rc = get_in(c, id, &r);
+	if (!rc && len == strlen(r.path) && !memcmp(val, r.path, len)) {
+		store_rollback(c);
+		return 0; /* no change */
+	}
+	s = rc ? NULL : store_sql(c, SQL_RES_SET_PATH);
+	if (!rc && !s)
+		rc = -EIO;
+	if (rc)
+		goto rollback;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, val, len);
+	sqlite3_bind_int64(s, 3, store_now());
+	rc = store_exec(c, s);
+	snprintf(old, sizeof(old), "%s", r.path);
+	snprintf(r.path, sizeof(r.path), "%.*s", (int)len, val);
+	object_of(&r, object, sizeof(object));
+	if (!rc)
+		rc = audit_add(c, a,
+			       r.kind == RESOURCE_GROUP ? "group_set_path"
+							: "project_set_path",
+			       object, old, r.path, NULL);
+	if (rc)
+		goto rollback;
+	store_touch(c, STORE_CH_RESOURCE, id, 0, 0);
+	return store_commit(c);
+
+rollback:
+	store_rollback(c);
+	return rc;
+}
+
+size_t resource_render(const struct resource_info *r, enum resource_attr attr,
+		       char *buf, size_t size, int64_t *mtime)
+{
+	int n = 0;
+
+	if (attr == RESOURCE_ID) {
+		*mtime = r->created_at;
+		n = snprintf(buf, size, "%" PRId64 "\n", r->id);
+	} else if (attr == RESOURCE_PATH) {
+		*mtime = r->path_at;
+		n = snprintf(buf, size, "%s\n", r->path);
+	}
+	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
+}
+
+/* Creates the bot of a new token of r in c's transaction: 0 with *bot_id
+ * and its name in bot (PFS_NAME_MAX + 1 bytes). */
+static int create_bot(struct store_conn *c, const struct pfs_actor *a,
+		      const struct resource_info *r, int64_t now,
+		      int64_t *bot_id, char *bot)
+{
+	sqlite3_stmt *s;
+	char object[PFS_NAME_MAX + 8];
+	int rc = -EEXIST;
+
+	for (int tries = 0; rc == -EEXIST && tries < 4; tries++) {
+		snprintf(bot, PFS_NAME_MAX + 1, "%s_%" PRId64 "_bot_%08x",
+			 resource_kind_names[r->kind], r->id,
+			 (unsigned)randombytes_random());
+		s = store_sql(c, SQL_USER_INSERT_BOT);
+		if (!s)
+			return -EIO;
+		store_bind_text(s, 1, bot, strlen(bot));
+		sqlite3_bind_int64(s, 2, now);
+		sqlite3_bind_int(s, 3, r->kind == RESOURCE_GROUP
+					   ? USER_GROUP_BOT
+					   : USER_PROJECT_BOT);
+		sqlite3_bind_int64(s, 4, r->id);
+		rc = store_exec(c, s);
+	}
+	if (rc)
+		return rc;
+	*bot_id = sqlite3_last_insert_rowid(c->db);
+	snprintf(object, sizeof(object), "users/%s", bot);
+	rc = audit_add(c, a, "user_create", object, NULL, NULL, NULL);
+	store_touch(c, STORE_CH_USERS, *bot_id, 0, 0);
+	return rc;
+}
+
+int resource_mint(struct store *st, const struct pfs_actor *a, int64_t id,
+		  const char *name, size_t len, int64_t *token_id)
+{
+	struct store_conn *c = store_conn(st);
+	struct access_obj obj = access_of(ACCESS_RESOURCE_TOKENS, 0, -1);
+	char bot[PFS_NAME_MAX + 1], object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
+	int64_t now = store_now(), bot_id, tid, day;
+	struct resource_info r;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!c)
+		return -EIO;
+	rc = access_check(a, &obj, ACCESS_W);
+	if (!rc)
+		rc = policy_check_token_name(name, len);
+	if (!rc)
+		rc = store_begin(c);
+	if (rc)
+		return rc;
+	rc = get_in(c, id, &r);
+	if (!rc) {
+		rc = active_in(c, id, name, len, &tid);
+		rc = rc == 0 ? -EEXIST : rc == -ENOENT ? 0 : rc;
+	}
+	if (!rc)
+		rc = create_bot(c, a, &r, now, &bot_id, bot);
+	if (!rc)
+		rc = token_insert(c, bot_id, name, len, ACCESS_LEVEL_DEFAULT,
+				  now, &tid, &day);
+	s = rc ? NULL : store_sql(c, SQL_RES_ADD_TOKEN);
+	if (!rc && !s)
+		rc = -EIO;
+	if (rc)
+		goto rollback;
+	sqlite3_bind_int64(s, 1, id);
+	rc = store_exec(c, s);
+	snprintf(object, sizeof(object), "%s/%s/tokens/%" PRId64,
+		 resource_dir_names[r.kind], r.name, tid);
+	snprintf(nm, sizeof(nm), "%.*s", (int)len, name);
+	if (!rc)
+		rc = audit_add(c, a, "token_create", object, NULL, nm, NULL);
+	if (rc)
+		goto rollback;
+	store_touch(c, STORE_CH_TOKENS, bot_id, tid, 0);
+	store_touch(c, STORE_CH_EXPIRY, bot_id, tid, day);
+	store_touch(c, STORE_CH_RESOURCE, id, 0, 0);
+	rc = store_commit(c);
+	if (!rc)
+		*token_id = tid;
+	return rc;
+
+rollback:
+	store_rollback(c);
+	return rc;
+}
+
+int resource_list_tokens(struct store *st, int64_t id, int64_t after,
+			 token_list_fn *fn, void *ctx)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_sql(c, SQL_RES_TOKENS) : NULL;
+	struct token_info t;
+	int r;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, after);
+	while ((r = store_step(c, s)) == 1) {
+		token_row(s, &t);
+		if (fn(ctx, &t))
+			break;
+	}
+	sqlite3_reset(s);
+	return r < 0 ? r : 0;
+}

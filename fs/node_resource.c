@@ -1,0 +1,308 @@
+/* node_resource.c - projects/ and groups/: a directory per project or
+ * group, its id and path, and its tokens/, where mkdir mints a token held
+ * by a new bot. The tokens are the same as under their bots in users/. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "node.h"
+
+/* projects/, groups/ -------------------------------------------------------- */
+
+static int resources_load(struct nreq *q, struct node *n)
+{
+	(void)q;
+	if (n->ino.sub >= RESOURCE_NKINDS)
+		return -ENOENT;
+	n->obj = access_of(ACCESS_RESOURCES, 0, -1);
+	return 0;
+}
+
+static void resources_stat(struct nreq *q, const struct node *n,
+			   struct node_attr *out)
+{
+	int64_t count = 0;
+
+	resource_count(q->p->st, (enum resource_kind)n->ino.sub, &count);
+	node_fill(q, n, out, 0, (nlink_t)(2 + count), q->p->started);
+}
+
+static void resource_node(struct node *child, const struct resource_info *r)
+{
+	child->ino = (struct ino){INO_RESOURCE, (unsigned)r->kind, r->id};
+	child->res = *r;
+	child->obj = access_of(ACCESS_RESOURCE, 0, -1);
+	child->loaded = true;
+}
+
+static int resources_lookup(struct nreq *q, const struct node *dir,
+			    const char *name, struct node *child)
+{
+	struct resource_info r;
+	int rc = resource_find(q->p->st, (enum resource_kind)dir->ino.sub,
+			       name, strlen(name), &r);
+
+	if (!rc)
+		resource_node(child, &r);
+	return rc;
+}
+
+struct resources_listing {
+	struct dirbuf *d;
+	struct node child;
+};
+
+static int add_resource(void *ctx, const struct resource_info *r)
+{
+	struct resources_listing *l = ctx;
+
+	resource_node(&l->child, r);
+	return node_dir_add(l->d, r->name, &l->child,
+			    (off_t)(r->id + OFF_FIRST));
+}
+
+static int resources_list(struct nreq *q, const struct node *dir,
+			  struct dirbuf *d, off_t off)
+{
+	struct resources_listing l = {.d = d};
+
+	return resource_list(q->p->st, (enum resource_kind)dir->ino.sub,
+			     off < OFF_FIRST ? 0 : off - OFF_FIRST,
+			     add_resource, &l);
+}
+
+static int resources_mkdir(struct nreq *q, const struct node *dir,
+			   const char *name, struct node *child)
+{
+	int64_t id;
+	int r = resource_create(q->p->st, &q->a,
+				(enum resource_kind)dir->ino.sub, name,
+				strlen(name), &id);
+
+	if (!r)
+		child->ino = (struct ino){INO_RESOURCE, dir->ino.sub, id};
+	return r;
+}
+
+static int resources_rmdir(struct nreq *q, const struct node *dir,
+			   const char *name)
+{
+	struct resource_info r;
+	int rc = resource_find(q->p->st, (enum resource_kind)dir->ino.sub,
+			       name, strlen(name), &r);
+
+	return rc ? rc : resource_remove(q->p->st, &q->a, r.id);
+}
+
+const struct node_kind node_resources = {
+    .name = "resources",
+    .flags = NODE_DIR | NODE_LIST_CACHE,
+    .load = resources_load,
+    .stat = resources_stat,
+    .lookup = resources_lookup,
+    .list = resources_list,
+    .mkdir = resources_mkdir,
+    .rmdir = resources_rmdir,
+};
+
+/* projects/<p>/ ------------------------------------------------------------- */
+
+static int resource_load(struct nreq *q, struct node *n)
+{
+	struct resource_info r;
+	int rc = resource_get(q->p->st, n->ino.id, &r);
+
+	if (!rc && (unsigned)r.kind != n->ino.sub)
+		rc = -ENOENT;
+	if (!rc)
+		resource_node(n, &r);
+	return rc;
+}
+
+static void resource_stat(struct nreq *q, const struct node *n,
+			  struct node_attr *out)
+{
+	node_fill(q, n, out, 0, 3, n->res.created_at); /* and tokens/ */
+	out->entry_ttl = 1.0; /* a removed name may come back */
+}
+
+#define RES_NNAMES (RESOURCE_NATTR + 1)
+static const char *const res_names[RES_NNAMES] = {"id", "path", "tokens"};
+
+static int resource_lookup(struct nreq *q, const struct node *dir,
+			   const char *name, struct node *child)
+{
+	int i = node_index_of(res_names, RES_NNAMES, name);
+
+	(void)q;
+	if (i < 0)
+		return -ENOENT;
+	child->res = dir->res;
+	child->loaded = true;
+	if (i == RESOURCE_NATTR) {
+		child->ino = (struct ino){INO_RES_TOKENS, 0, dir->res.id};
+		child->obj = access_of(ACCESS_RESOURCE_TOKENS, 0, -1);
+	} else {
+		child->ino =
+		    (struct ino){INO_RESOURCE_ATTR, (unsigned)i, dir->res.id};
+		child->obj = access_of(ACCESS_RESOURCE_ATTR, i, -1);
+	}
+	return 0;
+}
+
+static int resource_list_names(struct nreq *q, const struct node *dir,
+			       struct dirbuf *d, off_t off)
+{
+	return node_list_fixed(q, dir, res_names, RES_NNAMES, d, off);
+}
+
+const struct node_kind node_resource = {
+    .name = "resource",
+    .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
+    .load = resource_load,
+    .stat = resource_stat,
+    .lookup = resource_lookup,
+    .list = resource_list_names,
+};
+
+/* projects/<p>/{id,path} ---------------------------------------------------- */
+
+static int res_attr_load(struct nreq *q, struct node *n)
+{
+	int r;
+
+	if (n->ino.sub >= RESOURCE_NATTR)
+		return -ENOENT;
+	r = resource_get(q->p->st, n->ino.id, &n->res);
+	n->obj = access_of(ACCESS_RESOURCE_ATTR, (int)n->ino.sub, -1);
+	return r;
+}
+
+static void res_attr_stat(struct nreq *q, const struct node *n,
+			  struct node_attr *out)
+{
+	char buf[PFS_NAME_MAX + 2];
+	int64_t mtime;
+	size_t len = resource_render(&n->res, n->ino.sub, buf, sizeof(buf),
+				     &mtime);
+
+	node_fill(q, n, out, len, 1, mtime);
+}
+
+static ssize_t res_attr_read(struct nreq *q, struct node *n, char *buf,
+			     size_t size, off_t off)
+{
+	char val[PFS_NAME_MAX + 2];
+	int64_t mtime;
+	size_t len = resource_render(&n->res, n->ino.sub, val, sizeof(val),
+				     &mtime);
+
+	(void)q;
+	return node_slice(val, len, buf, size, off);
+}
+
+static int res_attr_write(struct nreq *q, struct node *n, const char *buf,
+			  size_t size)
+{
+	return resource_write(q->p->st, &q->a, n->ino.id, n->ino.sub, buf,
+			      size);
+}
+
+const struct node_kind node_resource_attr = {
+    .name = "resource attribute",
+    .flags = NODE_REG | NODE_PAGES | NODE_GEN,
+    .load = res_attr_load,
+    .stat = res_attr_stat,
+    .read = res_attr_read,
+    .write = res_attr_write,
+};
+
+/* projects/<p>/tokens/ ------------------------------------------------------ */
+
+static int res_tokens_load(struct nreq *q, struct node *n)
+{
+	n->obj = access_of(ACCESS_RESOURCE_TOKENS, 0, -1);
+	return resource_get(q->p->st, n->ino.id, &n->res);
+}
+
+static void res_tokens_stat(struct nreq *q, const struct node *n,
+			    struct node_attr *out)
+{
+	node_fill(q, n, out, 0, (nlink_t)(2 + n->res.ntokens),
+		  n->res.created_at);
+}
+
+static int res_tokens_lookup(struct nreq *q, const struct node *dir,
+			     const char *name, struct node *child)
+{
+	struct token_info *t = &child->token;
+	unsigned sub = INO_VIA;
+	int64_t id;
+	int r;
+
+	if (strspn(name, "0123456789") == strlen(name)) {
+		r = node_parse_id(name, &id);
+	} else {
+		r = resource_find_active(q->p->st, dir->res.id, name,
+					 strlen(name), &id);
+		sub |= INO_ALIAS;
+	}
+	if (!r)
+		r = token_get(q->p->st, id, t);
+	if (!r && (t->resource_id != dir->res.id || t->resource_removed_at))
+		r = -ENOENT;
+	if (!r)
+		node_token_dir(child, t, sub);
+	return r;
+}
+
+struct res_tokens_listing {
+	struct nreq *q;
+	struct dirbuf *d;
+	struct node child;
+};
+
+static int add_res_token(void *ctx, const struct token_info *t)
+{
+	struct res_tokens_listing *l = ctx;
+	char name[24];
+
+	node_token_dir(&l->child, t, INO_VIA);
+	if (access_see(&l->q->a, &l->child.obj))
+		return 0;
+	snprintf(name, sizeof(name), "%" PRId64, t->id);
+	return node_dir_add(l->d, name, &l->child, (off_t)(t->id + OFF_FIRST));
+}
+
+static int res_tokens_list(struct nreq *q, const struct node *dir,
+			   struct dirbuf *d, off_t off)
+{
+	struct res_tokens_listing l = {.q = q, .d = d};
+
+	return resource_list_tokens(q->p->st, dir->res.id,
+				    off < OFF_FIRST ? 0 : off - OFF_FIRST,
+				    add_res_token, &l);
+}
+
+static int res_tokens_mkdir(struct nreq *q, const struct node *dir,
+			    const char *name, struct node *child)
+{
+	int64_t id;
+	int r = resource_mint(q->p->st, &q->a, dir->res.id, name, strlen(name),
+			      &id);
+
+	if (!r)
+		child->ino = (struct ino){INO_TOKEN, INO_VIA | INO_ALIAS, id};
+	return r;
+}
+
+const struct node_kind node_res_tokens = {
+    .name = "resource tokens",
+    .flags = NODE_DIR | NODE_GEN,
+    .load = res_tokens_load,
+    .stat = res_tokens_stat,
+    .lookup = res_tokens_lookup,
+    .list = res_tokens_list,
+    .mkdir = res_tokens_mkdir,
+};
