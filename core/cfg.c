@@ -57,6 +57,7 @@ int cfg_defaults(struct cfg *c)
 	c->default_lifetime_days = 30;
 	c->max_lifetime_days = 365;
 	c->require_expiry = true;
+	c->sa_require_expiry = true;
 	c->allow_impersonation = true;
 	c->reuse_detection = true;
 	c->last_used_interval_s = 600;
@@ -177,6 +178,9 @@ static int handler(void *user, const char *section, const char *name,
 	} else if (KEY("tokens", "require_expiry")) {
 		why = "expected true or false";
 		r = parse_bool(value, &c->require_expiry);
+	} else if (KEY("tokens", "service_accounts_require_expiry")) {
+		why = "expected true or false";
+		r = parse_bool(value, &c->sa_require_expiry);
 	} else if (KEY("tokens", "reuse_detection")) {
 		why = "expected true or false";
 		r = parse_bool(value, &c->reuse_detection);

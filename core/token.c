@@ -12,6 +12,7 @@
 #include "patfs/policy.h"
 #include "patfs/resource.h"
 #include "patfs/secret.h"
+#include "patfs/user.h"
 #include "patfs/token.h"
 #include "storeInt.h"
 #include "tokenInt.h"
@@ -268,7 +269,9 @@ static int parse_expiry(const struct cfg *cfg, const struct pfs_actor *a,
 
 	len = policy_value_len(val, len);
 	if (len == 0) {
-		if (cfg->require_expiry)
+		if (cfg->require_expiry &&
+		    (t->user_kind != USER_SERVICE_ACCOUNT ||
+		     cfg->sa_require_expiry))
 			return -EINVAL;
 	} else {
 		if (policy_parse_date(val, len, &d))

@@ -18,6 +18,7 @@ struct cfg {
 	int default_lifetime_days; /* 0: no expiry by default */
 	int max_lifetime_days;
 	bool require_expiry;
+	bool sa_require_expiry; /* [tokens] service_accounts_require_expiry */
 	bool allow_impersonation;
 	bool reuse_detection; /* rotating a rotated token revokes its family */
 	int last_used_interval_s;

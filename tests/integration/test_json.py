@@ -254,3 +254,27 @@ def test_jq_over_every_tokens_json(fs):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert sorted(int(x) for x in r.stdout.split()) == [a, c]
+
+
+def test_service_account_tokens_may_live_without_expiry(make_daemon):
+    d = make_daemon("[tokens]\nservice_accounts_require_expiry = false\n")
+    os.mkdir(d.path("users/svc"))
+    assert write(d.path("users/svc/kind"), "service_account") == 0
+    svc, _ = mint(d, "svc", "deploy")
+    human, _ = mint(d, "alice", "ci")
+    assert write(d.path("users/svc/tokens/deploy/expires_at"), "\n") == 0
+    assert read(d.path("users/svc/tokens/deploy/expires_at")) == b""
+    assert os.listdir(d.path("expiring/never")) == [str(svc)]
+    assert meta(d, "svc", svc)["expires_at"] is None
+    before = snapshot(d)
+    assert write(d.path("users/alice/tokens/ci/expires_at"), "\n") == errno.EINVAL
+    assert snapshot(d) == before
+
+
+def test_by_default_service_accounts_need_expiry_too(fs):
+    os.mkdir(fs.path("users/svc"))
+    assert write(fs.path("users/svc/kind"), "service_account") == 0
+    mint(fs, "svc", "deploy")
+    before = snapshot(fs)
+    assert write(fs.path("users/svc/tokens/deploy/expires_at"), "\n") == errno.EINVAL
+    assert snapshot(fs) == before
