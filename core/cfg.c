@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <ini.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,13 @@ int cfg_defaults(struct cfg *c)
 	c->sa_require_expiry = true;
 	c->allow_impersonation = true;
 	c->reuse_detection = true;
+	c->notify_enabled = true;
+	c->notify_hour = 1; /* as GitLab's daily check, 01:00 UTC */
+	c->thresholds[0] = 60;
+	c->thresholds[1] = 30;
+	c->thresholds[2] = 7;
+	c->nthresholds = 3;
+	c->notify_timeout_s = 30;
 	c->last_used_interval_s = 600;
 	c->max_failures_per_minute = 10;
 	c->log_max_bytes = 10 << 20;
@@ -67,7 +75,8 @@ int cfg_defaults(struct cfg *c)
 	if (set_str(&c->store_path, absolute(NULL, "patfs.db")) ||
 	    set_str(&c->pepper_file, absolute(NULL, "patfs.pepper")) ||
 	    set_str(&c->auth_log, absolute(NULL, "patfs-auth.log")) ||
-	    set_str(&c->prefix, strdup("glpat-")))
+	    set_str(&c->prefix, strdup("glpat-")) ||
+	    set_str(&c->notify_run_as, strdup("nobody")))
 		return -ENOMEM;
 	return 0;
 }
@@ -79,6 +88,8 @@ void cfg_free(struct cfg *c)
 	free(c->admin_group);
 	free(c->prefix);
 	free(c->auth_log);
+	free(c->notify_command);
+	free(c->notify_run_as);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -143,6 +154,69 @@ static void fail(struct cfg_parse *p, const char *section, const char *key,
 
 #define KEY(s, k) (!strcmp(section, s) && !strcmp(name, k))
 
+/* "60,30,7": 1 to 8 distinct days, 1 to 3650, into c descending. */
+static int parse_thresholds(struct cfg *c, const char *v)
+{
+	int t[8], n = 0, x;
+	char *end;
+
+	for (const char *s = v;; s = end + 1) {
+		long d = strtol(s, &end, 10);
+		if (end == s || d < 1 || d > 3650 || n == 8 || *s == '+' ||
+		    *s == '-' || *s == ' ')
+			return -EINVAL;
+		t[n++] = (int)d;
+		if (*end == '\0')
+			break;
+		if (*end != ',')
+			return -EINVAL;
+	}
+	for (int i = 1; i < n; i++) /* insertion sort, descending */
+		for (int j = i; j > 0 && t[j] > t[j - 1]; j--)
+			x = t[j], t[j] = t[j - 1], t[j - 1] = x;
+	for (int i = 1; i < n; i++)
+		if (t[i] == t[i - 1])
+			return -EINVAL;
+	memcpy(c->thresholds, t, sizeof(t[0]) * (size_t)n);
+	c->nthresholds = n;
+	return 0;
+}
+
+static int notify_key(struct cfg *c, const char *name, const char *value,
+		      const char **why)
+{
+	if (!strcmp(name, "enabled")) {
+		*why = "expected true or false";
+		return parse_bool(value, &c->notify_enabled);
+	}
+	if (!strcmp(name, "hour_utc")) {
+		*why = "expected an hour, 0 to 23";
+		return parse_int(value, 0, 23, &c->notify_hour);
+	}
+	if (!strcmp(name, "thresholds_days")) {
+		*why = "expected distinct days (1 to 3650) separated by commas";
+		return parse_thresholds(c, value);
+	}
+	if (!strcmp(name, "timeout_s")) {
+		*why = "expected seconds, 1 to 3600";
+		return parse_int(value, 1, 3600, &c->notify_timeout_s);
+	}
+	if (!strcmp(name, "command")) {
+		free(c->notify_command);
+		c->notify_command = NULL;
+		return value[0] ? set_str(&c->notify_command, strdup(value))
+				: 0;
+	}
+	if (!strcmp(name, "run_as")) {
+		*why = "expected a user name";
+		if (!value[0])
+			return -EINVAL;
+		return set_str(&c->notify_run_as, strdup(value));
+	}
+	*why = "unknown key";
+	return -EINVAL;
+}
+
 static int handler(void *user, const char *section, const char *name,
 		   const char *value)
 {
@@ -201,6 +275,8 @@ static int handler(void *user, const char *section, const char *name,
 	} else if (KEY("auth", "log_keep")) {
 		why = "expected a number of files, 0 to 100";
 		r = parse_int(value, 0, 100, &c->log_keep);
+	} else if (!strcmp(section, "notify")) {
+		r = notify_key(c, name, value, &why);
 	} else {
 		r = -EINVAL;
 		why = "unknown key";
@@ -215,7 +291,7 @@ static int handler(void *user, const char *section, const char *name,
 static char *reader(char *str, int num, void *stream)
 {
 	static const char *const known[] = {"store", "access", "tokens",
-					    "auth"};
+					    "auth", "notify"};
 	struct cfg_parse *p = stream;
 	char *s = fgets(str, num, p->f), *t, *end;
 
@@ -264,6 +340,15 @@ static int check_all(struct cfg_parse *p)
 			return p->error;
 		}
 		c->admin_gid = g->gr_gid;
+	}
+	if (c->notify_command) {
+		struct passwd *pw = getpwnam(c->notify_run_as);
+		if (!pw) {
+			fail(p, "notify", "run_as", -EINVAL, "no such user");
+			return p->error;
+		}
+		c->notify_uid = pw->pw_uid;
+		c->notify_gid = pw->pw_gid;
 	}
 	return 0;
 }

@@ -12,7 +12,7 @@
 #include "patfs/secret.h"
 #include "storeInt.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 #define WAL_RESERVE    (4 << 20) /* bytes of disk kept for commits */
 #define STR(x)	       #x
 #define XSTR(x)	       STR(x)
@@ -26,7 +26,7 @@
 	" (SELECT n.id FROM tokens n WHERE n.previous_id = t.id),"             \
 	" coalesce(t.family_id, t.id), t.access_level,"                        \
 	" coalesce(t.access_level_at, t.created_at), r.id, r.kind, r.name,"    \
-	" r.path, r.removed_at"                                                \
+	" r.path, r.removed_at, t.notified, t.notified_at"                     \
 	" FROM tokens t JOIN users u ON u.id = t.user_id"                      \
 	" LEFT JOIN resources r ON r.id = u.resource_id "
 #define USER_COLS                                                              \
@@ -127,7 +127,10 @@ static const char *const sql_text[STORE_NSQL] = {
     [SQL_TOKEN_SET_IMPERSONATION] = "UPDATE tokens SET impersonation = ?2,"
 				    " impersonation_at = ?3 WHERE id = ?1",
     [SQL_TOKEN_SET_EXPIRES] = "UPDATE tokens SET expires_at = ?2,"
-			      " expires_at_at = ?3 WHERE id = ?1",
+			      " expires_at_at = ?3, notified = NULL"
+			      " WHERE id = ?1",
+    [SQL_TOKEN_SET_NOTIFIED] = "UPDATE tokens SET notified = ?2,"
+			       " notified_at = ?3 WHERE id = ?1",
     [SQL_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?2"
 			 " WHERE id = ?1 AND revoked_at IS NULL",
     [SQL_TOKEN_SEAL] =
@@ -236,6 +239,9 @@ static const char *const schema[SCHEMA_VERSION] = {
     " WHERE resource_id IS NOT NULL;"
     "ALTER TABLE tokens ADD COLUMN access_level INTEGER;"
     "ALTER TABLE tokens ADD COLUMN access_level_at INTEGER;",
+    /* 5: the expiry notices sent: thresholds in days, 0 the day itself */
+    "ALTER TABLE tokens ADD COLUMN notified TEXT;" /* "60,30,7,0" */
+    "ALTER TABLE tokens ADD COLUMN notified_at INTEGER;",
 };
 
 int store_errno(int rc)

@@ -21,6 +21,7 @@ const char *const token_attr_names[TOKEN_NATTR] = {
     "name",	  "description",  "scopes",  "impersonation", "created_at",
     "expires_at", "last_used_at", "revoked", "active",	      "token",
     "meta.json", "rotate", "previous", "next", "access_level", "bot",
+    "notified",
 };
 
 int64_t token_col_int(sqlite3_stmt *s, int i, int64_t none)
@@ -70,6 +71,8 @@ void token_row(sqlite3_stmt *s, struct token_info *t)
 	token_col_text(t->resource_name, sizeof(t->resource_name), s, 27);
 	token_col_text(t->resource_path, sizeof(t->resource_path), s, 28);
 	t->resource_removed_at = token_col_int(s, 29, 0);
+	token_col_text(t->notified, sizeof(t->notified), s, 30);
+	t->notified_at = token_col_int(s, 31, 0);
 }
 
 int token_get_in(struct store_conn *c, int64_t id, struct token_info *out)
@@ -498,6 +501,22 @@ size_t token_render(const struct token_info *t, enum token_attr attr,
 		const char *lv = resource_level_name(t->access_level);
 		*mtime = t->access_level_at;
 		w = snprintf(buf, size, lv ? "%s\n" : "%s", lv ? lv : "");
+		break;
+	}
+	case TOKEN_NOTIFIED: {
+		/* "60,30,0" as "60\n30\nexpired\n" */
+		const char *s = t->notified;
+		*mtime = t->notified_at ? t->notified_at : t->created_at;
+		while (*s && (size_t)w + 16 < size) {
+			size_t k = strcspn(s, ",");
+			w += k == 1 && *s == '0'
+				 ? snprintf(buf + w, size - (size_t)w, "expired\n")
+				 : snprintf(buf + w, size - (size_t)w, "%.*s\n",
+					    (int)k, s);
+			s += k + (s[k] == ',');
+		}
+		if (!w)
+			buf[0] = '\0';
 		break;
 	}
 	case TOKEN_BOT:

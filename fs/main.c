@@ -18,6 +18,7 @@
 #include "patfs/cfg.h"
 #include "patfs/store.h"
 #include "patfs/token.h"
+#include "notify.h"
 #include "uring.h"
 
 /* The options of patfs itself; the rest are libfuse's. */
@@ -206,12 +207,21 @@ static int run(struct fuse_session *se, struct pfs *p,
 			 strerror(-r));
 		goto unmount;
 	}
+	r = p->cfg->notify_enabled ? notify_start(&p->notify, p->st) : 0;
+	if (r) {
+		fuse_log(FUSE_LOG_ERR,
+			 "patfs: error: starting the notice thread: %s\n",
+			 strerror(-r));
+		cache_stop(p->cache);
+		goto unmount;
+	}
 	r = uring_start(se, opts->mountpoint, worker_fds(opts) + 8);
 	if (r)
 		fuse_log(FUSE_LOG_ERR, "patfs: error: starting io_uring: %s\n",
 			 strerror(-r));
 	else
 		ret = serve(se, opts) != 0 || uring_ended();
+	notify_stop(p->notify);
 	cache_stop(p->cache);
 unmount:
 	fuse_session_unmount(se);

@@ -20,6 +20,7 @@ struct pfs {
 	struct auth *auth;
 	const struct cfg *cfg;
 	struct cache *cache;  /* the invalidation thread, or NULL */
+	struct notify *notify; /* the expiry notices' thread, or NULL */
 	time_t started;	      /* mtime of the fixed directories */
 	bool log_statements;  /* -o debug_statements */
 	int lock_fd;	      /* holds the store's lock (store_lock) */

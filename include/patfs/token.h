@@ -27,6 +27,7 @@ enum token_attr {
 	TOKEN_NEXT,	/* and the one rotated from it */
 	TOKEN_ACCESS_LEVEL, /* project and group tokens: guest ... owner */
 	TOKEN_BOT,	    /* and the name of the bot holding it */
+	TOKEN_NOTIFIED,	    /* the expiry notices sent, one a line */
 	TOKEN_NATTR
 };
 extern const char *const token_attr_names[TOKEN_NATTR];
@@ -67,6 +68,8 @@ struct token_info {
 	char resource_name[PFS_NAME_MAX + 1];
 	char resource_path[PFS_NAME_MAX + 1];
 	int64_t resource_removed_at; /* 0: the project or group is there */
+	char notified[48]; /* expiry notices sent: "60,30,7,0" (0: the day) */
+	int64_t notified_at;
 };
 
 /* 0 with *out filled, -ENOENT, or another -errno. */

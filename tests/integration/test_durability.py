@@ -8,7 +8,11 @@ import time
 from conftest import audit_lines, err_of, mint, read, snapshot, write
 
 
-def test_remount_keeps_everything(fs):
+QUIET = "[notify]\nenabled = false\n"  # no expiry notice in the trail
+
+
+def test_remount_keeps_everything(make_daemon):
+    fs = make_daemon(QUIET)
     mint(fs, "alice", "a", scopes="api")
     mint(fs, "bob", "b")
     write(fs.path("users/bob/tokens/2/revoked"), "1")
@@ -19,7 +23,8 @@ def test_remount_keeps_everything(fs):
     assert snapshot(fs) == before
 
 
-def test_secret_never_taken_is_revoked_at_next_start(fs):
+def test_secret_never_taken_is_revoked_at_next_start(make_daemon):
+    fs = make_daemon(QUIET)
     mint(fs, "alice", "taken")
     mint(fs, "alice", "lost", take=False)
     fs.restart()

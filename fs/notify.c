@@ -1,0 +1,225 @@
+/* notify.c - the thread that sends expiry notices. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FUSE_USE_VERSION 314
+#include <fuse_log.h>
+
+#include "notify.h"
+#include "patfs/cfg.h"
+#include "patfs/notice.h"
+#include "patfs/policy.h"
+#include "patfs/resource.h"
+#include "patfs/store.h"
+#include "patfs/user.h"
+
+#define BATCH 256 /* notices taken from the store at once */
+
+struct notify {
+	struct store *st;
+	const struct cfg *cfg;
+	pthread_t tid;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	int64_t last_day; /* the day of the last run */
+	struct notice batch[BATCH];
+	int n;
+};
+
+static int collect(void *ctx, const struct notice *n)
+{
+	struct notify *nf = ctx;
+
+	nf->batch[nf->n++] = *n;
+	return nf->n == BATCH;
+}
+
+/* The environment of the command for notice n, in env (strings in buf). */
+static void environment(const struct notice *n, char *buf, size_t size,
+			char **env, int max)
+{
+	const struct token_info *t = &n->t;
+	char path[PFS_NAME_MAX + 64], day[11];
+	size_t w = 0;
+	int k = 0;
+
+	token_path(t, path, sizeof(path));
+	policy_format_date(t->expires_day, day);
+#define ENV(...)                                                               \
+	do {                                                                   \
+		int len = snprintf(buf + w, size - w, __VA_ARGS__);            \
+		if (len < 0 || (size_t)len >= size - w || k + 1 >= max)        \
+			break;                                                 \
+		env[k++] = buf + w;                                            \
+		w += (size_t)len + 1;                                          \
+	} while (0)
+	ENV("PATH=/usr/local/bin:/usr/bin:/bin");
+	ENV("PATFS_EVENT=%s", n->expired ? "expired" : "expiring");
+	ENV("PATFS_DAYS_LEFT=%" PRId64, n->days_left > 0 ? n->days_left : 0);
+	ENV("PATFS_THRESHOLD=%d", n->threshold);
+	ENV("PATFS_TOKEN_ID=%" PRId64, t->id);
+	ENV("PATFS_TOKEN_PATH=%s", path);
+	ENV("PATFS_TOKEN_NAME=%s", t->name);
+	ENV("PATFS_OWNER=%s", t->user_name);
+	ENV("PATFS_OWNER_KIND=%s", user_kind_names[t->user_kind]);
+	ENV("PATFS_EXPIRES_AT=%s", day);
+	if (t->resource_id)
+		ENV("PATFS_%s=%s",
+		    t->resource_kind == RESOURCE_GROUP ? "GROUP" : "PROJECT",
+		    t->resource_name);
+#undef ENV
+	env[k] = NULL;
+}
+
+/* Runs the command for n: 0 when it exited 0 within the timeout. */
+static int run_command(struct notify *nf, const struct notice *n)
+{
+	const struct cfg *cfg = nf->cfg;
+	char buf[4096], *env[16];
+	int status, waited = 0;
+	pid_t pid;
+
+	environment(n, buf, sizeof(buf), env, 16);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) { /* only async-signal-safe calls until exec */
+		int fd = open("/dev/null", O_RDWR);
+		setsid();
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		for (int i = 3; i < 1024; i++)
+			close(i);
+		if (geteuid() == 0 &&
+		    (setgroups(0, NULL) || setgid(cfg->notify_gid) ||
+		     setuid(cfg->notify_uid)))
+			_exit(126);
+		if (chdir("/"))
+			_exit(126);
+		execle("/bin/sh", "sh", "-c", cfg->notify_command, (char *)NULL,
+		       env);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (waited >= cfg->notify_timeout_s * 20) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -ETIMEDOUT;
+		}
+		usleep(50000);
+		waited++;
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
+}
+
+/* One run: every notice due now, sent and recorded. */
+static void sweep(struct notify *nf)
+{
+	struct pfs_actor self = {.pid = (int32_t)getpid(), .admin = true};
+	int sent;
+
+	snprintf(self.comm, sizeof(self.comm), "patfs");
+	do {
+		nf->n = 0;
+		sent = 0;
+		if (notice_due(nf->st, time(NULL), collect, nf))
+			return;
+		for (int i = 0; i < nf->n; i++) {
+			const struct notice *n = &nf->batch[i];
+			int r = nf->cfg->notify_command ? run_command(nf, n) : 0;
+			if (r) {
+				fuse_log(FUSE_LOG_WARNING,
+					 "patfs: the notice command for token "
+					 "%" PRId64 " %s; tried again at the "
+					 "next run\n",
+					 n->t.id,
+					 r == -ETIMEDOUT ? "timed out"
+							 : "failed");
+				continue;
+			}
+			if (notice_record(nf->st, &self, n) == 0)
+				sent++;
+		}
+	} while (nf->n == BATCH && sent > 0);
+}
+
+static void *run(void *arg)
+{
+	struct notify *nf = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&nf->lock);
+	while (!nf->stop) {
+		time_t now = time(NULL);
+		int64_t today = policy_day_of(now);
+		time_t at = (time_t)(today * 86400 + nf->cfg->notify_hour * 3600);
+
+		if (now >= at && nf->last_day != today) {
+			pthread_mutex_unlock(&nf->lock);
+			sweep(nf);
+			store_release_thread(nf->st);
+			pthread_mutex_lock(&nf->lock);
+			nf->last_day = today;
+			continue;
+		}
+		/* a minute at most: the clock may be set meanwhile */
+		until = (struct timespec){.tv_sec = now + 60};
+		if (now < at && at < until.tv_sec)
+			until.tv_sec = at;
+		pthread_cond_timedwait(&nf->cond, &nf->lock, &until);
+	}
+	pthread_mutex_unlock(&nf->lock);
+	return NULL;
+}
+
+int notify_start(struct notify **out, struct store *st)
+{
+	struct notify *nf = calloc(1, sizeof(*nf));
+	int r;
+
+	if (!nf)
+		return -ENOMEM;
+	nf->st = st;
+	nf->cfg = store_cfg(st);
+	nf->last_day = -1;
+	pthread_mutex_init(&nf->lock, NULL);
+	pthread_cond_init(&nf->cond, NULL);
+	r = pthread_create(&nf->tid, NULL, run, nf);
+	if (r) {
+		free(nf);
+		return -r;
+	}
+	pthread_setname_np(nf->tid, "patfs-notify");
+	*out = nf;
+	return 0;
+}
+
+void notify_stop(struct notify *nf)
+{
+	if (!nf)
+		return;
+	pthread_mutex_lock(&nf->lock);
+	nf->stop = true;
+	pthread_cond_signal(&nf->cond);
+	pthread_mutex_unlock(&nf->lock);
+	pthread_join(nf->tid, NULL);
+	pthread_mutex_destroy(&nf->lock);
+	pthread_cond_destroy(&nf->cond);
+	free(nf);
+}

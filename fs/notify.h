@@ -1,0 +1,21 @@
+/* notify.h - the daily run of expiry notices (patfs/notice.h says which are
+ * due): at [notify] hour_utc, and at start once that hour has passed today,
+ * each notice due is handed to [notify] command, run by /bin/sh -c as the
+ * user run_as with the facts in its environment and no secret, within
+ * timeout_s; it is recorded when the command succeeded (or when there is no
+ * command: notices are then only recorded). A command that fails or times
+ * out is logged, and its notice tried again at the next run. */
+#ifndef PATFS_NOTIFY_H
+#define PATFS_NOTIFY_H
+
+struct notify;
+struct store;
+
+/* Starts the thread: 0 or -errno. */
+int notify_start(struct notify **out, struct store *st);
+
+/* Stops and joins it (a command running is waited for, up to its timeout);
+ * NULL is fine. */
+void notify_stop(struct notify *n);
+
+#endif
