@@ -91,3 +91,47 @@ def test_cookbook(fs):
     # tokens not used for 90 days: none yet (all created now)
     assert sh(fs, "find users -name last_used_at -mtime +90") == ""
     assert len(sh(fs, "find users -name last_used_at -mtime -1").split()) == 4
+
+
+def test_cookbook_projects_and_groups(fs):
+    """The guide's "expired on a date" script, for personal, project and
+    group tokens, from meta.json with jq; project tokens from tokens.json;
+    the week's expiries rotated."""
+    for kind, name in [("projects", "web"), ("groups", "ops")]:
+        os.mkdir(fs.path(kind, name))
+        os.mkdir(fs.path(kind, name, "tokens", "deploy"))
+        read(fs.path(kind, name, "tokens/deploy/token"))
+        assert write(fs.path(kind, name, "tokens/deploy/expires_at"), day(5)) == 0
+    os.mkdir(fs.path("users/alice"))
+    os.mkdir(fs.path("users/alice/tokens/ci"))
+    read(fs.path("users/alice/tokens/ci/token"))
+    assert write(fs.path("users/alice/tokens/ci/expires_at"), day(5)) == 0
+    pid = int(read(fs.path("projects/web/id")))
+    gid = int(read(fs.path("groups/ops/id")))
+    script = (r"""jq -r 'def l: "Token ID: \(.id), Name: \(.name), Scopes: \(.scopes|tojson),"""
+              r""" Last used: \(.last_used_at)";"""
+              r""" if .resource_type == "project" then"""
+              r""" "Expired Project access token in Project ID \(.resource_id), " + l"""
+              r""" elif .resource_type == "group" then"""
+              r""" "Expired Group access token in Group ID \(.resource_id), " + l"""
+              r""" else "Expired Personal access token of \(.username), " + l end'"""
+              " expiring/%s/*/meta.json" % day(5))
+    out = sh(fs, script).splitlines()
+    assert sorted(out) == sorted([
+        'Expired Project access token in Project ID %d, Token ID: 1, Name: deploy,'
+        ' Scopes: ["read_api"], Last used: null' % pid,
+        'Expired Group access token in Group ID %d, Token ID: 2, Name: deploy,'
+        ' Scopes: ["read_api"], Last used: null' % gid,
+        'Expired Personal access token of alice, Token ID: 3, Name: ci,'
+        ' Scopes: ["read_api"], Last used: null',
+    ])
+    out = sh(fs, """jq -r '.[] | select(.resource_type == "project") |"""
+                 r""" "\(.resource_path) \(.id) \(.name) \(.access_level_name)"'"""
+                 """ users/*/tokens.json""")
+    assert out == "web 1 deploy maintainer\n"
+    assert sorted(sh(fs, "ls expiring/within/7d/").split()) == ["1", "2", "3"]
+    sh(fs, 'for t in expiring/within/7d/*; do echo 1 > "$t/rotate"; done')
+    # their successors expire a week from today
+    assert sorted(sh(fs, "ls expiring/within/7d/").split()) == ["4", "5", "6"]
+    assert sorted(sh(fs, "ls expiring/%s/" % day(7)).split()) == ["4", "5", "6"]
+    assert read(fs.path("projects/web/tokens/deploy/previous/name")) == b"deploy\n"
