@@ -1,13 +1,16 @@
 /* seed.c - fills a store with a realistic spread of tokens through core's
  * bulk API, for benchmarks.
  *
- *	patfs-seed CONFIG TOKENS [USERS [MARKED]]
+ *	patfs-seed CONFIG TOKENS [USERS [MARKED [PERCENT]]]
  *
  * Users are user00001...; each token is sealed with a fresh random secret
  * that is wiped at once (nobody holds it). The spread: mixed scopes, expiry
  * dates from a year ago to a year ahead (5% without), 10% revoked, 3%
  * impersonation, 60% used. The last MARKED tokens (default 0) all expire 400
  * days from today, unrevoked, so a benchmark can list a day of known size.
+ * PERCENT of the tokens (default 0) are project and group tokens (a project
+ * per 10 users, a group per 20), minted one by one as mkdir does, each with
+ * its bot, and sealed.
  * Prints the seconds it took. */
 #include <errno.h>
 #include <sodium.h>
@@ -19,6 +22,7 @@
 
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
+#include "patfs/resource.h"
 #include "patfs/secret.h"
 #include "patfs/store.h"
 #include "patfs/token.h"
@@ -100,6 +104,45 @@ static void fill(struct token_seed *v, int64_t user_id, long k, int64_t now,
 		v->last_used_at++;
 }
 
+/* n project and group tokens, over a project per 10 users and a group per
+ * 20; buf holds SECRET_MAX bytes of sodium memory. */
+static int seed_resources(struct store *st, const struct pfs_actor *me,
+			  long nusers, long n, char *buf)
+{
+	long projects = nusers / 10 > 0 ? nusers / 10 : 1;
+	long groups = nusers / 20 > 0 ? nusers / 20 : 1;
+	int64_t ids[2] = {0, 0}, first[2] = {0, 0}, tid;
+	char name[64];
+	int r = 0;
+
+	for (int kind = 0; kind < 2 && n > 0; kind++) {
+		long count = kind == RESOURCE_PROJECT ? projects : groups;
+		for (long i = 0; i < count && !r; i++) {
+			snprintf(name, sizeof(name), "%s%05ld",
+				 kind == RESOURCE_PROJECT ? "project" : "group",
+				 i + 1);
+			r = resource_create(st, me, (enum resource_kind)kind,
+					    name, strlen(name), &ids[kind]);
+			if (i == 0)
+				first[kind] = ids[kind];
+		}
+	}
+	for (long k = 0; k < n && !r; k++) {
+		int kind = (int)(k % 3 == 2); /* two project tokens a group's */
+		long count = kind == RESOURCE_PROJECT ? projects : groups;
+		int64_t rid = first[kind] + below(count);
+		snprintf(name, sizeof(name), "deploy-%ld", k);
+		r = resource_mint(st, me, rid, name, strlen(name), &tid);
+		if (!r) {
+			int len = token_take_secret(st, me, tid, buf,
+						    SECRET_MAX);
+			r = len < 0 ? len : 0;
+			sodium_memzero(buf, SECRET_MAX);
+		}
+	}
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct pfs_actor me = {.uid = 0, .comm = "patfs-seed", .admin = true};
@@ -108,7 +151,7 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	struct cfg cfg;
 	char err[512], *secrets = NULL, (*names)[64] = NULL;
-	long ntok, nusers, marked, made = 0;
+	long ntok, nusers, marked, made = 0, pct, nres;
 	int64_t *uids = NULL, first, now = time(NULL);
 	int r = -EINVAL;
 
@@ -120,7 +163,12 @@ int main(int argc, char **argv)
 	ntok = strtol(argv[2], NULL, 10);
 	nusers = argc > 3 ? strtol(argv[3], NULL, 10) : 1000;
 	marked = argc > 4 ? strtol(argv[4], NULL, 10) : 0;
-	if (ntok < 0 || nusers < 1 || marked < 0 || marked > ntok)
+	pct = argc > 5 ? strtol(argv[5], NULL, 10) : 0;
+	if (ntok < 0 || nusers < 1 || marked < 0 || pct < 0 || pct > 100)
+		return 2;
+	nres = ntok * pct / 100;
+	ntok -= nres;
+	if (marked > ntok)
 		return 2;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	me.pid = (int32_t)getpid();
@@ -167,6 +215,9 @@ int main(int argc, char **argv)
 		if (r)
 			goto fail;
 	}
+	r = seed_resources(st, &me, nusers, nres, secrets);
+	if (r)
+		goto fail;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("%.2f\n", (double)(t1.tv_sec - t0.tv_sec) +
 			     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
