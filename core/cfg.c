@@ -161,9 +161,13 @@ static int parse_thresholds(struct cfg *c, const char *v)
 	char *end;
 
 	for (const char *s = v;; s = end + 1) {
-		long d = strtol(s, &end, 10);
-		if (end == s || d < 1 || d > 3650 || n == 8 || *s == '+' ||
-		    *s == '-' || *s == ' ')
+		long d;
+		while (*s == ' ')
+			s++; /* "60, 30, 7" */
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		d = strtol(s, &end, 10);
+		if (d < 1 || d > 3650 || n == 8)
 			return -EINVAL;
 		t[n++] = (int)d;
 		if (*end == '\0')

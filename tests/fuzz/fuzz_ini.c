@@ -24,6 +24,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		MUST(c.auth_log && c.auth_log[0] == '/');
 		MUST(c.max_lifetime_days >= 1);
 		MUST(c.log_max_bytes >= 4096 && c.log_keep >= 0);
+		MUST(c.notify_hour >= 0 && c.notify_hour <= 23);
+		MUST(c.nthresholds >= 1 && c.nthresholds <= 8);
+		for (int i = 0; i < c.nthresholds; i++)
+			MUST(c.thresholds[i] >= 1 && c.thresholds[i] <= 3650 &&
+			     (i == 0 || c.thresholds[i] < c.thresholds[i - 1]));
+		MUST(c.notify_timeout_s >= 1 && c.notify_run_as);
 	} else {
 		MUST(err[0] != '\0');
 	}
