@@ -456,18 +456,10 @@ int resource_list_tokens(struct store *st, int64_t id, int64_t after,
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s = c ? store_sql(c, SQL_RES_TOKENS) : NULL;
-	struct token_info t;
-	int r;
 
 	if (!s)
 		return -EIO;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, after);
-	while ((r = store_step(c, s)) == 1) {
-		token_row(s, &t);
-		if (fn(ctx, &t))
-			break;
-	}
-	sqlite3_reset(s);
-	return r < 0 ? r : 0;
+	return token_list_rows(c, s, fn, ctx);
 }

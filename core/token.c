@@ -536,10 +536,8 @@ size_t token_render(const struct token_info *t, enum token_attr attr,
 	return w < 0 || (size_t)w >= size ? 0 : (size_t)w;
 }
 
-/* Steps a TOKEN_COLS statement, calling fn for each row until it returns
- * nonzero. */
-static int list(struct store_conn *c, sqlite3_stmt *s, token_list_fn *fn,
-		void *ctx)
+int token_list_rows(struct store_conn *c, sqlite3_stmt *s, token_list_fn *fn,
+		    void *ctx)
 {
 	struct token_info t;
 	int r;
@@ -563,7 +561,7 @@ int token_list_user(struct store *st, int64_t user_id, int64_t after,
 		return -EIO;
 	sqlite3_bind_int64(s, 1, user_id);
 	sqlite3_bind_int64(s, 2, after);
-	return list(c, s, fn, ctx);
+	return token_list_rows(c, s, fn, ctx);
 }
 
 int token_list_expiring(struct store *st, int64_t day, int64_t after,
@@ -579,7 +577,7 @@ int token_list_expiring(struct store *st, int64_t day, int64_t after,
 		return -EIO;
 	sqlite3_bind_int64(s, 1, day);
 	sqlite3_bind_int64(s, 2, after);
-	return list(c, s, fn, ctx);
+	return token_list_rows(c, s, fn, ctx);
 }
 
 int token_list_window(struct store *st, int64_t day, int64_t after,
@@ -593,7 +591,7 @@ int token_list_window(struct store *st, int64_t day, int64_t after,
 	sqlite3_bind_int64(s, 1, day);
 	sqlite3_bind_int64(s, 2, after);
 	sqlite3_bind_int64(s, 3, last);
-	return list(c, s, fn, ctx);
+	return token_list_rows(c, s, fn, ctx);
 }
 
 int token_next_expiry(struct store *st, int64_t after, int64_t *day)

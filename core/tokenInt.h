@@ -19,6 +19,11 @@ void token_object(const struct token_info *t, char out[OBJECT_MAX]);
 int64_t token_col_int(sqlite3_stmt *s, int i, int64_t none);
 void token_col_text(char *dst, size_t size, sqlite3_stmt *s, int i);
 
+/* Steps s, a statement of the token columns, calling fn for each row until
+ * it returns nonzero, and resets it: 0 or -errno. */
+int token_list_rows(struct store_conn *c, sqlite3_stmt *s, token_list_fn *fn,
+		    void *ctx);
+
 /* Fills t from a row of the token columns (storeInt.h's TOKEN_COLS). */
 void token_row(sqlite3_stmt *s, struct token_info *t);
 
