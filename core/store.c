@@ -1,4 +1,5 @@
-/* store.c - SQLite connections, schema, statements, transactions. */
+/* store.c - SQLite connections, the schema's migrations, statements,
+ * transactions. The text of the schema and the statements: store_sql.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,237 +13,10 @@
 #include "patfs/secret.h"
 #include "storeInt.h"
 
-#define SCHEMA_VERSION 5
 #define WAL_RESERVE    (4 << 20) /* bytes of disk kept for commits */
 #define STR(x)	       #x
 #define XSTR(x)	       STR(x)
 
-#define TOKEN_COLS                                                             \
-	"SELECT t.id, t.user_id, t.name, t.description, t.scopes,"             \
-	" t.impersonation, t.created_at, t.description_at, t.scopes_at,"       \
-	" t.impersonation_at, t.expires_at, t.expires_at_at,"                  \
-	" t.last_used_at, t.revoked_at, t.sealed_at, u.name, u.blocked,"       \
-	" u.blocked_at, u.uid, u.kind, t.previous_id,"                        \
-	" (SELECT n.id FROM tokens n WHERE n.previous_id = t.id),"             \
-	" coalesce(t.family_id, t.id), t.access_level,"                        \
-	" coalesce(t.access_level_at, t.created_at), r.id, r.kind, r.name,"    \
-	" r.path, r.removed_at, t.notified, t.notified_at"                     \
-	" FROM tokens t JOIN users u ON u.id = t.user_id"                      \
-	" LEFT JOIN resources r ON r.id = u.resource_id "
-#define USER_COLS                                                              \
-	"SELECT id, name, blocked, blocked_at, uid, uid_at, created_at,"       \
-	" ntokens, kind, coalesce(kind_at, created_at), resource_id"           \
-	" FROM users "
-
-#define RES_COLS                                                               \
-	"SELECT id, kind, name, path, path_at, created_at, ntokens"            \
-	" FROM resources "
-
-static const char *const sql_text[STORE_NSQL] = {
-    [SQL_BEGIN] = "BEGIN IMMEDIATE",
-    [SQL_COMMIT] = "COMMIT",
-    [SQL_ROLLBACK] = "ROLLBACK",
-    [SQL_USER_GET] = USER_COLS "WHERE id = ?1",
-    [SQL_USER_FIND] = USER_COLS "WHERE name = ?1",
-    [SQL_USER_LIST] = USER_COLS "WHERE id > ?1 ORDER BY id",
-    [SQL_USER_COUNT] = "SELECT count(*) FROM users",
-    [SQL_USER_INSERT] = "INSERT INTO users (name, blocked_at, uid_at,"
-			" created_at) VALUES (?1, ?2, ?2, ?2)",
-    [SQL_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
-    [SQL_USER_SET_BLOCKED] =
-	"UPDATE users SET blocked = ?2, blocked_at = ?3 WHERE id = ?1",
-    [SQL_USER_SET_UID] = "UPDATE users SET uid = ?2, uid_at = ?3 WHERE id = ?1",
-    [SQL_USER_SET_KIND] =
-	"UPDATE users SET kind = ?2, kind_at = ?3 WHERE id = ?1",
-    [SQL_USER_ADD_TOKEN] =
-	"UPDATE users SET ntokens = ntokens + 1 WHERE id = ?1",
-    [SQL_TOKEN_GET] = TOKEN_COLS "WHERE t.id = ?1",
-    [SQL_TOKEN_FIND_ACTIVE] =
-	"SELECT id FROM tokens WHERE user_id = ?1 AND name = ?2"
-	" AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?3)"
-	" ORDER BY id DESC LIMIT 1",
-    [SQL_TOKEN_LIST_USER] =
-	TOKEN_COLS "WHERE t.user_id = ?1 AND t.id > ?2 ORDER BY t.id",
-    [SQL_TOKEN_LIST_DAY] = TOKEN_COLS
-    "WHERE t.expires_at = ?1 AND t.revoked_at IS NULL AND t.id > ?2"
-    " ORDER BY t.expires_at, t.id",
-    [SQL_TOKEN_LIST_NEVER] = TOKEN_COLS
-    "WHERE t.expires_at IS NULL AND t.revoked_at IS NULL AND t.id > ?2"
-    " ORDER BY t.expires_at, t.id",
-    [SQL_TOKEN_LIST_WINDOW] = TOKEN_COLS
-    "WHERE t.revoked_at IS NULL AND (t.expires_at, t.id) > (?1, ?2)"
-    " AND t.expires_at <= ?3 ORDER BY t.expires_at, t.id",
-    [SQL_TOKEN_NEXT_EXPIRY] =
-	"SELECT expires_at FROM tokens WHERE revoked_at IS NULL"
-	" AND expires_at > ?1 ORDER BY expires_at LIMIT 1",
-    [SQL_TOKEN_INSERT] =
-	"INSERT INTO tokens (user_id, name, scopes, created_at,"
-	" description_at, scopes_at, impersonation_at, expires_at,"
-	" expires_at_at, access_level) VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?4, ?5,"
-	" ?4, ?6)",
-    [SQL_TOKEN_SET_ACCESS_LEVEL] = "UPDATE tokens SET access_level = ?2,"
-				   " access_level_at = ?3 WHERE id = ?1",
-    [SQL_USER_INSERT_BOT] =
-	"INSERT INTO users (name, blocked_at, uid_at, created_at, kind,"
-	" kind_at, resource_id) VALUES (?1, ?2, ?2, ?2, ?3, ?2, ?4)",
-    [SQL_RES_GET] = RES_COLS "WHERE id = ?1 AND removed_at IS NULL",
-    [SQL_RES_FIND] =
-	RES_COLS "WHERE kind = ?1 AND name = ?2 AND removed_at IS NULL",
-    [SQL_RES_LIST] = RES_COLS "WHERE kind = ?1 AND id > ?2"
-			      " AND removed_at IS NULL ORDER BY id",
-    [SQL_RES_COUNT] =
-	"SELECT count(*) FROM resources WHERE kind = ?1 AND removed_at IS NULL",
-    [SQL_RES_INSERT] = "INSERT INTO resources (kind, name, path, path_at,"
-		       " created_at) VALUES (?1, ?2, ?2, ?3, ?3)",
-    [SQL_RES_REMOVE] = "UPDATE resources SET removed_at = ?2 WHERE id = ?1",
-    [SQL_RES_SET_PATH] =
-	"UPDATE resources SET path = ?2, path_at = ?3 WHERE id = ?1",
-    [SQL_RES_ADD_TOKEN] =
-	"UPDATE resources SET ntokens = ntokens + 1 WHERE id = ?1",
-    [SQL_RES_ACTIVE_TOKEN] =
-	"SELECT t.id FROM tokens t JOIN users u ON u.id = t.user_id"
-	" WHERE u.resource_id = ?1 AND t.revoked_at IS NULL"
-	" AND (t.expires_at IS NULL OR t.expires_at > ?2)"
-	" AND (?3 IS NULL OR t.name = ?3) ORDER BY t.id DESC LIMIT 1",
-    [SQL_RES_TOKENS] = TOKEN_COLS
-    "WHERE u.resource_id = ?1 AND t.id > ?2 ORDER BY t.id",
-    [SQL_TOKEN_ROTATE] =
-	"INSERT INTO tokens (user_id, name, description, scopes, impersonation,"
-	" created_at, description_at, scopes_at, impersonation_at, expires_at,"
-	" expires_at_at, previous_id, family_id, access_level,"
-	" access_level_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?6, ?7, ?6,"
-	" ?8, ?9, ?10, ?6)",
-    [SQL_TOKEN_FAMILY] =
-	"SELECT id FROM tokens WHERE (id = ?1 OR family_id = ?1)"
-	" AND revoked_at IS NULL ORDER BY id",
-    [SQL_TOKEN_IMPORT] =
-	"INSERT INTO tokens (user_id, name, scopes, impersonation, created_at,"
-	" description_at, scopes_at, impersonation_at, expires_at,"
-	" expires_at_at, last_used_at, revoked_at, sealed_at, digest)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, ?5, ?6, ?5, ?7, ?8, ?5, ?9)",
-    [SQL_TOKEN_SET_DESCRIPTION] = "UPDATE tokens SET description = ?2,"
-				  " description_at = ?3 WHERE id = ?1",
-    [SQL_TOKEN_SET_SCOPES] =
-	"UPDATE tokens SET scopes = ?2, scopes_at = ?3 WHERE id = ?1",
-    [SQL_TOKEN_SET_IMPERSONATION] = "UPDATE tokens SET impersonation = ?2,"
-				    " impersonation_at = ?3 WHERE id = ?1",
-    [SQL_TOKEN_SET_EXPIRES] = "UPDATE tokens SET expires_at = ?2,"
-			      " expires_at_at = ?3, notified = NULL"
-			      " WHERE id = ?1",
-    [SQL_TOKEN_SET_NOTIFIED] = "UPDATE tokens SET notified = ?2,"
-			       " notified_at = ?3 WHERE id = ?1",
-    [SQL_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?2"
-			 " WHERE id = ?1 AND revoked_at IS NULL",
-    [SQL_TOKEN_SEAL] =
-	"UPDATE tokens SET digest = ?2, sealed_at = ?3 WHERE id = ?1"
-	" AND sealed_at IS NULL AND revoked_at IS NULL",
-    [SQL_TOKEN_LOST] =
-	"SELECT t.id, t.user_id, u.name, t.expires_at"
-	" FROM tokens t JOIN users u ON u.id = t.user_id"
-	" WHERE t.sealed_at IS NULL AND t.revoked_at IS NULL LIMIT 1",
-    [SQL_TOKEN_BY_DIGEST] = TOKEN_COLS "WHERE t.digest = ?1",
-    [SQL_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1"
-			" AND (last_used_at IS NULL OR last_used_at <= ?3)",
-    [SQL_AUDIT_LAST] =
-	"SELECT off + len, at FROM audit ORDER BY id DESC LIMIT 1",
-    [SQL_AUDIT_INSERT] = "INSERT INTO audit (off, len, at, action, object,"
-			 " line) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [SQL_CHANGE_INSERT] = "INSERT INTO changes (pid, kind, user_id,"
-			  " token_id, day) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [SQL_CHANGE_PRUNE] = "DELETE FROM changes WHERE seq <= ?1",
-    [SQL_CHANGE_SINCE] = "SELECT seq, pid, kind, user_id, token_id, day"
-			 " FROM changes WHERE seq > ?1 ORDER BY seq",
-    [SQL_DATA_VERSION] = "PRAGMA data_version",
-    [SQL_CHANGE_LAST] = "SELECT coalesce(max(seq), 0) FROM changes",
-    [SQL_AUDIT_FROM] =
-	"SELECT off, line FROM audit WHERE id >= (SELECT id FROM audit"
-	" WHERE off <= ?1 ORDER BY off DESC LIMIT 1) ORDER BY id",
-};
-
-/* schema[v] takes a store from version v to v + 1. */
-static const char *const schema[SCHEMA_VERSION] = {
-    /* 1 */
-    "CREATE TABLE users ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " name TEXT NOT NULL UNIQUE,"
-    " blocked INTEGER NOT NULL DEFAULT 0,"
-    " blocked_at INTEGER NOT NULL,"
-    " uid INTEGER,"
-    " uid_at INTEGER NOT NULL,"
-    " created_at INTEGER NOT NULL,"
-    " ntokens INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE tokens ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " user_id INTEGER NOT NULL REFERENCES users (id),"
-    " name TEXT NOT NULL,"
-    " description TEXT NOT NULL DEFAULT '',"
-    " description_at INTEGER NOT NULL,"
-    " scopes INTEGER NOT NULL,"
-    " scopes_at INTEGER NOT NULL,"
-    " impersonation INTEGER NOT NULL DEFAULT 0,"
-    " impersonation_at INTEGER NOT NULL,"
-    " created_at INTEGER NOT NULL,"
-    " expires_at INTEGER," /* days since the epoch */
-    " expires_at_at INTEGER NOT NULL,"
-    " last_used_at INTEGER,"
-    " revoked_at INTEGER,"
-    " sealed_at INTEGER,"
-    " digest BLOB UNIQUE);" /* keyed digest of the secret, once sealed */
-    "CREATE INDEX tokens_by_user ON tokens (user_id, id);"
-    "CREATE INDEX tokens_by_name ON tokens (user_id, name)"
-    " WHERE revoked_at IS NULL;"
-    "CREATE INDEX tokens_by_expiry ON tokens (expires_at, id)"
-    " WHERE revoked_at IS NULL;"
-    "CREATE INDEX tokens_unsealed ON tokens (id)"
-    " WHERE sealed_at IS NULL AND revoked_at IS NULL;"
-    "CREATE TABLE audit ("
-    " id INTEGER PRIMARY KEY,"
-    " off INTEGER NOT NULL," /* byte offset of line in audit.log */
-    " len INTEGER NOT NULL,"
-    " at INTEGER NOT NULL,"
-    " action TEXT NOT NULL,"
-    " object TEXT NOT NULL,"
-    " line TEXT NOT NULL);" /* the JSON line, newline included */
-    "CREATE UNIQUE INDEX audit_by_off ON audit (off);",
-    /* 2: what each commit touched, for caches in other processes */
-    "CREATE TABLE changes ("
-    " seq INTEGER PRIMARY KEY,"
-    " pid INTEGER NOT NULL," /* of the committing process */
-    " kind INTEGER NOT NULL,"
-    " user_id INTEGER NOT NULL,"
-    " token_id INTEGER NOT NULL,"
-    " day INTEGER NOT NULL);",
-    /* 3: kinds of users; rotation: a token's predecessor and family */
-    "ALTER TABLE users ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE users ADD COLUMN kind_at INTEGER;" /* NULL: created_at */
-    "ALTER TABLE tokens ADD COLUMN previous_id INTEGER REFERENCES tokens (id);"
-    "ALTER TABLE tokens ADD COLUMN family_id INTEGER;" /* NULL: its own id */
-    "CREATE UNIQUE INDEX tokens_by_previous ON tokens (previous_id)"
-    " WHERE previous_id IS NOT NULL;"
-    "CREATE INDEX tokens_by_family ON tokens (family_id)"
-    " WHERE family_id IS NOT NULL;",
-    /* 4: projects and groups, whose tokens their bots hold */
-    "CREATE TABLE resources ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " kind INTEGER NOT NULL," /* 0 project, 1 group */
-    " name TEXT NOT NULL,"
-    " path TEXT NOT NULL,"
-    " path_at INTEGER NOT NULL,"
-    " created_at INTEGER NOT NULL,"
-    " ntokens INTEGER NOT NULL DEFAULT 0,"
-    " removed_at INTEGER);"
-    "CREATE UNIQUE INDEX resources_by_name ON resources (kind, name)"
-    " WHERE removed_at IS NULL;"
-    "ALTER TABLE users ADD COLUMN resource_id INTEGER"
-    " REFERENCES resources (id);"
-    "CREATE INDEX users_by_resource ON users (resource_id)"
-    " WHERE resource_id IS NOT NULL;"
-    "ALTER TABLE tokens ADD COLUMN access_level INTEGER;"
-    "ALTER TABLE tokens ADD COLUMN access_level_at INTEGER;",
-    /* 5: the expiry notices sent: thresholds in days, 0 the day itself */
-    "ALTER TABLE tokens ADD COLUMN notified TEXT;" /* "60,30,7,0" */
-    "ALTER TABLE tokens ADD COLUMN notified_at INTEGER;",
-};
 
 int store_errno(int rc)
 {
@@ -402,7 +176,7 @@ sqlite3_stmt *store_sql(struct store_conn *c, enum store_sql id)
 		sqlite3_clear_bindings(s);
 		return s;
 	}
-	rc = sqlite3_prepare_v3(c->db, sql_text[id], -1,
+	rc = sqlite3_prepare_v3(c->db, store_sql_text[id], -1,
 				SQLITE_PREPARE_PERSISTENT, &c->stmt[id], NULL);
 	if (rc != SQLITE_OK) {
 		pfs_log(PFS_LOG_ERR, "preparing statement %d: %s", id,
@@ -574,7 +348,7 @@ static int schema_ensure(struct store_conn *c, char *err, size_t errlen)
 	}
 	rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
 	for (int v = version; rc == SQLITE_OK && v < SCHEMA_VERSION; v++)
-		rc = sqlite3_exec(c->db, schema[v], NULL, NULL, &msg);
+		rc = sqlite3_exec(c->db, store_schema[v], NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(
 		    c->db,

@@ -68,6 +68,14 @@ enum store_sql {
 	STORE_NSQL
 };
 
+/* The schema's version (PRAGMA user_version); store_schema[v] takes a
+ * store from version v to v + 1, in one transaction. */
+#define SCHEMA_VERSION 5
+extern const char *const store_schema[SCHEMA_VERSION];
+
+/* The SQL of each statement. */
+extern const char *const store_sql_text[STORE_NSQL];
+
 #define STORE_MAX_CHANGES 16
 #define BUSY_MS		  10000 /* how long a change waits for the write lock */
 
