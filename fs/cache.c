@@ -18,6 +18,10 @@
 #include "patfs/token.h"
 #include "patfs/user.h"
 
+/* Users created by other processes whose names wait to be dropped; beyond
+ * this many, the names thread drops users/ whole. */
+#define CACHE_NAMES 1024
+
 struct cache {
 	struct fuse_session *se;
 	struct store *st;
@@ -30,6 +34,11 @@ struct cache {
 	uint64_t queued; /* tickets handed out: changes ever queued */
 	uint64_t sent;	 /* tickets whose invalidations were sent */
 	bool all; /* a change could not be queued: invalidate everything */
+	int64_t names[CACHE_NAMES]; /* users created elsewhere (names_run) */
+	size_t nnames;
+	bool names_all; /* more than CACHE_NAMES: drop users/ whole */
+	pthread_cond_t names_work; /* names not empty, or stop */
+	pthread_t names_thread;
 	bool stop;
 	int64_t seq; /* last change of another process seen (thread only) */
 	int64_t day; /* the UTC day the thread last saw (thread only) */
@@ -124,9 +133,62 @@ static void apply(struct cache *c, const struct store_change *ch)
 	}
 }
 
+/* The kernel keeps a user's name until told: when another process creates
+ * a user, whatever the kernel holds under its name goes, so that a name
+ * removed and created again elsewhere leads to the new user. (A name
+ * removed for good needs nothing: its inode answers ENOENT, and mkdir(2)
+ * looks a name up again before creating it.) The names thread sends these,
+ * not this one: the kernel takes the directory's lock to drop a name, and
+ * a mkdir in users/ holds that lock while it waits for this thread. */
+static void *names_run(void *arg)
+{
+	struct cache *c = arg;
+	struct user_info u;
+	int64_t id;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->stop) {
+		if (c->names_all) {
+			c->names_all = false;
+			c->nnames = 0;
+			pthread_mutex_unlock(&c->lock);
+			fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID,
+							 "users", 5);
+			pthread_mutex_lock(&c->lock);
+			continue;
+		}
+		if (!c->nnames) {
+			pthread_cond_wait(&c->names_work, &c->lock);
+			continue;
+		}
+		id = c->names[--c->nnames];
+		pthread_mutex_unlock(&c->lock);
+		if (!user_get(c->st, id, &u))
+			fuse_lowlevel_notify_inval_entry(
+			    c->se, ino_make(INO_USERS, 0, 0), u.name,
+			    strlen(u.name));
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	store_release_thread(c->st);
+	return NULL;
+}
+
+/* Another process's change. */
 static void apply_cb(void *ctx, const struct store_change *ch)
 {
-	apply(ctx, ch);
+	struct cache *c = ctx;
+
+	apply(c, ch);
+	if (ch->kind != STORE_CH_USERS || !ch->user_id)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->nnames < CACHE_NAMES)
+		c->names[c->nnames++] = ch->user_id;
+	else
+		c->names_all = true;
+	pthread_cond_signal(&c->names_work);
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* At midnight UTC the tokens expiring that day stop being active: their
@@ -243,6 +305,19 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* Stops the names thread, and the main one when it runs. */
+static void cache_join(struct cache *c, bool running)
+{
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_cond_signal(&c->work);
+	pthread_cond_signal(&c->names_work);
+	pthread_mutex_unlock(&c->lock);
+	if (running)
+		pthread_join(c->thread, NULL);
+	pthread_join(c->names_thread, NULL);
+}
+
 int cache_start(struct cache **out, struct fuse_session *se, struct store *st)
 {
 	struct cache *c = calloc(1, sizeof(*c));
@@ -261,9 +336,16 @@ int cache_start(struct cache **out, struct fuse_session *se, struct store *st)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->work, &ca);
 	pthread_cond_init(&c->done, &ca);
+	pthread_cond_init(&c->names_work, NULL);
 	pthread_condattr_destroy(&ca);
-	r = pthread_create(&c->thread, NULL, run, c);
+	r = pthread_create(&c->names_thread, NULL, names_run, c);
+	if (!r) {
+		r = pthread_create(&c->thread, NULL, run, c);
+		if (r)
+			cache_join(c, false);
+	}
 	if (r) {
+		pthread_cond_destroy(&c->names_work);
 		pthread_cond_destroy(&c->done);
 		pthread_cond_destroy(&c->work);
 		pthread_mutex_destroy(&c->lock);
@@ -280,11 +362,8 @@ void cache_stop(struct cache *c)
 	if (!c)
 		return;
 	store_set_change_hook(c->st, NULL, NULL);
-	pthread_mutex_lock(&c->lock);
-	c->stop = true;
-	pthread_cond_signal(&c->work);
-	pthread_mutex_unlock(&c->lock);
-	pthread_join(c->thread, NULL);
+	cache_join(c, true);
+	pthread_cond_destroy(&c->names_work);
 	pthread_cond_destroy(&c->done);
 	pthread_cond_destroy(&c->work);
 	pthread_mutex_destroy(&c->lock);

@@ -117,8 +117,7 @@ static void user_stat(struct nreq *q, const struct node *n,
 		      struct node_attr *out)
 {
 	node_fill(q, n, out, 0, 3, n->user.created_at); /* and tokens/ */
-	out->entry_ttl = 1.0; /* its name may go to a new user, removed and
-				 created by another process */
+	/* the name stays until cache.c takes it back (inval_name) */
 }
 
 /* The names in a user's directory: its attributes, then tokens/ and

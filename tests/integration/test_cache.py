@@ -5,6 +5,7 @@ through core's C API in another process, and with the clock, and check that
 nothing stale is ever served: at once for the mount's own changes, within a
 second for other processes."""
 import datetime
+import errno
 import os
 import sqlite3
 import subprocess
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import FAKETIME_LIB, PATFS, mint, read, settles, write
+from conftest import FAKETIME_LIB, PATFS, err_of, mint, read, settles, write
 
 CLIENT = os.path.join(os.path.dirname(PATFS), "tests", "auth_client")
 
@@ -160,6 +161,38 @@ def test_changes_through_the_c_api_are_seen_within_a_second(make_daemon):
     took.append(settles(lambda: seen(t(other, "revoked")), (b"1\n", 2)))
     took.append(settles(lambda: seen(t(other, "active")), (b"0\n", 2)))
     assert max(took) < 1.0
+
+
+def test_a_name_removed_and_created_again_by_another_process(make_daemon):
+    """The kernel keeps users' names until told: a name that another
+    process removes and creates again leads to the new user within a
+    second, a name it removes for good answers ENOENT, and mkdir(2) of a
+    name removed elsewhere creates it."""
+    d = make_daemon("")
+    for name in ("kim", "lee"):
+        os.mkdir(d.path("users", name))
+    old = os.stat(d.path("users/kim")).st_ino
+    old_id = read(d.path("users/kim/id"))
+    assert read(d.path("users/lee/id"))
+    assert client(d, "--rmuser", "kim") == "ok"
+    assert client(d, "--mkuser", "kim") == "ok"
+    assert client(d, "--rmuser", "lee") == "ok"
+
+    def ino_of(p):
+        try:
+            return os.stat(p).st_ino
+        except FileNotFoundError:
+            return None  # the old inode, removed, until the name goes
+
+    assert settles(lambda: ino_of(d.path("users/kim")) not in (old, None), True) < 1.0
+    db = sqlite3.connect(os.path.join(d.workdir, "patfs.db"))
+    (want,), = db.execute("SELECT id FROM users WHERE name = 'kim'").fetchall()
+    db.close()
+    assert read(d.path("users/kim/id")) == b"%d\n" % want != old_id
+    assert err_of(os.stat, d.path("users/lee")) == errno.ENOENT
+    assert "lee" not in os.listdir(d.path("users"))
+    os.mkdir(d.path("users/lee"))
+    assert read(d.path("users/lee/kind")) == b"human\n"
 
 
 def test_a_reader_that_falls_behind_drops_everything(make_daemon):

@@ -4,11 +4,13 @@
  *	auth_client CONFIG SCOPE [PATH [COUNT]] < secret
  *	auth_client CONFIG --revoke < secret
  *	auth_client CONFIG --write TOKEN_ID ATTR VALUE
+ *	auth_client CONFIG --mkuser NAME | --rmuser NAME
  *
  * The secret is read from stdin, never the command line. Prints "ok" or the
  * errno's name and exits 0 or 1; with COUNT, checks COUNT times and prints
  * the checks per second. --revoke and --write change the store as an admin
- * (uid 0) would, as another process linking core. */
+ * (uid 0) would, as another process linking core; so do --mkuser and
+ * --rmuser. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include "patfs/cfg.h"
 #include "patfs/store.h"
 #include "patfs/token.h"
+#include "patfs/user.h"
 
 int main(int argc, char **argv)
 {
@@ -71,6 +74,18 @@ int main(int argc, char **argv)
 			     : token_write(st, &me, strtoll(argv[3], NULL, 10),
 					   (enum token_attr)attr, argv[5],
 					   strlen(argv[5]));
+		goto done;
+	}
+	if (!strcmp(argv[2], "--mkuser") && argc == 4) {
+		int64_t id;
+		r = user_create(st, &me, argv[3], strlen(argv[3]), &id);
+		goto done;
+	}
+	if (!strcmp(argv[2], "--rmuser") && argc == 4) {
+		struct user_info u;
+		r = user_find(st, argv[3], strlen(argv[3]), &u);
+		if (!r)
+			r = user_remove(st, &me, u.id);
 		goto done;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
