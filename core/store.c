@@ -321,17 +321,51 @@ static int check_pair(const struct cfg *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* The schema version of c's store, or -1. */
+static int schema_version(struct store_conn *c)
+{
+	sqlite3_stmt *s = NULL;
+	int version = -1;
+
+	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return version;
+}
+
+/* Before a store of an older version is upgraded, a copy of it is kept
+ * beside it, PATH.v<version>.bak (once: a copy already there is the one
+ * from before the first attempt). 0 or -errno with err set. */
+static int keep_old(struct store_conn *c, int version, char *err,
+		    size_t errlen)
+{
+	char bak[4096];
+	int r;
+
+	if (snprintf(bak, sizeof(bak), "%s.v%d.bak", c->st->cfg->store_path,
+		     version) >= (int)sizeof(bak)) {
+		snprintf(err, errlen, "store path too long");
+		return -ENAMETOOLONG;
+	}
+	r = store_copy(c->db, bak, NULL, NULL, err, errlen);
+	if (r == -EEXIST)
+		return 0;
+	if (!r)
+		pfs_log(PFS_LOG_INFO,
+			"store %s: schema version %d upgraded to %d; the "
+			"store as it was is kept in %s",
+			c->st->cfg->store_path, version, SCHEMA_VERSION, bak);
+	return r;
+}
+
 /* Creates or checks the schema on c: 0 or -errno with err set. */
 static int schema_ensure(struct store_conn *c, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = NULL;
-	int version = -1, rc;
+	int version = schema_version(c), rc, r;
 	char *msg = NULL;
 
-	rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL);
-	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-		version = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
 	if (version < 0) {
 		snprintf(err, errlen, "store %s: %s", c->st->cfg->store_path,
 			 sqlite3_errmsg(c->db));
@@ -346,7 +380,14 @@ static int schema_ensure(struct store_conn *c, char *err, size_t errlen)
 		    c->st->cfg->store_path, version, SCHEMA_VERSION);
 		return -EPROTO;
 	}
+	if (version > 0) {
+		r = keep_old(c, version, err, errlen);
+		if (r)
+			return r;
+	}
 	rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
+	if (rc == SQLITE_OK) /* another process may have upgraded it since */
+		version = schema_version(c);
 	for (int v = version; rc == SQLITE_OK && v < SCHEMA_VERSION; v++)
 		rc = sqlite3_exec(c->db, store_schema[v], NULL, NULL, &msg);
 	if (rc == SQLITE_OK)

@@ -73,6 +73,11 @@ enum store_sql {
 #define SCHEMA_VERSION 5
 extern const char *const store_schema[SCHEMA_VERSION];
 
+/* Copies the database of db into a new file path (store_backup.c): 0 or
+ * -errno with err set. */
+int store_copy(sqlite3 *db, const char *path, store_progress_fn *fn,
+	       void *ctx, char *err, size_t errlen);
+
 /* The SQL of each statement. */
 extern const char *const store_sql_text[STORE_NSQL];
 

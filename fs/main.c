@@ -19,13 +19,20 @@
 #include "patfs/store.h"
 #include "patfs/token.h"
 #include "notify.h"
+#include "pages.h"
+#include "tool.h"
 #include "uring.h"
+
+/* Documents whose pages the daemon keeps track of (pages.h): a user's
+ * tokens.json each; beyond, the unread ones are read anew on next open. */
+#define PAGES_MAX (1u << 18)
 
 /* The options of patfs itself; the rest are libfuse's. */
 struct options {
 	char *config;	      /* -o config=FILE, -c FILE */
 	int debug_statements; /* -o debug_statements */
 	int init;	      /* --init, -o init: a new store beside a pepper */
+	char *backup;	      /* --backup FILE: copy the store, mount nothing */
 };
 
 static const struct fuse_opt option_spec[] = {
@@ -34,12 +41,15 @@ static const struct fuse_opt option_spec[] = {
     {"debug_statements", offsetof(struct options, debug_statements), 1},
     {"--init", offsetof(struct options, init), 1},
     {"init", offsetof(struct options, init), 1},
+    {"--backup %s", offsetof(struct options, backup), 0},
+    {"--backup=%s", offsetof(struct options, backup), 0},
     FUSE_OPT_END,
 };
 
 static void usage(const char *prog)
 {
-	printf("usage: %s [options] MOUNTPOINT\n\n"
+	printf("usage: %s [options] MOUNTPOINT\n"
+	       "       %s [-c FILE] --backup FILE\n\n"
 	       "patfs options:\n"
 	       "    -o config=FILE         configuration (default: the "
 	       "embedded defaults)\n"
@@ -47,8 +57,12 @@ static void usage(const char *prog)
 	       "    -o debug_statements    log the SQL statements of each "
 	       "request\n"
 	       "    --init, -o init        create a new, empty store even "
-	       "though a pepper exists\n\n",
-	       prog);
+	       "though a pepper exists\n"
+	       "    --backup FILE          copy the store into the new FILE, "
+	       "consistent,\n"
+	       "                           while it is mounted; mount "
+	       "nothing\n\n",
+	       prog, prog);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
 }
@@ -267,6 +281,13 @@ static int parse_args(struct fuse_args *args, struct options *o,
 		       fuse_pkgversion());
 		return -1;
 	}
+	if (o->backup && opts->mountpoint) {
+		fprintf(stderr, "patfs: --backup mounts nothing: no mount "
+				"point with it\n");
+		return 2;
+	}
+	if (o->backup)
+		return 0;
 	if (!opts->mountpoint) {
 		fprintf(stderr, "usage: patfs [options] MOUNTPOINT "
 				"(patfs --help for more)\n");
@@ -292,6 +313,10 @@ int main(int argc, char **argv)
 		ret = ret < 0 ? 0 : ret;
 		goto free_args;
 	}
+	if (o.backup) {
+		ret = sodium_init() < 0 ? 1 : tool_backup(o.config, o.backup);
+		goto free_args;
+	}
 	ret = 1;
 	if (check_fd_limit(&opts))
 		goto free_args;
@@ -304,6 +329,11 @@ int main(int argc, char **argv)
 	p.lock_fd = -1;
 	p.started = time(NULL);
 	p.log_statements = o.debug_statements;
+	p.pages = pages_new(PAGES_MAX);
+	if (!p.pages) {
+		fuse_log(FUSE_LOG_ERR, "patfs: error: out of memory\n");
+		goto close_store;
+	}
 	if (open_store(&p, &cfg, &o))
 		goto close_store;
 	fuse_opt_add_arg(&args, "-ofsname=patfs,subtype=patfs,"
@@ -321,10 +351,12 @@ close_store:
 	if (p.lock_fd >= 0)
 		close(p.lock_fd);
 	cfg_free(&cfg);
+	pages_free(p.pages);
 	pthread_mutex_destroy(&p.lock);
 free_args:
 	free(opts.mountpoint);
 	free(o.config);
+	free(o.backup);
 	fuse_opt_free_args(&args);
 	return ret;
 }

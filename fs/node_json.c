@@ -8,6 +8,7 @@
 
 #include "node.h"
 #include "ofile.h"
+#include "pages.h"
 
 static int json_load(struct nreq *q, struct node *n)
 {
@@ -32,23 +33,34 @@ static void json_stat(struct nreq *q, const struct node *n,
 		      struct node_attr *out)
 {
 	struct token_doc doc;
+	uint64_t size;
+	int64_t mtime;
 
 	if (json_render(q, n, &doc)) {
 		node_fill(q, n, out, 0, 1, n->user.created_at);
 		out->ttl = 0.0; /* the store failed: ask again */
 		return;
 	}
-	node_fill(q, n, out, doc.len, 1, doc.mtime);
+	size = doc.len;
+	mtime = doc.mtime;
+	if (!doc.varies) /* page reads end at the size the kernel holds */
+		pages_held(q->p->pages,
+			   ino_make(n->ino.kind, n->ino.sub, n->ino.id), &size,
+			   &mtime);
+	node_fill(q, n, out, size, 1, mtime);
 	if (doc.varies)
 		out->ttl = 0.0;
 	free(doc.text);
 }
 
 /* The open file holds what the file held at open, so that reads in pieces
- * make one whole; and reads it directly: a page cache shared by the opens
- * would mix the pieces of several. */
-static int doc_open(struct token_doc doc, struct fuse_file_info *fi)
+ * make one whole; and reads it directly, unless ino is given: then through
+ * the page cache when pages.h says it may. */
+static int doc_open(struct nreq *q, uint64_t ino, struct token_doc doc,
+		    struct fuse_file_info *fi)
 {
+	bool keep = false;
+
 	struct ofile *of = ofile_new(OF_TEXT);
 
 	if (!of) {
@@ -58,7 +70,13 @@ static int doc_open(struct token_doc doc, struct fuse_file_info *fi)
 	of->text = doc.text;
 	of->tlen = doc.len;
 	fi->fh = (uint64_t)(uintptr_t)of;
-	fi->direct_io = 1; /* never pages one open shares with another */
+	fi->direct_io = 1;
+	if (ino && pages_open(q->p->pages, ino, doc.text, doc.len, doc.mtime,
+			      &keep)) {
+		of->pages_ino = ino;
+		fi->direct_io = 0;
+		fi->keep_cache = keep;
+	}
 	fi->noflush = 1;
 	return 0;
 }
@@ -67,8 +85,10 @@ static int json_open(struct nreq *q, struct node *n, struct fuse_file_info *fi)
 {
 	struct token_doc doc;
 	int r = json_render(q, n, &doc);
+	uint64_t ino = ino_make(n->ino.kind, n->ino.sub, n->ino.id);
 
-	return r ? r : doc_open(doc, fi);
+	/* what varies with the caller stays out of the shared pages */
+	return r ? r : doc_open(q, doc.varies ? 0 : ino, doc, fi);
 }
 
 static ssize_t doc_read(struct nreq *q, struct node *n, char *buf,
@@ -117,7 +137,7 @@ static int ics_open(struct nreq *q, struct node *n, struct fuse_file_info *fi)
 	int r = token_ics(q->p->st, &q->a, time(NULL), &doc);
 
 	(void)n;
-	return r ? r : doc_open(doc, fi);
+	return r ? r : doc_open(q, 0, doc, fi);
 }
 
 const struct node_kind node_ics = {

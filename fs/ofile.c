@@ -5,6 +5,7 @@
 #include "cache.h"
 #include "ofile.h"
 #include "ops.h"
+#include "pages.h"
 
 struct ofile *ofile_new(enum ofile_kind kind)
 {
@@ -70,6 +71,8 @@ void ofile_put(struct pfs *p, struct ofile *of)
 		cache_touch(p->cache,
 			    &(struct store_change){.kind = STORE_CH_TOKEN,
 						   .token_id = of->token_id});
+	if (of->pages_ino)
+		pages_close(p->pages, of->pages_ino);
 	sodium_free(of->secret); /* wipes the plaintext */
 	free(of->text);
 	pthread_mutex_destroy(&of->lock);

@@ -28,9 +28,11 @@ struct ofile {
 	/* OF_IDENTIFY: the answer to the last write, read from rpos on */
 	char answer[PFS_NAME_MAX + 64];
 	size_t alen, rpos;
-	/* OF_TEXT: what the file held when it was opened (malloc'd) */
+	/* OF_TEXT: what the file held when it was opened (malloc'd), and
+	 * when read through the page cache, the inode (pages.h), else 0 */
 	char *text;
 	size_t tlen;
+	uint64_t pages_ino;
 };
 
 /* A new open file of kind with one reference, or NULL. */

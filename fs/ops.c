@@ -372,6 +372,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int r;
 
 	q_init(&q, req);
+	q.what = k->name;
+	q.id = n.ino.id;
 	fi->fh = 0;
 	r = node_get(&q, &n);
 	if (!r && (want & ACCESS_W) && (k->flags & NODE_RO))

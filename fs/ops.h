@@ -26,6 +26,7 @@ struct pfs {
 	int lock_fd;	      /* holds the store's lock (store_lock) */
 	pthread_mutex_t lock; /* protects held */
 	struct ofile *held;   /* open files holding a taken secret */
+	struct pages *pages;  /* what the page cache holds of documents */
 };
 
 extern const struct fuse_lowlevel_ops ops_table;

@@ -51,6 +51,17 @@ int store_lock(const struct cfg *cfg, char *err, size_t errlen);
 /* Writes the calling process's pid into the lock file fd (after fork). */
 void store_lock_note_pid(int fd);
 
+/* Told now and then how far a long copy is: bytes written of about total. */
+typedef void store_progress_fn(void *ctx, uint64_t done, uint64_t total);
+
+/* Copies the store into a new file path (created 0600; an existing file is
+ * left alone: -EEXIST), consistent as of one commit, while others go on
+ * reading and writing it; synced before it returns. With the pepper, the
+ * copy is a whole store: point store_path at it. fn, if not NULL, hears of
+ * the progress. 0 or -errno with the reason in err. */
+int store_backup(struct store *st, const char *path, store_progress_fn *fn,
+		 void *ctx, char *err, size_t errlen);
+
 /* Closes every connection of every thread and frees the store. */
 void store_close(struct store *st);
 

@@ -218,3 +218,30 @@ def settles(fn, want, limit=1.0):
             return took
         assert took < limit, "still %r after %.2f s, want %r" % (got, took, want)
         time.sleep(0.01)
+
+
+def requests(d, since):
+    """[(op, kind, id, statements)] from the daemon's statement log, a line
+    per request, since byte since of its stderr."""
+    out = []
+    for line in d.read_stderr()[since:].splitlines():
+        m = re.match(r"patfs: statements: (\w+) (.+) (-?\d+): (\d+)$", line)
+        if m:
+            out.append((m.group(1), m.group(2), int(m.group(3)),
+                        int(m.group(4))))
+    return out
+
+
+def counts(d, since):
+    """{(op, kind): [statements, ...]} from the daemon's statement log."""
+    out = {}
+    for op, kind, _, n in requests(d, since):
+        out.setdefault((op, kind), []).append(n)
+    return out
+
+
+def forget_names():
+    """Makes the kernel forget every name and inode nobody uses (as memory
+    pressure would), so that the next path walk asks the daemon again."""
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("2")

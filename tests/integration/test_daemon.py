@@ -4,13 +4,13 @@ request costs."""
 import errno
 import json
 import os
-import re
 import subprocess
 import time
 
 import pytest
 
-from conftest import PATFS, ROOT, err_of, mint, read, write, write_config
+from conftest import (PATFS, ROOT, counts, err_of, forget_names, mint, read,
+                      requests, write, write_config)
 
 BUILD = os.path.dirname(PATFS)
 FAKE_SYSLOG = os.path.join(BUILD, "tests", "libfake_syslog.so")
@@ -131,26 +131,6 @@ def _text(path):
         return ""
 
 
-def requests(d, since):
-    """[(op, kind, id, statements)] from the daemon's statement log, a line
-    per request, since byte since of its stderr."""
-    out = []
-    for line in d.read_stderr()[since:].splitlines():
-        m = re.match(r"patfs: statements: (\w+) (.+) (-?\d+): (\d+)$", line)
-        if m:
-            out.append((m.group(1), m.group(2), int(m.group(3)),
-                        int(m.group(4))))
-    return out
-
-
-def counts(d, since):
-    """{(op, kind): [statements, ...]} from the daemon's statement log."""
-    out = {}
-    for op, kind, _, n in requests(d, since):
-        out.setdefault((op, kind), []).append(n)
-    return out
-
-
 def test_statements_per_request(make_daemon):
     """One trip per request: a lookup hands the row it fetched to the reply,
     a read renders from the row it fetched. Each request below reaches the
@@ -180,7 +160,7 @@ def test_statements_per_request(make_daemon):
     # a user's attribute: its lookup reuses the user's row
     os.stat(d.path("users/alice/blocked"))
     since = len(d.read_stderr())
-    time.sleep(1.1)  # a user's name is kept one second
+    forget_names()
     os.stat(d.path("users/alice/uid"))
     got = counts(d, since)
     assert got[("LOOKUP", "user")] == [1]

@@ -5,10 +5,12 @@ import errno
 import json
 import os
 import subprocess
+import threading
+import time
 
 import pytest
 
-from conftest import audit_lines, mint, read, settles, snapshot, write
+from conftest import audit_lines, counts, mint, read, settles, snapshot, write
 
 OWNER, OTHER = 1000, 1001
 
@@ -242,6 +244,81 @@ def test_tokens_json_in_pieces_is_one_whole(fs):
     objs = json.loads(head + rest)
     assert len(objs) == 40 and objs[0]["revoked"] is False
     assert json.loads(read(p))[0]["revoked"] is True
+
+
+def test_tokens_json_is_read_from_the_page_cache_until_it_changes(make_daemon):
+    """A second read of an unchanged tokens.json asks the daemon to open it
+    but not to read it; after a change, it reads the new one whole."""
+    d = make_daemon(args=["-o", "debug_statements"])
+    for i in range(40):  # several pages
+        mint(d, "alice", "t%d" % i)
+    p = d.path("users/alice/tokens.json")
+    first = read(p)
+    assert len(first) > 3 * 4096 and len(json.loads(first)) == 40
+    since = len(d.read_stderr())
+    assert read(p) == first
+    got = counts(d, since)
+    assert len(got[("OPEN", "tokens.json")]) == 1, got  # a request each
+    assert ("READ", "tokens.json") not in got, got
+    assert write(d.path("users/alice/tokens/t39/description"), "changed") == 0
+    since = len(d.read_stderr())
+    data = read(p)
+    assert os.stat(p).st_size == len(data) == len(first) + len("changed")
+    assert json.loads(data)[39]["description"] == "changed"
+    assert ("READ", "tokens.json") in counts(d, since)
+
+
+def test_racing_readers_and_writers_never_see_two_states_in_one_read(fs):
+    """Readers of a tokens.json of many pages, in small pieces, while a
+    writer changes its first and its last token: the writer keeps the first
+    one's description equal to the last one's or one ahead, so a read that
+    mixed the pages of two states would show the last one ahead. Every read
+    is whole JSON of one state."""
+    for i in range(40):
+        mint(fs, "alice", "t%d" % i)
+    first, last = (fs.path("users/alice/tokens/t%d/description" % i) for i in (0, 39))
+    for p in (first, last):
+        assert write(p, "0") == 0
+    p = fs.path("users/alice/tokens.json")
+    stop = time.monotonic() + 3
+    bad, reads = [], [0]
+
+    def writer():
+        v = 0
+        while time.monotonic() < stop:
+            v += 1
+            assert write(first, str(v)) == 0
+            assert write(last, str(v)) == 0
+
+    def reader():
+        while time.monotonic() < stop:
+            with open(p, "rb", buffering=0) as f:
+                data = b""
+                while True:
+                    piece = f.read(700)
+                    if not piece:
+                        break
+                    data += piece
+                    time.sleep(0.0005)
+            try:
+                objs = json.loads(data)
+                a, b = int(objs[0]["description"]), int(objs[39]["description"])
+                if a - b not in (0, 1):
+                    bad.append((a, b))
+            except (ValueError, IndexError) as e:
+                bad.append((repr(e), len(data)))
+            reads[0] += 1
+
+    threads = [threading.Thread(target=writer)] + [
+        threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not bad, bad[:5]
+    assert reads[0] > 20
+    final = json.loads(read(p))
+    assert final[0]["description"] == final[39]["description"] != "0"
 
 
 def test_jq_over_every_tokens_json(fs):
