@@ -82,8 +82,11 @@ static void log_message(enum fuse_log_level level, const char *fmt, va_list ap)
 /* What core reports, to the same place. */
 static void core_message(enum pfs_log_level level, const char *msg)
 {
-	fuse_log((enum fuse_log_level)level, "patfs: %s: %s\n",
-		 level <= PFS_LOG_ERR ? "error" : "warning", msg);
+	fuse_log((enum fuse_log_level)level, "patfs: %s%s\n",
+		 level <= PFS_LOG_ERR	    ? "error: "
+		 : level <= PFS_LOG_WARNING ? "warning: "
+					    : "",
+		 msg);
 }
 
 /* No core dumps: a secret held in memory must not end up on disk. */

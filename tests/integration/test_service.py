@@ -1,5 +1,7 @@
 """patfs as a service: backups while mounted, schema upgrades of stores made
 by earlier versions, installation, the unit, fstab, metrics."""
+import errno
+import json
 import os
 import shutil
 import sqlite3
@@ -9,7 +11,8 @@ import time
 
 import pytest
 
-from conftest import PATFS, Daemon, audit_lines, mint, read, write, write_config
+from conftest import (FAKETIME_LIB, PATFS, Daemon, audit_lines, mint, read, write,
+                      write_config)
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "fixtures")
@@ -111,3 +114,74 @@ def test_backup_refuses_an_existing_file_and_a_missing_store(make_daemon, tmp_pa
     r = subprocess.run([PATFS, "--backup", str(tmp_path / "x.db"), str(empty)],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "no mount point" in r.stderr
+
+
+# schema upgrades --------------------------------------------------------------
+
+def at_fixture_time():
+    """The clock of the day after the fixtures were made, so that their
+    tokens are as alive as they were (libfaketime)."""
+    return {"LD_PRELOAD": FAKETIME_LIB, "FAKETIME": "@2026-12-01 12:00:00",
+            "FAKETIME_DONT_RESET": "1",
+            "ASAN_OPTIONS": "detect_leaks=1:verify_asan_link_order=0"}
+
+
+@pytest.mark.skipif(not os.path.exists(FAKETIME_LIB), reason="libfaketime is missing")
+@pytest.mark.parametrize("version", [2, 5])
+def test_a_store_of_an_earlier_version_opens_whole(tmp_path, version):
+    """A store made by an earlier patfs (tests/fixtures/v<N>, made by
+    make-store with that version's binary) opens with this one: every
+    attribute its mount showed is there, the audit trail goes on from where
+    it was, and its secrets still authenticate. Before upgrading, a copy of
+    the old store is kept beside it."""
+    src = os.path.join(FIXTURES, "v%d" % version)
+    with open(os.path.join(src, "manifest.json")) as f:
+        manifest = json.load(f)
+    with open(os.path.join(src, "secrets.json")) as f:
+        secrets = json.load(f)
+    work = tmp_path / "w"
+    work.mkdir()
+    for name in ("patfs.db", "patfs.pepper"):
+        shutil.copy(os.path.join(src, name), work / name)
+        os.chmod(work / name, 0o600)
+    d = Daemon(work, write_config(work, "[notify]\nenabled = false\n"), env=at_fixture_time())
+    d.start()
+    try:
+        for user, attrs in manifest["users"].items():
+            for k, v in attrs.items():
+                assert read(d.path("users", user, k)).decode() == v, (user, k)
+        for path, attrs in manifest["tokens"].items():
+            for k, v in attrs.items():
+                got = read(d.path(path, k)).decode()
+                if k == "revoked" and attrs["name"] == "unsealed\n":
+                    continue  # its secret was never taken: revoked at start
+                assert got == v, (path, k)
+        unsealed = [p for p, a in manifest["tokens"].items() if a["name"] == "unsealed\n"]
+        assert [read(d.path(p, "revoked")) for p in unsealed] == [b"1\n"]
+        audit = read(d.path("audit.log")).decode()
+        assert audit.startswith(manifest["audit"]) and len(manifest["audit"]) > 1000
+        by_id = {p.rsplit("/", 1)[1]: a for p, a in manifest["tokens"].items()}
+        for path, secret in secrets.items():
+            t = by_id[path.rsplit("/", 1)[1]]
+            want = 0 if t["revoked"] == "0\n" else errno.EKEYREVOKED  # rotated
+            assert write(d.path("auth", t["scopes"].split()[0]), secret) == want, path
+        assert write(d.path("auth/api"), "glpat-" + "x" * 20) != 0
+    finally:
+        d.stop()
+    d.check_stderr()
+    db = sqlite3.connect(str(work / "patfs.db"))
+    (now,), = db.execute("PRAGMA user_version").fetchall()
+    dump = "\n".join(db.iterdump())
+    db.close()
+    assert now >= version
+    assert not any(s in dump for s in secrets.values())  # digests only
+    bak = work / ("patfs.db.v%d.bak" % version)
+    assert bak.exists() == (now > version)
+    if now > version:
+        assert os.stat(bak).st_mode & 0o777 == 0o600
+        old = sqlite3.connect(str(bak))
+        assert old.execute("PRAGMA user_version").fetchall() == [(version,)]
+        assert old.execute("SELECT count(*) FROM tokens").fetchall() == \
+            [(len(manifest["tokens"]),)]
+        old.close()
+        assert "upgraded to %d" % now in d.read_stderr()
