@@ -426,7 +426,16 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
 	}
 	slash = strrchr(p.dir, '/');
 	*(slash == p.dir ? slash + 1 : slash) = '\0';
-	r = load_stream(&p);
+	/* the default files, too, sit beside the configuration that names
+	 * none: a daemon that mount(8) starts has no directory of its own */
+	if (set_str(&c->store_path, absolute(p.dir, "patfs.db")) ||
+	    set_str(&c->pepper_file, absolute(p.dir, "patfs.pepper")) ||
+	    set_str(&c->auth_log, absolute(p.dir, "patfs-auth.log"))) {
+		snprintf(err, errlen, "out of memory");
+		r = -ENOMEM;
+	} else {
+		r = load_stream(&p);
+	}
 	free(p.dir);
 	fclose(p.f);
 	return r;

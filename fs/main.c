@@ -8,7 +8,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -33,6 +35,8 @@ struct options {
 	int debug_statements; /* -o debug_statements */
 	int init;	      /* --init, -o init: a new store beside a pepper */
 	char *backup;	      /* --backup FILE: copy the store, mount nothing */
+	const char *positional[3]; /* [SOURCE] MOUNTPOINT, in argv */
+	int npositional;
 };
 
 static const struct fuse_opt option_spec[] = {
@@ -199,6 +203,33 @@ static int open_store(struct pfs *p, struct cfg *cfg,
 	return r;
 }
 
+/* Tells systemd (a Type=notify service) of state, when it listens: the
+ * datagram socket $NOTIFY_SOCKET, abstract when it starts with @. */
+static void tell_systemd(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+		   (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		fuse_log(FUSE_LOG_WARNING,
+			 "patfs: warning: telling systemd %s: %s\n", state,
+			 strerror(errno));
+	close(fd);
+}
+
 /* Mounts se on opts->mountpoint, daemonizes unless told not to, and serves
  * until unmounted: 0, or 1 (logged). */
 static int run(struct fuse_session *se, struct pfs *p,
@@ -233,11 +264,14 @@ static int run(struct fuse_session *se, struct pfs *p,
 		goto unmount;
 	}
 	r = uring_start(se, opts->mountpoint, worker_fds(opts) + 8);
-	if (r)
+	if (r) {
 		fuse_log(FUSE_LOG_ERR, "patfs: error: starting io_uring: %s\n",
 			 strerror(-r));
-	else
+	} else {
+		tell_systemd("READY=1");
 		ret = serve(se, opts) != 0 || uring_ended();
+		tell_systemd("STOPPING=1");
+	}
 	notify_stop(p->notify);
 	cache_stop(p->cache);
 unmount:
@@ -267,13 +301,40 @@ static bool dead_mount(const char *path)
 	return true;
 }
 
+/* fuse_opt_parse's hook: holds back the words that are no options (the
+ * mount point, and the source before it when mount(8) runs patfs). */
+static int keep_positional(void *data, const char *arg, int key,
+			   struct fuse_args *outargs)
+{
+	struct options *o = data;
+
+	(void)outargs;
+	if (key != FUSE_OPT_KEY_NONOPT)
+		return 1;
+	if (o->npositional < 3)
+		o->positional[o->npositional] = arg;
+	o->npositional++;
+	return 0;
+}
+
 /* Parses argv into o and opts: 0 to go on, or the exit status (after
  * --help, --version, or a bad command line). */
 static int parse_args(struct fuse_args *args, struct options *o,
 		      struct fuse_cmdline_opts *opts)
 {
-	if (fuse_opt_parse(args, o, option_spec, NULL) != 0 ||
-	    fuse_parse_cmdline(args, opts) != 0)
+	if (fuse_opt_parse(args, o, option_spec, keep_positional) != 0)
+		return 2;
+	if (o->npositional > 2) {
+		fprintf(stderr, "patfs: too many arguments: %s\n",
+			o->positional[2]);
+		return 2;
+	}
+	/* mount(8) of fstab's fuse.patfs runs "patfs SOURCE MOUNTPOINT -o
+	 * ..." (mount.fuse3): the source names nothing */
+	if (o->npositional &&
+	    fuse_opt_add_arg(args, o->positional[o->npositional - 1]) != 0)
+		return 2;
+	if (fuse_parse_cmdline(args, opts) != 0)
 		return 2;
 	if (opts->show_help) {
 		usage(args->argv[0]);

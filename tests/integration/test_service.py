@@ -3,6 +3,7 @@ by earlier versions, installation, the unit, fstab, metrics."""
 import errno
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import (FAKETIME_LIB, PATFS, Daemon, audit_lines, mint, read, write,
+from conftest import (FAKETIME_LIB, PATFS, ROOT, Daemon, audit_lines, mint, read, write,
                       write_config)
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -185,3 +186,103 @@ def test_a_store_of_an_earlier_version_opens_whole(tmp_path, version):
             [(len(manifest["tokens"]),)]
         old.close()
         assert "upgraded to %d" % now in d.read_stderr()
+
+
+# installation -----------------------------------------------------------------
+
+BUILD = os.path.dirname(PATFS)
+WANTED = {  # what meson install puts, under the prefix unless absolute
+    "sbin/patfs", "share/man/man8/patfs.8", "share/man/man5/patfs.ini.5",
+    "etc/patfs/patfs.ini", "systemd/system/patfs@.service"}
+
+
+def installed(tmp_path):
+    """meson install of the build under test into tmp_path/root: {what in
+    WANTED: path}, and every file it put."""
+    root = tmp_path / "root"
+    r = subprocess.run(["meson", "install", "-C", BUILD, "--no-rebuild", "--destdir",
+                        str(root)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    files = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(root) for f in fs)
+    found = {w: p for p in files for w in WANTED if p.endswith("/" + w)}
+    return root, found, files
+
+
+def test_meson_install_puts_exactly_the_service_s_files(tmp_path):
+    root, found, files = installed(tmp_path)
+    assert set(found) == WANTED and len(files) == len(WANTED), files
+    assert os.stat(found["sbin/patfs"]).st_mode & 0o111
+    ini = open(found["etc/patfs/patfs.ini"]).read()
+    # the service's paths set, every other key commented out at its default
+    for line in ("path = /var/lib/patfs/patfs.db", "pepper_file = /var/lib/patfs/patfs.pepper",
+                 "log = /var/log/patfs/auth.log", "admin_group = patfs-admin",
+                 "; prefix = glpat-", "; max_lifetime_days = 365", "; run_as = nobody"):
+        assert "\n%s\n" % line in ini, line
+    key = re.compile(r"^(?:; )?(\w+) =(?: |$)")
+    keys = {key.match(l).group(1) for l in open(os.path.join(ROOT, "patfs.ini"))
+            if key.match(l)}
+    assert {key.match(l).group(1) for l in ini.splitlines() if key.match(l)} == keys
+    assert len(keys) > 20
+    unit = open(found["systemd/system/patfs@.service"]).read()
+    prefix = found["sbin/patfs"][len(str(root)):-len("/sbin/patfs")]
+    assert "ExecStart=%s/sbin/patfs -f -c " % prefix in unit
+    assert "/patfs/patfs.ini %f\n" in unit and "@" + "sbindir@" not in unit
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is missing")
+def test_the_unit_passes_systemd_analyze_verify(tmp_path):
+    """The installed unit, instantiated for /srv/tokens, in a root that holds
+    it, the binary it runs, and the system's own units."""
+    root, found, _ = installed(tmp_path)
+    units = root / "lib/systemd/system"
+    if not units.is_dir():
+        units.mkdir(parents=True)
+    for f in os.listdir("/lib/systemd/system"):
+        src = os.path.join("/lib/systemd/system", f)
+        if not os.path.exists(units / f) and os.path.isfile(src):
+            shutil.copy(src, units / f, follow_symlinks=True)
+    shutil.copy(found["systemd/system/patfs@.service"], units / "patfs@srv-tokens.service")
+    (root / "bin").mkdir(exist_ok=True)
+    shutil.copy("/bin/mkdir", root / "bin/mkdir")
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", "--root=%s" % root,
+                        "patfs@srv-tokens.service"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout + r.stderr == "", r.stdout + r.stderr
+    r = subprocess.run(["systemd-analyze", "security", "--offline=true", "--root=%s" % root,
+                        str(units / "patfs@srv-tokens.service")],
+                       capture_output=True, text=True)
+    level = float(r.stdout.rsplit("Overall exposure level for", 1)[1].split()[1])
+    assert level <= 4.5, r.stdout  # the README says 4.3
+
+
+def test_an_fstab_line_mounts_through_mount_fuse3(tmp_path):
+    """`mount MOUNTPOINT` of a fuse.patfs line in fstab runs mount.fuse3,
+    which runs the installed patfs with the line's options; umount ends it.
+    In a mount namespace of the test's own, where /usr/local/sbin (in the
+    PATH that mount.fuse3's shell searches) holds the installed binary."""
+    root, found, _ = installed(tmp_path)
+    work = tmp_path / "w"
+    work.mkdir()
+    mnt = work / "tokens"
+    mnt.mkdir()
+    cfg = write_config(work, "[notify]\nenabled = false\n")
+    fstab = work / "fstab"
+    fstab.write_text("patfs  %s  fuse.patfs  config=%s,allow_other,default_permissions,"
+                     "_netdev  0 0\n" % (mnt, cfg))
+    script = """set -e
+mount --bind {sbin} /usr/local/sbin
+mount -T {fstab} {mnt}
+findmnt -n -o FSTYPE,SOURCE {mnt}
+mkdir {mnt}/users/alice {mnt}/users/alice/tokens/ci
+cat {mnt}/users/alice/tokens/ci/name
+umount {mnt}
+for i in $(seq 100); do pgrep -f "^patfs patfs {mnt}" >/dev/null || exit 0; sleep 0.05; done
+echo still running; exit 1
+""".format(sbin=os.path.dirname(found["sbin/patfs"]), fstab=fstab, mnt=mnt)
+    r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.split("\n")[:2] == ["fuse.patfs patfs", "ci"], r.stdout
+    assert subprocess.run(["pgrep", "-f", "patfs patfs %s" % mnt]).returncode == 1
+    db = sqlite3.connect(str(work / "patfs.db"))
+    assert db.execute("SELECT name FROM tokens").fetchall() == [("ci",)]
+    db.close()
