@@ -286,3 +286,26 @@ echo still running; exit 1
     db = sqlite3.connect(str(work / "patfs.db"))
     assert db.execute("SELECT name FROM tokens").fetchall() == [("ci",)]
     db.close()
+
+
+def test_it_tells_systemd_when_it_serves_and_when_it_stops(tmp_path):
+    """Type=notify: READY=1 on $NOTIFY_SOCKET once the mount answers,
+    STOPPING=1 when it ends (an abstract socket too)."""
+    import socket
+    for name in (str(tmp_path / "notify"), "@patfs-test-%d" % os.getpid()):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(name if name[0] == "/" else "\0" + name[1:])
+        sock.settimeout(10)
+        work = tmp_path / ("w%d" % len(name))
+        work.mkdir()
+        d = Daemon(work, write_config(work, "[notify]\nenabled = false\n"),
+                   env={"NOTIFY_SOCKET": name})
+        d.start()
+        try:
+            assert sock.recv(64) == b"READY=1"
+            assert os.listdir(d.mnt)  # it answers
+        finally:
+            d.stop()
+        assert sock.recv(64) == b"STOPPING=1"
+        sock.close()
+        d.check_stderr()
