@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,16 +43,6 @@ struct stamp {
 	int64_t token_id, user_id, last_used_at, at;
 };
 
-struct auth {
-	struct store *st;
-	const struct cfg *cfg;
-	struct auth_log log;
-	pthread_mutex_t lock; /* protects limits and stamps */
-	struct limit limits[LIMIT_SLOTS];
-	struct stamp stamps[STAMPS];
-	int nstamps;
-};
-
 enum reason {
 	WHY_OK,
 	WHY_EXPIRED,
@@ -62,6 +53,18 @@ enum reason {
 	WHY_INVALID,
 	WHY_LIMITED,
 	WHY_UNAVAILABLE,
+	WHY_NREASONS
+};
+
+struct auth {
+	struct store *st;
+	const struct cfg *cfg;
+	struct auth_log log;
+	pthread_mutex_t lock; /* protects limits and stamps */
+	struct limit limits[LIMIT_SLOTS];
+	atomic_uint_fast64_t checks[WHY_NREASONS]; /* since auth_open */
+	struct stamp stamps[STAMPS];
+	int nstamps;
 };
 
 static const struct {
@@ -363,6 +366,7 @@ static int check(struct auth *au, const struct pfs_actor *a, int idx,
 			why = judge(au, t, idx2, now);
 	}
 	log_summary(au, &due, now);
+	atomic_fetch_add(&au->checks[why], 1);
 	if (why == WHY_OK) {
 		touch(au, t, now);
 		return 0;
@@ -408,6 +412,15 @@ int auth_rotate(struct auth *au, const struct pfs_actor *a, const char *secret,
 	if (r)
 		return r;
 	return token_rotate_as(au->st, a, t.id, "1", 1, true, &next, out, size);
+}
+
+void auth_counts(struct auth *au,
+		 void (*fn)(void *ctx, const char *reason, uint64_t n),
+		 void *ctx)
+{
+	for (int i = 0; i < WHY_NREASONS; i++)
+		fn(ctx, i == WHY_OK ? "ok" : reasons[i].name,
+		   (uint64_t)atomic_load(&au->checks[i]));
 }
 
 void auth_close(struct auth *au)

@@ -68,6 +68,7 @@ int cfg_defaults(struct cfg *c)
 	c->thresholds[2] = 7;
 	c->nthresholds = 3;
 	c->notify_timeout_s = 30;
+	c->metrics_interval_s = 15;
 	c->last_used_interval_s = 600;
 	c->max_failures_per_minute = 10;
 	c->log_max_bytes = 10 << 20;
@@ -89,6 +90,7 @@ void cfg_free(struct cfg *c)
 	free(c->prefix);
 	free(c->auth_log);
 	free(c->notify_command);
+	free(c->metrics_textfile);
 	free(c->notify_run_as);
 	memset(c, 0, sizeof(*c));
 }
@@ -281,6 +283,15 @@ static int handler(void *user, const char *section, const char *name,
 		r = parse_int(value, 0, 100, &c->log_keep);
 	} else if (!strcmp(section, "notify")) {
 		r = notify_key(c, name, value, &why);
+	} else if (KEY("metrics", "textfile")) {
+		free(c->metrics_textfile);
+		c->metrics_textfile = NULL;
+		r = value[0] ? set_str(&c->metrics_textfile,
+				       absolute(p->dir, value))
+			     : 0;
+	} else if (KEY("metrics", "interval_s")) {
+		why = "expected seconds, 1 to 3600";
+		r = parse_int(value, 1, 3600, &c->metrics_interval_s);
 	} else {
 		r = -EINVAL;
 		why = "unknown key";
@@ -294,8 +305,8 @@ static int handler(void *user, const char *section, const char *name,
  * sections even when they hold no key (inih does not report those). */
 static char *reader(char *str, int num, void *stream)
 {
-	static const char *const known[] = {"store", "access", "tokens",
-					    "auth", "notify"};
+	static const char *const known[] = {"store",  "access", "tokens",
+					    "auth",   "notify", "metrics"};
 	struct cfg_parse *p = stream;
 	char *s = fgets(str, num, p->f), *t, *end;
 

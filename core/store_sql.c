@@ -139,6 +139,24 @@ const char *const store_sql_text[STORE_NSQL] = {
 			 " FROM changes WHERE seq > ?1 ORDER BY seq",
     [SQL_DATA_VERSION] = "PRAGMA data_version",
     [SQL_CHANGE_LAST] = "SELECT coalesce(max(seq), 0) FROM changes",
+    /* stats.c: kinds and states as enum stats_kind and stats_state say */
+    [SQL_STATS_TOKENS] =
+	"SELECT CASE WHEN t.impersonation THEN 1 WHEN u.kind = 1 THEN 2"
+	" WHEN u.kind = 2 THEN 3 WHEN u.kind = 3 THEN 4 ELSE 0 END AS k,"
+	" CASE WHEN t.revoked_at IS NOT NULL THEN 1"
+	" WHEN t.expires_at IS NOT NULL AND t.expires_at <= ?1 THEN 2"
+	" WHEN u.blocked THEN 3 ELSE 0 END AS s, count(*)"
+	" FROM tokens t JOIN users u ON u.id = t.user_id GROUP BY k, s",
+    [SQL_STATS_EXPIRING] =
+	"SELECT coalesce(sum(t.expires_at <= ?1 + ?2), 0),"
+	" coalesce(sum(t.expires_at <= ?1 + ?3), 0),"
+	" coalesce(sum(t.expires_at <= ?1 + ?4), 0)"
+	" FROM tokens t JOIN users u ON u.id = t.user_id"
+	" WHERE t.revoked_at IS NULL AND t.expires_at > ?1"
+	" AND t.expires_at <= ?1 + max(?2, ?3, ?4) AND NOT u.blocked",
+    [SQL_STATS_AUDIT_TOP] = "SELECT coalesce(max(id), 0) FROM audit",
+    [SQL_STATS_ACTIONS] =
+	"SELECT action, count(*) FROM audit WHERE id > ?1 GROUP BY action",
     [SQL_AUDIT_FROM] =
 	"SELECT off, line FROM audit WHERE id >= (SELECT id FROM audit"
 	" WHERE off <= ?1 ORDER BY off DESC LIMIT 1) ORDER BY id",

@@ -63,9 +63,6 @@ int token_rotate_as(struct store *st, const struct pfs_actor *a, int64_t id,
 int token_seal_new(struct store_conn *c, const struct pfs_actor *a, int64_t id,
 		   char *buf, size_t size);
 
-/* Appends the n bytes at s to d: 0, -ENOMEM, or -EFBIG past
- * TOKEN_DOC_MAX. */
-int token_doc_add(struct token_doc *d, const char *s, size_t n);
 
 /* The token whose secret has digest d: 0, -ENOENT, or -errno. */
 int token_find_digest(struct store *st,

@@ -34,6 +34,7 @@ enum ino_kind {
 	INO_RESOURCE,	 /* projects/<p>/ (id: it) */
 	INO_RESOURCE_ATTR, /* its id, path (sub: enum resource_attr) */
 	INO_RES_TOKENS,	 /* its tokens/ (id: it) */
+	INO_METRICS,	 /* metrics */
 	INO_NKINDS
 };
 

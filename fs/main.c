@@ -20,6 +20,7 @@
 #include "patfs/cfg.h"
 #include "patfs/store.h"
 #include "patfs/token.h"
+#include "metrics.h"
 #include "notify.h"
 #include "pages.h"
 #include "tool.h"
@@ -199,6 +200,13 @@ static int open_store(struct pfs *p, struct cfg *cfg,
 			 "patfs: revoked %d token(s) whose secret was never "
 			 "taken (audit reason secret_lost)\n",
 			 lost);
+	if (!r) {
+		r = metrics_new(p);
+		if (r)
+			fuse_log(FUSE_LOG_ERR,
+				 "patfs: error: starting the metrics: %s\n",
+				 strerror(-r));
+	}
 	store_release_thread(p->st); /* no SQLite connection across fork */
 	return r;
 }
@@ -263,6 +271,15 @@ static int run(struct fuse_session *se, struct pfs *p,
 		cache_stop(p->cache);
 		goto unmount;
 	}
+	r = metrics_start(p);
+	if (r) {
+		fuse_log(FUSE_LOG_ERR,
+			 "patfs: error: starting the metrics thread: %s\n",
+			 strerror(-r));
+		notify_stop(p->notify);
+		cache_stop(p->cache);
+		goto unmount;
+	}
 	r = uring_start(se, opts->mountpoint, worker_fds(opts) + 8);
 	if (r) {
 		fuse_log(FUSE_LOG_ERR, "patfs: error: starting io_uring: %s\n",
@@ -272,6 +289,7 @@ static int run(struct fuse_session *se, struct pfs *p,
 		ret = serve(se, opts) != 0 || uring_ended();
 		tell_systemd("STOPPING=1");
 	}
+	metrics_stop(p);
 	notify_stop(p->notify);
 	cache_stop(p->cache);
 unmount:
@@ -416,6 +434,7 @@ close_store:
 		close(p.lock_fd);
 	cfg_free(&cfg);
 	pages_free(p.pages);
+	metrics_free(&p);
 	pthread_mutex_destroy(&p.lock);
 free_args:
 	free(opts.mountpoint);

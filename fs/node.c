@@ -34,6 +34,7 @@ static const struct node_kind *const kinds[INO_NKINDS] = {
     [INO_RESOURCE] = &node_resource,
     [INO_RESOURCE_ATTR] = &node_resource_attr,
     [INO_RES_TOKENS] = &node_res_tokens,
+    [INO_METRICS] = &node_metrics,
 };
 
 /* What an inode of no known kind is: nothing. */

@@ -58,6 +58,7 @@ struct nreq {
 	/* a READ for the page cache (a mapping), not for a read(2): the
 	 * kernel names a lock owner for direct reads and none for those */
 	bool page_read;
+	struct timespec t0; /* when it arrived */
 };
 
 /* What a stat says, and for how long the kernel may keep it. */
@@ -128,7 +129,7 @@ extern const struct node_kind node_root, node_users, node_user, node_user_attr,
     node_tokens, node_token, node_token_attr, node_secret, node_expiring,
     node_date, node_link, node_auth, node_scope, node_revoke, node_identify,
     node_audit, node_tokens_json, node_token_rel, node_self_rotate,
-    node_within, node_window, node_ics, node_resources, node_resource,
+    node_within, node_window, node_ics, node_metrics, node_resources, node_resource,
     node_resource_attr, node_res_tokens;
 
 /* The kind of inode n; an unknown one is refused as absent. */

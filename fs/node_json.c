@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "node.h"
+#include "metrics.h"
 #include "ofile.h"
 #include "pages.h"
 
@@ -139,6 +140,46 @@ static int ics_open(struct nreq *q, struct node *n, struct fuse_file_info *fi)
 	(void)n;
 	return r ? r : doc_open(q, 0, doc, fi);
 }
+
+/* metrics --------------------------------------------------------------- */
+
+static int metrics_load(struct nreq *q, struct node *n)
+{
+	(void)q;
+	n->obj = access_of(ACCESS_AUDIT, 0, -1); /* admins read */
+	return 0;
+}
+
+/* It changes with every request: the kernel keeps nothing of it. */
+static void metrics_stat(struct nreq *q, const struct node *n,
+			 struct node_attr *out)
+{
+	struct token_doc doc = {0};
+	int r = metrics_render(q->p, &doc);
+
+	node_fill(q, n, out, r ? 0 : doc.len, 1, r ? q->p->started : doc.mtime);
+	out->ttl = 0.0;
+	free(doc.text);
+}
+
+static int metrics_open(struct nreq *q, struct node *n,
+			struct fuse_file_info *fi)
+{
+	struct token_doc doc;
+	int r = metrics_render(q->p, &doc);
+
+	(void)n;
+	return r ? r : doc_open(q, 0, doc, fi);
+}
+
+const struct node_kind node_metrics = {
+    .name = "metrics",
+    .flags = NODE_REG,
+    .load = metrics_load,
+    .stat = metrics_stat,
+    .open = metrics_open,
+    .read = doc_read,
+};
 
 const struct node_kind node_ics = {
     .name = "expiring.ics",

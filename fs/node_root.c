@@ -19,6 +19,7 @@ static const struct {
     {"rotate", INO_SELF_ROTATE, 0},
     {"audit.log", INO_AUDIT, 0},
     {"expiring.ics", INO_ICS, 0},
+    {"metrics", INO_METRICS, 0},
 };
 #define NENTRIES ((int)(sizeof(entries) / sizeof(entries[0])))
 

@@ -34,6 +34,7 @@ struct notify {
 	pthread_cond_t cond;
 	bool stop;
 	int64_t last_day; /* the day of the last run */
+	int64_t last_run; /* when the last run ended, or 0 */
 	struct notice batch[BATCH];
 	int n;
 };
@@ -176,6 +177,7 @@ static void *run(void *arg)
 			store_release_thread(nf->st);
 			pthread_mutex_lock(&nf->lock);
 			nf->last_day = today;
+			nf->last_run = (int64_t)time(NULL);
 			continue;
 		}
 		/* a minute at most: the clock may be set meanwhile */
@@ -186,6 +188,18 @@ static void *run(void *arg)
 	}
 	pthread_mutex_unlock(&nf->lock);
 	return NULL;
+}
+
+int64_t notify_last_run(struct notify *nf)
+{
+	int64_t t;
+
+	if (!nf)
+		return 0;
+	pthread_mutex_lock(&nf->lock);
+	t = nf->last_run;
+	pthread_mutex_unlock(&nf->lock);
+	return t;
 }
 
 int notify_start(struct notify **out, struct store *st)

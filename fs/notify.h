@@ -8,11 +8,17 @@
 #ifndef PATFS_NOTIFY_H
 #define PATFS_NOTIFY_H
 
+#include <stdint.h>
+
 struct notify;
 struct store;
 
 /* Starts the thread: 0 or -errno. */
 int notify_start(struct notify **out, struct store *st);
+
+/* When the last daily run ended (seconds since the epoch), or 0: none yet,
+ * or no thread (n NULL). */
+int64_t notify_last_run(struct notify *n);
 
 /* Stops and joins it (a command running is waited for, up to its timeout);
  * NULL is fine. */

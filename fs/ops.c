@@ -12,8 +12,10 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cache.h"
+#include "metrics.h"
 #include "node.h"
 #include "ofile.h"
 #include "ops.h"
@@ -31,6 +33,7 @@ static void q_init(struct nreq *q, fuse_req_t req)
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
 	memset(q, 0, sizeof(*q));
+	clock_gettime(CLOCK_MONOTONIC, &q->t0);
 	q->req = req;
 	q->p = fuse_req_userdata(req);
 	q->stmts = store_statements();
@@ -45,7 +48,13 @@ static void q_init(struct nreq *q, fuse_req_t req)
  * and counts its statements when asked to (-o debug_statements). */
 static void q_done(struct nreq *q, const char *op)
 {
+	struct timespec t1;
+
 	cache_settle(q->p->cache);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_request(q->p->metrics, op,
+			(double)(t1.tv_sec - q->t0.tv_sec) +
+			    (double)(t1.tv_nsec - q->t0.tv_nsec) / 1e9);
 	if (q->p->log_statements)
 		fuse_log(FUSE_LOG_INFO,
 			 "patfs: statements: %s %s %" PRId64 ": %" PRIu64 "\n",

@@ -27,6 +27,7 @@ struct pfs {
 	pthread_mutex_t lock; /* protects held */
 	struct ofile *held;   /* open files holding a taken secret */
 	struct pages *pages;  /* what the page cache holds of documents */
+	struct metrics *metrics; /* request counters (metrics.h) */
 };
 
 extern const struct fuse_lowlevel_ops ops_table;

@@ -26,6 +26,13 @@ struct token_info;
 int auth_open(struct auth **out, struct store *st, char *err, size_t errlen);
 void auth_close(struct auth *au);
 
+/* The checks since auth_open, by how they ended: fn hears "ok", then each
+ * reason the auth log gives (token_expired, rate_limited, ...), with its
+ * count, every one even when 0. */
+void auth_counts(struct auth *au,
+		 void (*fn)(void *ctx, const char *reason, uint64_t n),
+		 void *ctx);
+
 /* Checks that secret (len bytes, one trailing newline accepted) is a token
  * that may act with scope: it exists, is not revoked nor expired, its owner
  * is not blocked, it carries scope or one implying it, and it is no

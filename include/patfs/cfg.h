@@ -36,6 +36,9 @@ struct cfg {
 	uid_t notify_uid;	/* resolved run_as; valid with a command */
 	gid_t notify_gid;
 	int notify_timeout_s;
+	/* [metrics] */
+	char *metrics_textfile; /* textfile, absolute, or NULL: none */
+	int metrics_interval_s; /* how often it is written */
 	/* not from the file: the daemon's --init. A missing or empty store
 	 * beside an existing pepper is refused unless set. */
 	bool store_init;

@@ -159,6 +159,10 @@ struct token_doc {
 			  when it holds none, such as the user's creation) */
 };
 
+/* Appends the n bytes at s to d: 0, -ENOMEM, or -EFBIG past
+ * TOKEN_DOC_MAX. */
+int token_doc_add(struct token_doc *d, const char *s, size_t n);
+
 /* tokens.json of user_id as actor a sees it: a JSON array of the meta.json
  * objects of the tokens a may see, in id order, one a line. 0 with *out
  * filled, or -errno (-EFBIG past TOKEN_DOC_MAX). */

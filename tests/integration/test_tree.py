@@ -18,8 +18,8 @@ TOKEN_FILES = ["active", "created_at", "description", "expires_at",
 def test_root_lists_the_tree(fs):
     assert sorted(os.listdir(fs.mnt)) == ["audit.log", "auth", "expiring",
                                           "expiring.ics", "groups", "identify",
-                                          "projects", "revoke", "rotate",
-                                          "users"]
+                                          "metrics", "projects", "revoke",
+                                          "rotate", "users"]
     assert os.listdir(fs.path("users")) == []
     assert sorted(os.listdir(fs.path("expiring"))) == ["never", "within"]
 
@@ -229,7 +229,7 @@ def test_python_os_walk_sees_the_tree(fs):
     for dirpath, dirnames, filenames in os.walk(fs.mnt):
         seen[os.path.relpath(dirpath, fs.mnt)] = (sorted(dirnames), sorted(filenames))
     assert seen["."] == (["auth", "expiring", "groups", "projects", "users"],
-                         ["audit.log", "expiring.ics", "identify", "revoke",
+                         ["audit.log", "expiring.ics", "identify", "metrics", "revoke",
                           "rotate"])
     assert seen["users/alice"] == (["tokens"], ["blocked", "id", "kind",
                                                 "tokens.json", "uid"])
