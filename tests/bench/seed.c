@@ -143,6 +143,21 @@ static int seed_resources(struct store *st, const struct pfs_actor *me,
 	return r;
 }
 
+/* On a terminal: how many tokens are in, of how many, and how fast. */
+static void progress(long made, long ntok, const struct timespec *t0)
+{
+	struct timespec now;
+	double s;
+
+	if (!isatty(STDERR_FILENO))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	s = (double)(now.tv_sec - t0->tv_sec) +
+	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+	fprintf(stderr, "\rpatfs-seed: %ld of %ld tokens, %.0f/s ", made, ntok,
+		s > 0 ? (double)made / s : 0.0);
+}
+
 int main(int argc, char **argv)
 {
 	struct pfs_actor me = {.uid = 0, .comm = "patfs-seed", .admin = true};
@@ -214,7 +229,10 @@ int main(int argc, char **argv)
 		sodium_memzero(secrets, (size_t)BATCH * SECRET_MAX);
 		if (r)
 			goto fail;
+		progress(made, ntok, &t0);
 	}
+	if (isatty(STDERR_FILENO))
+		fputc('\n', stderr);
 	r = seed_resources(st, &me, nusers, nres, secrets);
 	if (r)
 		goto fail;
