@@ -104,8 +104,11 @@ static int run_command(struct notify *nf, const struct notice *n)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		for (int i = 3; i < 1024; i++)
-			close(i);
+		/* every other descriptor, however high the limit let them
+		 * go (all are close-on-exec too) */
+		if (close_range(3, ~0U, 0) < 0)
+			for (int i = 3; i < 65536; i++)
+				close(i);
 		if (geteuid() == 0 &&
 		    (setgroups(0, NULL) || setgid(cfg->notify_gid) ||
 		     setuid(cfg->notify_uid)))

@@ -80,7 +80,8 @@ def test_each_threshold_is_notified_once_across_restarts(make_daemon):
 
 def test_a_daemon_that_was_down_catches_up_once(make_daemon, box):
     log = box
-    d = make_daemon(CONFIG + 'command = env > %s/n.$PATFS_TOKEN_ID\n' % log)
+    d = make_daemon(CONFIG + 'command = env > %s/n.$PATFS_TOKEN_ID;'
+                    ' ls -l /proc/$$/fd > %s/fd.$PATFS_TOKEN_ID\n' % (log, log))
     tid, _ = mint(d, "alice", "ci")
     assert write(d.path("users/alice/tokens/ci/expires_at"), day(65)) == 0
     restart_at(d, 60)  # five days left: 60, 30 and 7 all passed meanwhile
@@ -100,6 +101,11 @@ def test_a_daemon_that_was_down_catches_up_once(make_daemon, box):
     # run as nobody, never root; nothing of the store or the daemon leaks
     assert (log / ("n.%d" % tid)).stat().st_uid == 65534
     assert "LD_PRELOAD" not in env and "ASAN_OPTIONS" not in env
+    # no descriptor of the daemon's (the store, /dev/fuse, its logs): the
+    # shell's are /dev/null and its own redirection
+    fds = (log / ("fd.%d" % tid)).read_text()
+    targets = {l.split(" -> ")[1] for l in fds.splitlines() if " -> " in l}
+    assert targets == {"/dev/null", str(log / ("fd.%d" % tid))}, fds
 
 
 def test_the_command_learns_the_project_and_no_secret(make_daemon, box):
