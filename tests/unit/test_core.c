@@ -14,6 +14,7 @@
 #include "patfs/audit.h"
 #include "patfs/cfg.h"
 #include "patfs/json.h"
+#include "patfs/json_read.h"
 #include "patfs/notice.h"
 #include "patfs/policy.h"
 #include "patfs/resource.h"
@@ -250,6 +251,100 @@ static void test_json(void)
 	json_init(&j, text, 4);
 	json_str(&j, NULL, "\"", 1); /* "\"" needs 4 bytes and the NUL */
 	CHECK_EQ(json_finish(&j), -ENAMETOOLONG);
+}
+
+/* Reads s whole: the result of jr_read. */
+static int jr(struct jr_doc *d, const char *s)
+{
+	return jr_read(d, s, strlen(s));
+}
+
+static void test_json_read(void)
+{
+	static const char *const bad[] = {
+	    "", " ", "{", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{\"a\" 1}",
+	    "{a:1}", "[01]", "[1.]", "[.5]", "[1e]", "[-]", "[+1]", "tru",
+	    "nul", "[true false]", "\"abc", "\"\\x\"", "\"\\u12g4\"",
+	    "\"a\tb\"", "[1] [2]", "{\"a\":1,}", "\"\\u12\"", "[\"\\\"]"};
+	struct jr_doc d;
+	char out[64], deep[2 * JR_MAX_DEPTH + 3];
+	size_t len, v;
+	int64_t x;
+	bool b;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = jr(&d, bad[i]);
+		CHECK_EQ(r, -EINVAL);
+		if (r == 0)
+			jr_free(&d);
+	}
+	/* NUL inside the text is no JSON either */
+	CHECK_EQ(jr_read(&d, "[1,\0 2]", 6), -EINVAL);
+	CHECK_EQ(d.error_at, 3u);
+
+	CHECK_EQ(jr(&d, " {\"id\": 42, \"name\": \"ci \\\"x\\\"\", \"scopes\":"
+			" [\"api\", \"read_user\"], \"revoked\": false,"
+			" \"expires_at\": null, \"n\": -9223372036854775808} "),
+		 0);
+	CHECK_EQ(d.v[0].type, JR_OBJECT);
+	CHECK_EQ(d.v[0].count, 6u);
+	CHECK_EQ(d.v[0].next, d.n);
+	v = jr_member(&d, 0, "id");
+	CHECK(v && jr_int(&d, v, &x) == 0 && x == 42);
+	v = jr_member(&d, 0, "name");
+	CHECK(v && jr_string(&d, v, out, sizeof(out), &len) == 0);
+	CHECK(!strcmp(out, "ci \"x\"") && len == 6);
+	CHECK_EQ(jr_string(&d, v, out, 6, &len), -ENAMETOOLONG);
+	v = jr_member(&d, 0, "scopes");
+	CHECK(v && d.v[v].type == JR_ARRAY && d.v[v].count == 2);
+	CHECK(jr_string(&d, v + 1, out, sizeof(out), NULL) == 0 &&
+	      !strcmp(out, "api"));
+	CHECK(jr_string(&d, d.v[v + 1].next, out, sizeof(out), NULL) == 0 &&
+	      !strcmp(out, "read_user"));
+	v = jr_member(&d, 0, "revoked");
+	CHECK(v && jr_bool(&d, v, &b) == 0 && !b);
+	v = jr_member(&d, 0, "expires_at");
+	CHECK(v && d.v[v].type == JR_NULL);
+	CHECK_EQ(jr_bool(&d, v, &b), -EINVAL);
+	v = jr_member(&d, 0, "n");
+	CHECK(v && jr_int(&d, v, &x) == 0 && x == INT64_MIN);
+	CHECK_EQ(jr_member(&d, 0, "missing"), 0u);
+	CHECK_EQ(jr_member(&d, jr_member(&d, 0, "id"), "id"), 0u);
+	jr_free(&d);
+
+	/* numbers that are no integer, or too big for one */
+	CHECK_EQ(jr(&d, "[1.5, 1e3, 9223372036854775808, -0]"), 0);
+	CHECK_EQ(jr_int(&d, 1, &x), -EINVAL);
+	CHECK_EQ(jr_int(&d, 2, &x), -EINVAL);
+	CHECK_EQ(jr_int(&d, 3, &x), -ERANGE);
+	CHECK(jr_int(&d, 4, &x) == 0 && x == 0);
+	jr_free(&d);
+
+	/* escapes: surrogate pairs, and what a C string cannot hold */
+	CHECK_EQ(jr(&d, "[\"\\u00e9\\ud83d\\ude00\\/\", \"\\u0000\","
+			" \"\\ud83d\", \"\\ude00x\", \"\xff\", \"\xc3\xa9\","
+			" \"\xed\xa0\x80\", \"\xc0\xaf\"]"),
+		 0);
+	CHECK(jr_string(&d, 1, out, sizeof(out), &len) == 0 &&
+	      !strcmp(out, "\xc3\xa9\xf0\x9f\x98\x80/") && len == 7);
+	for (size_t i = 2; i <= 5; i++)
+		CHECK_EQ(jr_string(&d, i, out, sizeof(out), &len), -EINVAL);
+	CHECK(jr_string(&d, 6, out, sizeof(out), &len) == 0 && len == 2);
+	CHECK_EQ(jr_string(&d, 7, out, sizeof(out), &len), -EINVAL);
+	CHECK_EQ(jr_string(&d, 8, out, sizeof(out), &len), -EINVAL);
+	jr_free(&d);
+
+	/* nesting: up to the limit, not beyond */
+	for (int depth = JR_MAX_DEPTH; depth <= JR_MAX_DEPTH + 1; depth++) {
+		memset(deep, '[', (size_t)depth);
+		memset(deep + depth, ']', (size_t)depth);
+		deep[2 * depth] = '\0';
+		CHECK_EQ(jr(&d, deep), depth == JR_MAX_DEPTH ? 0 : -E2BIG);
+		if (depth == JR_MAX_DEPTH) {
+			CHECK_EQ(d.n, (size_t)depth);
+			jr_free(&d);
+		}
+	}
 }
 
 static void test_names_and_values(void)
@@ -789,6 +884,7 @@ int main(void)
 	test_scopes();
 	test_dates();
 	test_json();
+	test_json_read();
 	test_names_and_values();
 	test_cfg();
 	test_secrets();
