@@ -50,6 +50,8 @@ static unsigned token_attr_rights(enum role role, const struct token_info *t,
 	bool revoked = t->revoked_at != 0, sealed = t->sealed_at != 0;
 	bool admin = role == ROLE_ADMIN, w;
 
+	if (t->gitlab_id)
+		return ACCESS_R; /* imported: GitLab's, shown and not changed */
 	switch (attr) {
 	case TOKEN_REVOKED:
 		w = true; /* 1 on a revoked token is accepted, as no change */

@@ -65,6 +65,14 @@ enum store_sql {
 	SQL_CHANGE_SINCE,
 	SQL_CHANGE_LAST,
 	SQL_DATA_VERSION,
+	SQL_GL_USER_FIND,
+	SQL_GL_USER_INSERT,
+	SQL_GL_RES_FIND,
+	SQL_GL_RES_INSERT,
+	SQL_GL_RES_PATH,
+	SQL_GL_TOKEN_FIND,
+	SQL_GL_TOKEN_INSERT,
+	SQL_GL_TOKEN_UPDATE,
 	SQL_STATS_TOKENS,
 	SQL_STATS_EXPIRING,
 	SQL_STATS_AUDIT_TOP,
@@ -74,7 +82,7 @@ enum store_sql {
 
 /* The schema's version (PRAGMA user_version); store_schema[v] takes a
  * store from version v to v + 1, in one transaction. */
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 extern const char *const store_schema[SCHEMA_VERSION];
 
 /* Copies the database of db into a new file path (store_backup.c): 0 or

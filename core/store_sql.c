@@ -11,7 +11,7 @@
 	" (SELECT n.id FROM tokens n WHERE n.previous_id = t.id),"             \
 	" coalesce(t.family_id, t.id), t.access_level,"                        \
 	" coalesce(t.access_level_at, t.created_at), r.id, r.kind, r.name,"    \
-	" r.path, r.removed_at, t.notified, t.notified_at"                     \
+	" r.path, r.removed_at, t.notified, t.notified_at, t.gitlab_id"        \
 	" FROM tokens t JOIN users u ON u.id = t.user_id"                      \
 	" LEFT JOIN resources r ON r.id = u.resource_id "
 #define USER_COLS                                                              \
@@ -139,6 +139,45 @@ const char *const store_sql_text[STORE_NSQL] = {
 			 " FROM changes WHERE seq > ?1 ORDER BY seq",
     [SQL_DATA_VERSION] = "PRAGMA data_version",
     [SQL_CHANGE_LAST] = "SELECT coalesce(max(seq), 0) FROM changes",
+    /* gitlab.c */
+    [SQL_GL_USER_FIND] = "SELECT id, name FROM users WHERE gitlab_id = ?1",
+    [SQL_GL_USER_INSERT] =
+	"INSERT INTO users (name, blocked_at, uid_at, created_at, kind,"
+	" resource_id, gitlab_id) VALUES (?1, ?2, ?2, ?2, ?3, ?4, ?5)",
+    [SQL_GL_RES_FIND] =
+	"SELECT id, name FROM resources WHERE kind = ?1 AND gitlab_id = ?2",
+    [SQL_GL_RES_INSERT] =
+	"INSERT INTO resources (kind, name, path, path_at, created_at,"
+	" gitlab_id) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+    [SQL_GL_RES_PATH] = "UPDATE resources SET path = ?2, path_at = ?3"
+			" WHERE id = ?1 AND path IS NOT ?2",
+    [SQL_GL_TOKEN_FIND] = "SELECT id FROM tokens WHERE gitlab_id = ?1",
+    [SQL_GL_TOKEN_INSERT] =
+	"INSERT INTO tokens (user_id, name, description, description_at,"
+	" scopes, scopes_at, impersonation, impersonation_at, created_at,"
+	" expires_at, expires_at_at, last_used_at, revoked_at, sealed_at,"
+	" access_level, access_level_at, gitlab_id) VALUES (?1, ?2, ?3, ?4,"
+	" ?5, ?4, ?6, ?4, ?7, ?8, ?4, ?9, ?10, ?7, ?11, ?4, ?12)",
+    /* each attribute's time moves only when it changed */
+    [SQL_GL_TOKEN_UPDATE] =
+	"UPDATE tokens SET"
+	" description_at = CASE WHEN description IS ?3 AND name IS ?2"
+	"  THEN description_at ELSE ?4 END, name = ?2, description = ?3,"
+	" scopes_at = CASE WHEN scopes IS ?5 THEN scopes_at ELSE ?4 END,"
+	" scopes = ?5,"
+	" impersonation_at = CASE WHEN impersonation IS ?6"
+	"  THEN impersonation_at ELSE ?4 END, impersonation = ?6,"
+	" expires_at_at = CASE WHEN expires_at IS ?8 THEN expires_at_at"
+	"  ELSE ?4 END, expires_at = ?8, last_used_at = ?9,"
+	" revoked_at = CASE WHEN ?10 IS NULL THEN NULL"
+	"  ELSE coalesce(revoked_at, ?10) END,"
+	" access_level_at = CASE WHEN access_level IS ?11"
+	"  THEN access_level_at ELSE ?4 END, access_level = ?11"
+	" WHERE id = ?1 AND (name IS NOT ?2 OR description IS NOT ?3"
+	" OR scopes IS NOT ?5 OR impersonation IS NOT ?6"
+	" OR expires_at IS NOT ?8 OR last_used_at IS NOT ?9"
+	" OR (revoked_at IS NULL) IS NOT (?10 IS NULL)"
+	" OR access_level IS NOT ?11)",
     /* stats.c: kinds and states as enum stats_kind and stats_state say */
     [SQL_STATS_TOKENS] =
 	"SELECT CASE WHEN t.impersonation THEN 1 WHEN u.kind = 1 THEN 2"
@@ -244,4 +283,14 @@ const char *const store_schema[SCHEMA_VERSION] = {
     /* 5: the expiry notices sent: thresholds in days, 0 the day itself */
     "ALTER TABLE tokens ADD COLUMN notified TEXT;" /* "60,30,7,0" */
     "ALTER TABLE tokens ADD COLUMN notified_at INTEGER;",
+    /* 6: what was imported from a GitLab instance, by GitLab's ids */
+    "ALTER TABLE tokens ADD COLUMN gitlab_id INTEGER;"
+    "ALTER TABLE users ADD COLUMN gitlab_id INTEGER;"
+    "ALTER TABLE resources ADD COLUMN gitlab_id INTEGER;"
+    "CREATE UNIQUE INDEX tokens_by_gitlab ON tokens (gitlab_id)"
+    " WHERE gitlab_id IS NOT NULL;"
+    "CREATE UNIQUE INDEX users_by_gitlab ON users (gitlab_id)"
+    " WHERE gitlab_id IS NOT NULL;"
+    "CREATE UNIQUE INDEX resources_by_gitlab ON resources (kind, gitlab_id)"
+    " WHERE gitlab_id IS NOT NULL;",
 };

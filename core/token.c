@@ -75,6 +75,7 @@ void token_row(sqlite3_stmt *s, struct token_info *t)
 	t->resource_removed_at = token_col_int(s, 29, 0);
 	token_col_text(t->notified, sizeof(t->notified), s, 30);
 	t->notified_at = token_col_int(s, 31, 0);
+	t->gitlab_id = token_col_int(s, 32, 0);
 }
 
 int token_get_in(struct store_conn *c, int64_t id, struct token_info *out)

@@ -36,6 +36,7 @@ struct options {
 	int debug_statements; /* -o debug_statements */
 	int init;	      /* --init, -o init: a new store beside a pepper */
 	char *backup;	      /* --backup FILE: copy the store, mount nothing */
+	char *import;	      /* --import-gitlab FILE: import, mount nothing */
 	const char *positional[3]; /* [SOURCE] MOUNTPOINT, in argv */
 	int npositional;
 };
@@ -48,13 +49,16 @@ static const struct fuse_opt option_spec[] = {
     {"init", offsetof(struct options, init), 1},
     {"--backup %s", offsetof(struct options, backup), 0},
     {"--backup=%s", offsetof(struct options, backup), 0},
+    {"--import-gitlab %s", offsetof(struct options, import), 0},
+    {"--import-gitlab=%s", offsetof(struct options, import), 0},
     FUSE_OPT_END,
 };
 
 static void usage(const char *prog)
 {
 	printf("usage: %s [options] MOUNTPOINT\n"
-	       "       %s [-c FILE] --backup FILE\n\n"
+	       "       %s [-c FILE] --backup FILE\n"
+	       "       %s [-c FILE] --import-gitlab FILE\n\n"
 	       "patfs options:\n"
 	       "    -o config=FILE         configuration (default: the "
 	       "embedded defaults)\n"
@@ -66,8 +70,11 @@ static void usage(const char *prog)
 	       "    --backup FILE          copy the store into the new FILE, "
 	       "consistent,\n"
 	       "                           while it is mounted; mount "
-	       "nothing\n\n",
-	       prog, prog);
+	       "nothing\n"
+	       "    --import-gitlab FILE   add the tokens of a GitLab "
+	       "inventory (JSON),\n"
+	       "                           to audit them; mount nothing\n\n",
+	       prog, prog, prog);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
 }
@@ -363,12 +370,18 @@ static int parse_args(struct fuse_args *args, struct options *o,
 		       fuse_pkgversion());
 		return -1;
 	}
-	if (o->backup && opts->mountpoint) {
-		fprintf(stderr, "patfs: --backup mounts nothing: no mount "
-				"point with it\n");
+	if ((o->backup || o->import) && opts->mountpoint) {
+		fprintf(stderr, "patfs: %s mounts nothing: no mount point "
+				"with it\n",
+			o->backup ? "--backup" : "--import-gitlab");
 		return 2;
 	}
-	if (o->backup)
+	if (o->backup && o->import) {
+		fprintf(stderr, "patfs: --backup or --import-gitlab, one at a "
+				"time\n");
+		return 2;
+	}
+	if (o->backup || o->import)
 		return 0;
 	if (!opts->mountpoint) {
 		fprintf(stderr, "usage: patfs [options] MOUNTPOINT "
@@ -395,8 +408,10 @@ int main(int argc, char **argv)
 		ret = ret < 0 ? 0 : ret;
 		goto free_args;
 	}
-	if (o.backup) {
-		ret = sodium_init() < 0 ? 1 : tool_backup(o.config, o.backup);
+	if (o.backup || o.import) {
+		ret = sodium_init() < 0 ? 1
+		      : o.backup	? tool_backup(o.config, o.backup)
+					: tool_import(o.config, o.import);
 		goto free_args;
 	}
 	ret = 1;
@@ -440,6 +455,7 @@ free_args:
 	free(opts.mountpoint);
 	free(o.config);
 	free(o.backup);
+	free(o.import);
 	fuse_opt_free_args(&args);
 	return ret;
 }

@@ -8,4 +8,9 @@
  * it. The exit status. */
 int tool_backup(const char *config, const char *file);
 
+/* patfs --import-gitlab FILE: adds the tokens of a GitLab inventory (the
+ * JSON of patfs/gitlab.h) to the store of config, updating those imported
+ * before. The exit status. */
+int tool_import(const char *config, const char *file);
+
 #endif
