@@ -12,222 +12,11 @@
 #include <string.h>
 
 #include "auditInt.h"
-#include "patfs/gitlab.h"
-#include "patfs/json_read.h"
+#include "gitlabInt.h"
 #include "patfs/policy.h"
 #include "patfs/resource.h"
 #include "patfs/user.h"
-#include "storeInt.h"
 #include "tokenInt.h"
-
-/* A user of the inventory's "users", by GitLab id (sorted, for bsearch). */
-struct known {
-	int64_t id;
-	size_t v; /* its value in the document */
-};
-
-struct import {
-	struct store_conn *c;
-	const struct pfs_actor *a;
-	struct jr_doc d;
-	struct known *users;
-	size_t nusers;
-	int64_t now, done, total;
-	struct gitlab_counts *out;
-	gitlab_progress_fn *fn;
-	void *ctx;
-	char *err;
-	size_t errlen;
-	char where[96]; /* the element being read, for err */
-};
-
-/* A token of the inventory, read and checked. */
-struct glt {
-	int64_t id, user_id, created_at, expires_day, last_used_at;
-	char name[PFS_NAME_MAX + 1], description[PFS_NAME_MAX + 1];
-	uint32_t scopes;
-	int revoked, impersonation, access_level;
-};
-
-static int bad(struct import *im, const char *what, const char *why)
-{
-	snprintf(im->err, im->errlen, "%s: %s: %s", im->where, what, why);
-	return -EINVAL;
-}
-
-/* Member key of object o as a string into out: 0, or -EINVAL (said). A
- * null or missing member gives "" when optional. */
-static int get_str(struct import *im, size_t o, const char *key, char *out,
-		   size_t size, bool optional)
-{
-	size_t v = jr_member(&im->d, o, key), len;
-	int r;
-
-	out[0] = '\0';
-	if ((!v || im->d.v[v].type == JR_NULL) && optional)
-		return 0;
-	if (!v)
-		return bad(im, key, "missing");
-	r = jr_string(&im->d, v, out, size, &len);
-	if (r == -ENAMETOOLONG)
-		return bad(im, key, "too long");
-	return r ? bad(im, key, "expected a string of UTF-8") : 0;
-}
-
-static int get_int(struct import *im, size_t o, const char *key,
-		   int64_t *out)
-{
-	size_t v = jr_member(&im->d, o, key);
-
-	if (!v)
-		return bad(im, key, "missing");
-	if (jr_int(&im->d, v, out) || *out < 0)
-		return bad(im, key, "expected a whole number, 0 or more");
-	return 0;
-}
-
-static int get_bool(struct import *im, size_t o, const char *key, int *out,
-		    bool optional)
-{
-	size_t v = jr_member(&im->d, o, key);
-	bool b = false;
-
-	if (!v && optional) {
-		*out = 0;
-		return 0;
-	}
-	if (!v || jr_bool(&im->d, v, &b))
-		return bad(im, key, v ? "expected true or false" : "missing");
-	*out = b;
-	return 0;
-}
-
-/* "2020-07-23T14:31:47.729Z" (or +hh:mm, -hh:mm) into seconds. */
-static int parse_time(const char *s, int64_t *out)
-{
-	int64_t day;
-	int h, m, sec, oh = 0, om = 0, n = 0;
-	size_t len = strlen(s), k;
-	char sign;
-
-	if (len < 20 || s[10] != 'T' || policy_parse_date(s, 10, &day) ||
-	    sscanf(s + 11, "%2d:%2d:%2d%n", &h, &m, &sec, &n) != 3 || n != 8 ||
-	    h > 23 || m > 59 || sec > 60)
-		return -EINVAL;
-	k = 19;
-	if (s[k] == '.')
-		for (k++; k < len && s[k] >= '0' && s[k] <= '9'; k++)
-			;
-	sign = s[k];
-	if (sign == 'Z' && k + 1 == len) {
-		*out = day * 86400 + h * 3600 + m * 60 + sec;
-		return 0;
-	}
-	if ((sign != '+' && sign != '-') || k + 6 != len ||
-	    sscanf(s + k + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5 ||
-	    oh > 23 || om > 59)
-		return -EINVAL;
-	*out = day * 86400 + h * 3600 + m * 60 + sec -
-	       (sign == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-	return 0;
-}
-
-static int get_time(struct import *im, size_t o, const char *key,
-		    int64_t *out, bool optional)
-{
-	char s[64];
-	int r = get_str(im, o, key, s, sizeof(s), optional);
-
-	*out = 0;
-	if (r || (!s[0] && optional))
-		return r;
-	if (parse_time(s, out) || *out <= 0)
-		return bad(im, key, "expected a time such as "
-				    "2020-07-23T14:31:47.729Z");
-	return 0;
-}
-
-/* Reads token object o (access_level when of a project or group). */
-static int read_token(struct import *im, size_t o, bool resource,
-		      struct glt *t)
-{
-	char date[16], scope[64];
-	size_t sv;
-	int64_t level;
-	int r;
-
-	memset(t, 0, sizeof(*t));
-	if (im->d.v[o].type != JR_OBJECT)
-		return bad(im, "token", "expected an object");
-	r = get_int(im, o, "id", &t->id);
-	if (!r)
-		r = get_int(im, o, "user_id", &t->user_id);
-	if (!r)
-		r = get_str(im, o, "name", t->name, sizeof(t->name), false);
-	if (!r && policy_check_token_name(t->name, strlen(t->name)))
-		r = bad(im, "name", "not a name patfs can show (all digits, "
-				    "blank, or control characters)");
-	if (!r)
-		r = get_str(im, o, "description", t->description,
-			    sizeof(t->description), true);
-	if (!r)
-		r = get_time(im, o, "created_at", &t->created_at, false);
-	if (!r)
-		r = get_time(im, o, "last_used_at", &t->last_used_at, true);
-	if (!r)
-		r = get_bool(im, o, "revoked", &t->revoked, false);
-	if (!r)
-		r = get_bool(im, o, "impersonation", &t->impersonation, true);
-	if (!r)
-		r = get_str(im, o, "expires_at", date, sizeof(date), true);
-	t->expires_day = -1;
-	if (!r && date[0] &&
-	    policy_parse_date(date, strlen(date), &t->expires_day))
-		r = bad(im, "expires_at", "expected a date, YYYY-MM-DD");
-	if (r)
-		return r;
-	sv = jr_member(&im->d, o, "scopes");
-	if (!sv || im->d.v[sv].type != JR_ARRAY || !im->d.v[sv].count)
-		return bad(im, "scopes", "expected an array of scopes");
-	for (size_t i = sv + 1; i < im->d.v[sv].next; i = im->d.v[i].next) {
-		int idx = jr_string(&im->d, i, scope, sizeof(scope), NULL)
-			      ? -1
-			      : policy_scope_index(scope, strlen(scope));
-		if (idx < 0)
-			return bad(im, "scopes", "a scope patfs does not know");
-		t->scopes |= 1u << idx;
-	}
-	if (!resource)
-		return 0;
-	if (get_int(im, o, "access_level", &level) ||
-	    (level != 10 && level != 15 && level != 20 && level != 30 &&
-	     level != 40 && level != 50))
-		return bad(im, "access_level", "expected 10, 15, 20, 30, 40 "
-					       "or 50");
-	t->access_level = (int)level;
-	return 0;
-}
-
-static int by_id(const void *a, const void *b)
-{
-	const struct known *x = a, *y = b;
-
-	return (x->id > y->id) - (x->id < y->id);
-}
-
-/* The username the inventory's "users" gives GitLab user id, or NULL. */
-static const char *username(struct import *im, int64_t id, char *buf,
-			    size_t size)
-{
-	struct known key = {.id = id}, *k;
-
-	k = bsearch(&key, im->users, im->nusers, sizeof(*k), by_id);
-	if (!k || jr_string(&im->d, jr_member(&im->d, k->v, "username"), buf,
-			    size, NULL) ||
-	    policy_check_user_name(buf, strlen(buf)))
-		return NULL;
-	return buf;
-}
 
 static int name_taken(struct store_conn *c, const char *name, bool *taken)
 {
@@ -268,7 +57,7 @@ static int ensure_user(struct import *im, int64_t gid, const char *bot,
 		return r < 0 ? r : 0;
 	if (bot)
 		snprintf(name, PFS_NAME_MAX + 1, "%s", bot);
-	else if (username(im, gid, buf, sizeof(buf)))
+	else if (gl_username(im, gid, buf, sizeof(buf)))
 		snprintf(name, PFS_NAME_MAX + 1, "%s", buf);
 	else
 		snprintf(name, PFS_NAME_MAX + 1, "gitlab_user_%" PRId64, gid);
@@ -412,10 +201,10 @@ static int import_personal(struct import *im, size_t list)
 	     i = im->d.v[i].next, k++) {
 		snprintf(im->where, sizeof(im->where),
 			 "personal_access_tokens[%zu]", k);
-		r = read_token(im, i, false, &t);
+		r = gl_read_token(im, i, false, &t);
 		if (!r)
-			r = ensure_user(im, t.user_id, NULL, USER_HUMAN, 0, &uid,
-					owner);
+			r = ensure_user(im, t.user_id, NULL, USER_HUMAN, 0,
+					&uid, owner);
 		if (!r)
 			r = upsert(im, &t, uid, owner, 0, 0, NULL);
 		if (r)
@@ -427,8 +216,8 @@ static int import_personal(struct import *im, size_t list)
 
 /* The patfs project or group of GitLab's object o: found, or made; its
  * path follows GitLab's. */
-static int ensure_resource(struct import *im, size_t o, int kind,
-			   int64_t *rid, char *name)
+static int ensure_resource(struct import *im, size_t o, int kind, int64_t *rid,
+			   char *name)
 {
 	struct store_conn *c = im->c;
 	char path[PFS_NAME_MAX + 1], object[PFS_NAME_MAX + 16];
@@ -437,13 +226,14 @@ static int ensure_resource(struct import *im, size_t o, int kind,
 	int r;
 
 	if (im->d.v[o].type != JR_OBJECT)
-		return bad(im, resource_kind_names[kind], "expected an object");
-	r = get_int(im, o, "id", &gid);
+		return gl_bad(im, resource_kind_names[kind],
+			      "expected an object");
+	r = gl_int(im, o, "id", &gid);
 	if (!r)
-		r = get_str(im, o,
-			    kind == RESOURCE_PROJECT ? "path_with_namespace"
-						     : "full_path",
-			    path, sizeof(path), false);
+		r = gl_str(im, o,
+			   kind == RESOURCE_PROJECT ? "path_with_namespace"
+						    : "full_path",
+			   path, sizeof(path), false);
 	if (r)
 		return r;
 	/* the name: the path, its slashes made dots (gitlab-org.gitlab) */
@@ -452,7 +242,7 @@ static int ensure_resource(struct import *im, size_t o, int kind,
 		if (*p == '/')
 			*p = '.';
 	if (policy_check_user_name(name, strlen(name)))
-		return bad(im, "path", "not a path GitLab gives");
+		return gl_bad(im, "path", "not a path GitLab gives");
 	s = store_sql(c, SQL_GL_RES_FIND);
 	if (!s)
 		return -EIO;
@@ -505,7 +295,7 @@ static int import_resources(struct import *im, size_t list, int kind)
 	char rname[PFS_NAME_MAX + 1], owner[PFS_NAME_MAX + 1],
 	    bot[PFS_NAME_MAX + 1];
 	size_t k = 0, tokens;
-	int64_t rid, uid;
+	int64_t rid = 0, uid;
 	struct glt t;
 	int r;
 
@@ -520,14 +310,14 @@ static int import_resources(struct import *im, size_t list, int kind)
 		if (!tokens)
 			continue;
 		if (im->d.v[tokens].type != JR_ARRAY)
-			return bad(im, "access_tokens", "expected an array");
+			return gl_bad(im, "access_tokens", "expected an array");
 		size_t j = 0;
 		for (size_t e = tokens + 1; e < im->d.v[tokens].next;
 		     e = im->d.v[e].next, j++) {
 			snprintf(im->where, sizeof(im->where),
 				 "%s[%zu].access_tokens[%zu]",
 				 resource_dir_names[kind], k, j);
-			r = read_token(im, e, true, &t);
+			r = gl_read_token(im, e, true, &t);
 			if (r)
 				return r;
 			/* GitLab's bot names end in random hex; the bot's
@@ -542,7 +332,8 @@ static int import_resources(struct import *im, size_t list, int kind)
 					    : USER_GROUP_BOT,
 					rid, &uid, owner);
 			if (!r)
-				r = upsert(im, &t, uid, owner, rid, kind, rname);
+				r = upsert(im, &t, uid, owner, rid, kind,
+					   rname);
 			if (r)
 				return r;
 			tick(im);
@@ -551,82 +342,16 @@ static int import_resources(struct import *im, size_t list, int kind)
 	return 0;
 }
 
-/* The members of the inventory: 1 when it is the array of personal
- * tokens alone, 0 for an object, -EINVAL when it is neither. */
-static int parts(struct import *im, size_t *users, size_t *pats,
-		 size_t *projects, size_t *groups)
+int gitlab_import(struct store *st, const struct pfs_actor *a, const char *text,
+		  size_t len, struct gitlab_counts *out, gitlab_progress_fn *fn,
+		  void *ctx, char *err, size_t errlen)
 {
-	const struct jr_value *top = &im->d.v[0];
-	size_t *slot[] = {users, pats, projects, groups};
-	static const char *const keys[] = {"users", "personal_access_tokens",
-					   "projects", "groups"};
-
-	*users = *pats = *projects = *groups = 0;
-	if (top->type == JR_ARRAY)
-		return 1; /* the tokens are the document, at index 0 */
-	if (top->type != JR_OBJECT) {
-		snprintf(im->err, im->errlen,
-			 "expected an object or the array of "
-			 "GET /personal_access_tokens");
-		return -EINVAL;
-	}
-	for (int i = 0; i < 4; i++) {
-		*slot[i] = jr_member(&im->d, 0, keys[i]);
-		if (*slot[i] && im->d.v[*slot[i]].type != JR_ARRAY) {
-			snprintf(im->err, im->errlen, "%s: expected an array",
-				 keys[i]);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-static int64_t count_tokens(struct import *im, size_t pats, bool top_array,
-			    size_t projects, size_t groups)
-{
-	int64_t n = (pats || top_array) ? (int64_t)im->d.v[pats].count : 0;
-	size_t lists[2] = {projects, groups};
-
-	for (int l = 0; l < 2; l++)
-		for (size_t i = lists[l] + 1; lists[l] && i < im->d.v[lists[l]].next;
-		     i = im->d.v[i].next) {
-			size_t t = jr_member(&im->d, i, "access_tokens");
-			if (t && im->d.v[t].type == JR_ARRAY)
-				n += (int64_t)im->d.v[t].count;
-		}
-	return n;
-}
-
-/* Indexes the inventory's users by GitLab id. */
-static int index_users(struct import *im, size_t users)
-{
-	size_t n = 0;
-
-	if (!users || !im->d.v[users].count)
-		return 0;
-	im->users = calloc(im->d.v[users].count, sizeof(*im->users));
-	if (!im->users)
-		return -ENOMEM;
-	for (size_t i = users + 1; i < im->d.v[users].next;
-	     i = im->d.v[i].next, n++) {
-		snprintf(im->where, sizeof(im->where), "users[%zu]", n);
-		if (im->d.v[i].type != JR_OBJECT)
-			return bad(im, "user", "expected an object");
-		im->users[n].v = i;
-		if (get_int(im, i, "id", &im->users[n].id))
-			return -EINVAL;
-	}
-	im->nusers = n;
-	qsort(im->users, n, sizeof(*im->users), by_id);
-	return 0;
-}
-
-int gitlab_import(struct store *st, const struct pfs_actor *a,
-		  const char *text, size_t len, struct gitlab_counts *out,
-		  gitlab_progress_fn *fn, void *ctx, char *err, size_t errlen)
-{
-	struct import im = {.a = a, .out = out, .fn = fn, .ctx = ctx,
-			    .err = err, .errlen = errlen};
+	struct import im = {.a = a,
+			    .out = out,
+			    .fn = fn,
+			    .ctx = ctx,
+			    .err = err,
+			    .errlen = errlen};
 	size_t users, pats, projects, groups;
 	int r, top_array;
 
@@ -643,16 +368,17 @@ int gitlab_import(struct store *st, const struct pfs_actor *a,
 	}
 	r = jr_read(&im.d, text, len);
 	if (r) {
-		snprintf(err, errlen, r == -EINVAL ? "not JSON, at byte %zu"
-					: "too large or too deep",
+		snprintf(err, errlen,
+			 r == -EINVAL ? "not JSON, at byte %zu"
+				      : "too large or too deep",
 			 im.d.error_at);
 		return r;
 	}
-	top_array = parts(&im, &users, &pats, &projects, &groups);
-	r = top_array < 0 ? top_array : index_users(&im, users);
+	top_array = gl_parts(&im, &users, &pats, &projects, &groups);
+	r = top_array < 0 ? top_array : gl_index_users(&im, users);
 	if (r)
 		goto out;
-	im.total = count_tokens(&im, pats, top_array == 1, projects, groups);
+	im.total = gl_count_tokens(&im, pats, top_array == 1, projects, groups);
 	im.now = store_now();
 	r = store_begin(im.c);
 	if (r) {

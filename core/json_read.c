@@ -362,11 +362,21 @@ int jr_string(const struct jr_doc *d, size_t i, char *out, size_t size,
 		}
 		k++; /* the parser saw every escape whole */
 		switch (s[k]) {
-		case 'b': cp = '\b'; break;
-		case 'f': cp = '\f'; break;
-		case 'n': cp = '\n'; break;
-		case 'r': cp = '\r'; break;
-		case 't': cp = '\t'; break;
+		case 'b':
+			cp = '\b';
+			break;
+		case 'f':
+			cp = '\f';
+			break;
+		case 'n':
+			cp = '\n';
+			break;
+		case 'r':
+			cp = '\r';
+			break;
+		case 't':
+			cp = '\t';
+			break;
 		case 'u':
 			cp = (unsigned)hex4(s + k + 1);
 			k += 4;
@@ -386,7 +396,9 @@ int jr_string(const struct jr_doc *d, size_t i, char *out, size_t size,
 				k += 6;
 			}
 			break;
-		default: cp = (unsigned char)s[k]; break; /* " \ / */
+		default:
+			cp = (unsigned char)s[k];
+			break; /* " \ / */
 		}
 		if (cp == 0)
 			return -EINVAL; /* no NUL in a C string */
@@ -429,8 +441,7 @@ int jr_int(const struct jr_doc *d, size_t i, int64_t *out)
 
 int jr_bool(const struct jr_doc *d, size_t i, bool *out)
 {
-	if (i >= d->n ||
-	    (d->v[i].type != JR_TRUE && d->v[i].type != JR_FALSE))
+	if (i >= d->n || (d->v[i].type != JR_TRUE && d->v[i].type != JR_FALSE))
 		return -EINVAL;
 	*out = d->v[i].type == JR_TRUE;
 	return 0;

@@ -24,7 +24,8 @@ int stats_tokens(struct store *st, int64_t now, struct stats_tokens *out)
 		return -EIO;
 	sqlite3_bind_int64(s, 1, today);
 	while ((r = store_step(c, s)) == 1) {
-		int k = sqlite3_column_int(s, 0), state = sqlite3_column_int(s, 1);
+		int k = sqlite3_column_int(s, 0),
+		    state = sqlite3_column_int(s, 1);
 
 		if (k >= 0 && k < STATS_NKINDS && state >= 0 &&
 		    state < STATS_NSTATES)

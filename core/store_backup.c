@@ -64,8 +64,8 @@ static int on_progress(void *arg)
 	return 0;
 }
 
-int store_copy(sqlite3 *db, const char *path, store_progress_fn *fn,
-	       void *ctx, char *err, size_t errlen)
+int store_copy(sqlite3 *db, const char *path, store_progress_fn *fn, void *ctx,
+	       char *err, size_t errlen)
 {
 	struct copying cp = {.path = path, .fn = fn, .ctx = ctx};
 	char *sql, *msg = NULL;

@@ -21,15 +21,14 @@
 
 /* The operations ops.c answers through q_done, in the order shown. */
 static const char *const op_names[] = {
-    "LOOKUP", "GETATTR",     "SETATTR", "READLINK", "MKDIR",
-    "RMDIR",  "UNLINK",	     "CREATE",	"OPEN",	    "READ",
-    "WRITE",  "OPENDIR",     "READDIR", "READDIRPLUS"};
+    "LOOKUP", "GETATTR", "SETATTR", "READLINK",	  "MKDIR",
+    "RMDIR",  "UNLINK",	 "CREATE",  "OPEN",	  "READ",
+    "WRITE",  "OPENDIR", "READDIR", "READDIRPLUS"};
 #define NOPS ((int)(sizeof(op_names) / sizeof(op_names[0])))
 
 /* Upper bounds of the latency buckets, in seconds (+Inf is implied). */
-static const double bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-				0.005,	0.01,	 0.025,	 0.05,	0.1,
-				0.25,	1.0};
+static const double bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+				0.01,	0.025,	 0.05,	 0.1,	0.25,	1.0};
 #define NBOUNDS ((int)(sizeof(bounds) / sizeof(bounds[0])))
 
 struct histogram {
@@ -158,8 +157,7 @@ static void put_check(void *ctx, const char *reason, uint64_t n)
 {
 	struct out *o = ctx;
 
-	put(o,
-	    "patfs_auth_checks_total{result=\"%s\",reason=\"%s\"} %llu\n",
+	put(o, "patfs_auth_checks_total{result=\"%s\",reason=\"%s\"} %llu\n",
 	    strcmp(reason, "ok") ? "refused" : "ok",
 	    strcmp(reason, "ok") ? reason : "none", (unsigned long long)n);
 }
@@ -221,7 +219,8 @@ static void put_requests(struct out *o, struct metrics *m)
 		    "patfs_fuse_request_duration_seconds_bucket{op=\"%s\","
 		    "le=\"+Inf\"} %llu\n",
 		    op_names[i], (unsigned long long)n);
-		put(o, "patfs_fuse_request_duration_seconds_sum{op=\"%s\"} %.9f\n",
+		put(o,
+		    "patfs_fuse_request_duration_seconds_sum{op=\"%s\"} %.9f\n",
 		    op_names[i], (double)atomic_load(&h->nanos) / 1e9);
 		put(o,
 		    "patfs_fuse_request_duration_seconds_count{op=\"%s\"} "

@@ -147,8 +147,7 @@ void pages_close(struct pages *pg, uint64_t ino)
 	pthread_mutex_unlock(&pg->lock);
 }
 
-bool pages_held(struct pages *pg, uint64_t ino, uint64_t *size,
-		int64_t *mtime)
+bool pages_held(struct pages *pg, uint64_t ino, uint64_t *size, int64_t *mtime)
 {
 	struct held *h;
 	bool held;

@@ -38,7 +38,6 @@ void pages_close(struct pages *pg, uint64_t ino);
 
 /* While opens of ino read through the page cache: true, with their
  * snapshot's size and mtime. */
-bool pages_held(struct pages *pg, uint64_t ino, uint64_t *size,
-		int64_t *mtime);
+bool pages_held(struct pages *pg, uint64_t ino, uint64_t *size, int64_t *mtime);
 
 #endif

@@ -109,8 +109,10 @@ static ssize_t slurp(const char *file, char **text)
 
 int tool_import(const char *config, const char *file)
 {
-	struct pfs_actor me = {.uid = getuid(), .gid = getgid(),
-			       .pid = getpid(), .comm = "patfs-import"};
+	struct pfs_actor me = {.uid = getuid(),
+			       .gid = getgid(),
+			       .pid = getpid(),
+			       .comm = "patfs-import"};
 	struct progress pr = {.what = "import"};
 	struct gitlab_counts n;
 	struct store *st = NULL;

@@ -25,7 +25,7 @@
 struct store;
 
 struct gitlab_counts {
-	int64_t users, projects, groups; /* created */
+	int64_t users, projects, groups;   /* created */
 	int64_t added, updated, unchanged; /* tokens */
 };
 
@@ -36,8 +36,8 @@ typedef void gitlab_progress_fn(void *ctx, int64_t done, int64_t total);
  * a: 0 with *out filled; -EINVAL with the first problem and where it is in
  * err (nothing changed); -EPERM when a is no admin; -EEXIST when a name
  * it needs is another's; or another -errno. */
-int gitlab_import(struct store *st, const struct pfs_actor *a,
-		  const char *text, size_t len, struct gitlab_counts *out,
-		  gitlab_progress_fn *fn, void *ctx, char *err, size_t errlen);
+int gitlab_import(struct store *st, const struct pfs_actor *a, const char *text,
+		  size_t len, struct gitlab_counts *out, gitlab_progress_fn *fn,
+		  void *ctx, char *err, size_t errlen);
 
 #endif

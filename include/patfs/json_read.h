@@ -21,8 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum jr_type { JR_NULL, JR_FALSE, JR_TRUE, JR_NUMBER, JR_STRING, JR_ARRAY,
-	       JR_OBJECT };
+enum jr_type {
+	JR_NULL,
+	JR_FALSE,
+	JR_TRUE,
+	JR_NUMBER,
+	JR_STRING,
+	JR_ARRAY,
+	JR_OBJECT
+};
 
 struct jr_value {
 	enum jr_type type;
