@@ -38,11 +38,15 @@ void cache_touch(struct cache *c, const struct store_change *ch);
  * at most a second. Cheap when this thread committed nothing new. */
 void cache_settle(struct cache *c);
 
-/* The generation of inodes that come and go with the store (NODE_GEN: those
- * below users/ and expiring/), for fuse_entry_param. When the daemon cannot
- * know what changed (STORE_CH_ALL) it moves on to a new generation and
- * drops those names: the kernel then takes every inode it still holds for
- * them as stale and starts afresh, page cache and all. 0 when c is NULL. */
+/* The generation of inodes that come and go with the store (NODE_GEN: users/,
+ * expiring/, projects/, groups/ and all below), for fuse_entry_param. When
+ * the daemon cannot know what changed (STORE_CH_ALL) it moves on to a new
+ * generation and drops those names: the kernel then takes every inode it
+ * still holds for them as stale and starts afresh, page cache and all. The
+ * directories at the top take part too: a name in use while it is dropped
+ * stays hashed below its parent, and the parent's next lookup would move
+ * that old subtree back into place if the parent's inode were the same.
+ * 0 when c is NULL. */
 uint64_t cache_generation(const struct cache *c);
 
 #endif

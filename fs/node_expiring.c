@@ -79,7 +79,7 @@ static int expiring_list(struct nreq *q, const struct node *dir,
 
 const struct node_kind node_expiring = {
     .name = "expiring",
-    .flags = NODE_DIR | NODE_RO,
+    .flags = NODE_DIR | NODE_RO | NODE_GEN,
     .load = expiring_load,
     .stat = expiring_stat,
     .lookup = expiring_lookup,
@@ -245,7 +245,7 @@ static void within_stat(struct nreq *q, const struct node *n,
 
 const struct node_kind node_within = {
     .name = "within",
-    .flags = NODE_DIR | NODE_RO,
+    .flags = NODE_DIR | NODE_RO | NODE_GEN,
     .load = expiring_load,
     .stat = within_stat,
     .lookup = within_lookup,
@@ -324,7 +324,7 @@ static int window_list(struct nreq *q, const struct node *dir,
 
 const struct node_kind node_window = {
     .name = "window",
-    .flags = NODE_DIR | NODE_RO,
+    .flags = NODE_DIR | NODE_RO | NODE_GEN,
     .load = window_load,
     .stat = date_stat,
     .lookup = window_lookup,

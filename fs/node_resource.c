@@ -97,7 +97,7 @@ static int resources_rmdir(struct nreq *q, const struct node *dir,
 
 const struct node_kind node_resources = {
     .name = "resources",
-    .flags = NODE_DIR | NODE_LIST_CACHE,
+    .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
     .load = resources_load,
     .stat = resources_stat,
     .lookup = resources_lookup,

@@ -92,7 +92,7 @@ static int users_rmdir(struct nreq *q, const struct node *dir, const char *name)
 
 const struct node_kind node_users = {
     .name = "users",
-    .flags = NODE_DIR | NODE_LIST_CACHE,
+    .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
     .load = users_load,
     .stat = users_stat,
     .lookup = users_lookup,
