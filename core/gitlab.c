@@ -117,37 +117,25 @@ static int upsert(struct import *im, const struct glt *t, int64_t uid,
 	s = store_sql(c, id ? SQL_GL_TOKEN_UPDATE : SQL_GL_TOKEN_INSERT);
 	if (!s)
 		return -EIO;
-	if (id) {
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_text(s, 2, t->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, t->description, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 4, im->now);
-		sqlite3_bind_int64(s, 5, t->scopes);
-		sqlite3_bind_int(s, 6, t->impersonation);
-		if (t->expires_day >= 0)
-			sqlite3_bind_int64(s, 8, t->expires_day);
-		if (t->last_used_at)
-			sqlite3_bind_int64(s, 9, t->last_used_at);
-		if (t->revoked)
-			sqlite3_bind_int64(s, 10, im->now);
-		if (rid)
-			sqlite3_bind_int(s, 11, t->access_level);
-	} else {
-		sqlite3_bind_int64(s, 1, uid);
-		sqlite3_bind_text(s, 2, t->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, t->description, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 4, t->created_at);
-		sqlite3_bind_int64(s, 5, t->scopes);
-		sqlite3_bind_int(s, 6, t->impersonation);
+	/* the two statements share their parameters' places: ?1 the token
+	 * to update or the owner of the new one, ?4 when what changes changed
+	 * (now, or the new token's creation) */
+	sqlite3_bind_int64(s, 1, fresh ? uid : id);
+	sqlite3_bind_text(s, 2, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, t->description, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, fresh ? t->created_at : im->now);
+	sqlite3_bind_int64(s, 5, t->scopes);
+	sqlite3_bind_int(s, 6, t->impersonation);
+	if (t->expires_day >= 0)
+		sqlite3_bind_int64(s, 8, t->expires_day);
+	if (t->last_used_at)
+		sqlite3_bind_int64(s, 9, t->last_used_at);
+	if (t->revoked)
+		sqlite3_bind_int64(s, 10, im->now);
+	if (rid)
+		sqlite3_bind_int(s, 11, t->access_level);
+	if (fresh) {
 		sqlite3_bind_int64(s, 7, t->created_at);
-		if (t->expires_day >= 0)
-			sqlite3_bind_int64(s, 8, t->expires_day);
-		if (t->last_used_at)
-			sqlite3_bind_int64(s, 9, t->last_used_at);
-		if (t->revoked)
-			sqlite3_bind_int64(s, 10, im->now);
-		if (rid)
-			sqlite3_bind_int(s, 11, t->access_level);
 		sqlite3_bind_int64(s, 12, t->id);
 	}
 	r = store_exec(c, s);

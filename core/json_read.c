@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "patfs/json_read.h"
+#include "patfs/policy.h"
 
 struct parse {
 	struct jr_doc *d;
@@ -304,35 +305,6 @@ static int put_utf8(char *out, size_t size, size_t *n, unsigned cp)
 	return 0;
 }
 
-/* The length of the UTF-8 sequence at s (n bytes left), or 0 if none. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t k;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		k = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		k = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		k = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n < k)
-		return 0;
-	for (size_t j = 1; j < k; j++) {
-		if ((s[j] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[j] & 0x3f);
-	}
-	if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0; /* overlong, a surrogate, or past Unicode */
-	return k;
-}
-
 int jr_string(const struct jr_doc *d, size_t i, char *out, size_t size,
 	      size_t *len)
 {
@@ -350,7 +322,7 @@ int jr_string(const struct jr_doc *d, size_t i, char *out, size_t size,
 		size_t u;
 
 		if (s[k] != '\\') {
-			u = utf8_len((const unsigned char *)s + k, v->len - k);
+			u = policy_utf8_seq(s + k, v->len - k);
 			if (!u)
 				return -EINVAL;
 			if (n + u >= size)
