@@ -17,7 +17,7 @@ int audit_add(struct store_conn *c, const struct pfs_actor *a,
 	char line[AUDIT_LINE_MAX], when[21], comm[17];
 	int64_t now = store_now(), off = 0;
 	struct json j;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	size_t at;
 	int r;
 
@@ -50,17 +50,17 @@ int audit_add(struct store_conn *c, const struct pfs_actor *a,
 	if (r < 0)
 		return r;
 	if (r == 1)
-		off = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+		off = store_col_int(s, 0);
+	store_reset(s);
 
 	s = store_sql(c, SQL_AUDIT_INSERT);
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, off);
-	sqlite3_bind_int64(s, 2, (int64_t)at);
-	sqlite3_bind_int64(s, 3, now);
-	sqlite3_bind_text(s, 4, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, object, -1, SQLITE_STATIC);
+	store_bind_int(s, 1, off);
+	store_bind_int(s, 2, (int64_t)at);
+	store_bind_int(s, 3, now);
+	store_bind_str(s, 4, action);
+	store_bind_str(s, 5, object);
 	store_bind_text(s, 6, line, at);
 	return store_exec(c, s);
 }
@@ -68,7 +68,7 @@ int audit_add(struct store_conn *c, const struct pfs_actor *a,
 int audit_stat(struct store *st, uint64_t *size, int64_t *mtime)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_AUDIT_LAST) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_AUDIT_LAST) : NULL;
 	int r;
 
 	if (!s)
@@ -77,27 +77,27 @@ int audit_stat(struct store *st, uint64_t *size, int64_t *mtime)
 	*mtime = 0;
 	r = store_step(c, s);
 	if (r == 1) {
-		*size = (uint64_t)sqlite3_column_int64(s, 0);
-		*mtime = sqlite3_column_int64(s, 1);
+		*size = (uint64_t)store_col_int(s, 0);
+		*mtime = store_col_int(s, 1);
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	return r < 0 ? r : 0;
 }
 
 ssize_t audit_read(struct store *st, uint64_t off, char *buf, size_t size)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_AUDIT_FROM) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_AUDIT_FROM) : NULL;
 	size_t got = 0;
 	int r = 0;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, (int64_t)off);
+	store_bind_int(s, 1, (int64_t)off);
 	while (got < size && (r = store_step(c, s)) == 1) {
-		uint64_t row = (uint64_t)sqlite3_column_int64(s, 0);
-		const char *line = (const char *)sqlite3_column_text(s, 1);
-		size_t len = (size_t)sqlite3_column_bytes(s, 1);
+		uint64_t row = (uint64_t)store_col_int(s, 0);
+		const char *line = store_col_text(s, 1);
+		size_t len = strlen(line);
 		size_t skip = off + got > row ? off + got - row : 0;
 		if (skip >= len)
 			continue;
@@ -105,7 +105,7 @@ ssize_t audit_read(struct store *st, uint64_t off, char *buf, size_t size)
 		memcpy(buf + got, line + skip, n);
 		got += n;
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	if (r < 0)
 		return r;
 	return (ssize_t)got;

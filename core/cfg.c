@@ -69,6 +69,7 @@ int cfg_defaults(struct cfg *c)
 	c->nthresholds = 3;
 	c->notify_timeout_s = 30;
 	c->metrics_interval_s = 15;
+	c->max_stale_s = 5;
 	c->last_used_interval_s = 600;
 	c->max_failures_per_minute = 10;
 	c->log_max_bytes = 10 << 20;
@@ -85,6 +86,8 @@ int cfg_defaults(struct cfg *c)
 void cfg_free(struct cfg *c)
 {
 	free(c->store_path);
+	free(c->store_dsn);
+	free(c->config_path);
 	free(c->pepper_file);
 	free(c->admin_group);
 	free(c->prefix);
@@ -235,6 +238,20 @@ static int handler(void *user, const char *section, const char *name,
 		r = set_str(&c->store_path, absolute(p->dir, value));
 	else if (KEY("store", "pepper_file"))
 		r = set_str(&c->pepper_file, absolute(p->dir, value));
+	else if (KEY("store", "backend")) {
+		why = "expected sqlite or postgresql";
+		if (!strcmp(value, "sqlite"))
+			c->store_backend = CFG_STORE_SQLITE;
+		else if (!strcmp(value, "postgresql"))
+			c->store_backend = CFG_STORE_POSTGRESQL;
+		else
+			r = -EINVAL;
+	} else if (KEY("store", "dsn")) {
+		free(c->store_dsn); /* empty: libpq's defaults (PG* variables) */
+		c->store_dsn = NULL;
+		r = set_str(&c->store_dsn, strdup(value));
+	} else if (KEY("store", "max_stale_s"))
+		r = parse_int(value, 0, 3600, &c->max_stale_s);
 	else if (KEY("access", "admin_group")) {
 		free(c->admin_group); /* empty: no admin group */
 		c->admin_group = NULL;
@@ -446,6 +463,10 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
 		r = -ENOMEM;
 	} else {
 		r = load_stream(&p);
+	}
+	if (!r && set_str(&c->config_path, absolute(NULL, path))) {
+		snprintf(err, errlen, "out of memory");
+		r = -ENOMEM;
 	}
 	free(p.dir);
 	fclose(p.f);

@@ -20,14 +20,14 @@
 
 static int name_taken(struct store_conn *c, const char *name, bool *taken)
 {
-	sqlite3_stmt *s = store_sql(c, SQL_USER_FIND);
+	struct store_stmt *s = store_sql(c, SQL_USER_FIND);
 	int r;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	store_bind_str(s, 1, name);
 	r = store_step(c, s);
-	sqlite3_reset(s);
+	store_reset(s);
 	*taken = r == 1;
 	return r < 0 ? r : 0;
 }
@@ -38,21 +38,21 @@ static int ensure_user(struct import *im, int64_t gid, const char *bot,
 		       int kind, int64_t rid, int64_t *id, char *name)
 {
 	struct store_conn *c = im->c;
-	sqlite3_stmt *s = store_sql(c, SQL_GL_USER_FIND);
+	struct store_stmt *s = store_sql(c, SQL_GL_USER_FIND);
 	char object[PFS_NAME_MAX + 16], buf[PFS_NAME_MAX + 1];
 	bool taken;
 	int r;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, gid);
+	store_bind_int(s, 1, gid);
 	r = store_step(c, s);
 	if (r == 1) {
-		*id = sqlite3_column_int64(s, 0);
+		*id = store_col_int(s, 0);
 		snprintf(name, PFS_NAME_MAX + 1, "%s",
-			 (const char *)sqlite3_column_text(s, 1));
+			 store_col_text(s, 1));
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	if (r != 0)
 		return r < 0 ? r : 0;
 	if (bot)
@@ -77,16 +77,16 @@ static int ensure_user(struct import *im, int64_t gid, const char *bot,
 	s = r ? NULL : store_sql(c, SQL_GL_USER_INSERT);
 	if (!s)
 		return r ? r : -EIO;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, im->now);
-	sqlite3_bind_int(s, 3, kind);
+	store_bind_str(s, 1, name);
+	store_bind_int(s, 2, im->now);
+	store_bind_int(s, 3, kind);
 	if (rid)
-		sqlite3_bind_int64(s, 4, rid);
-	sqlite3_bind_int64(s, 5, gid);
+		store_bind_int(s, 4, rid);
+	store_bind_int(s, 5, gid);
 	r = store_exec(c, s);
 	if (r)
 		return r;
-	*id = sqlite3_last_insert_rowid(c->db);
+	*id = store_last_id(c);
 	im->out->users++;
 	snprintf(object, sizeof(object), "users/%s", name);
 	return audit_add(c, im->a, "user_create", object, NULL, NULL,
@@ -98,7 +98,7 @@ static int upsert(struct import *im, const struct glt *t, int64_t uid,
 		  const char *owner, int64_t rid, int rkind, const char *rname)
 {
 	struct store_conn *c = im->c;
-	sqlite3_stmt *s = store_sql(c, SQL_GL_TOKEN_FIND);
+	struct store_stmt *s = store_sql(c, SQL_GL_TOKEN_FIND);
 	char object[OBJECT_MAX];
 	int64_t id = 0;
 	bool fresh;
@@ -106,11 +106,11 @@ static int upsert(struct import *im, const struct glt *t, int64_t uid,
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, t->id);
+	store_bind_int(s, 1, t->id);
 	r = store_step(c, s);
 	if (r == 1)
-		id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+		id = store_col_int(s, 0);
+	store_reset(s);
 	if (r < 0)
 		return r;
 	fresh = !id;
@@ -120,40 +120,40 @@ static int upsert(struct import *im, const struct glt *t, int64_t uid,
 	/* the two statements share their parameters' places: ?1 the token
 	 * to update or the owner of the new one, ?4 when what changes changed
 	 * (now, or the new token's creation) */
-	sqlite3_bind_int64(s, 1, fresh ? uid : id);
-	sqlite3_bind_text(s, 2, t->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, t->description, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, fresh ? t->created_at : im->now);
-	sqlite3_bind_int64(s, 5, t->scopes);
-	sqlite3_bind_int(s, 6, t->impersonation);
+	store_bind_int(s, 1, fresh ? uid : id);
+	store_bind_str(s, 2, t->name);
+	store_bind_str(s, 3, t->description);
+	store_bind_int(s, 4, fresh ? t->created_at : im->now);
+	store_bind_int(s, 5, t->scopes);
+	store_bind_int(s, 6, t->impersonation);
 	if (t->expires_day >= 0)
-		sqlite3_bind_int64(s, 8, t->expires_day);
+		store_bind_int(s, 8, t->expires_day);
 	if (t->last_used_at)
-		sqlite3_bind_int64(s, 9, t->last_used_at);
+		store_bind_int(s, 9, t->last_used_at);
 	if (t->revoked)
-		sqlite3_bind_int64(s, 10, im->now);
+		store_bind_int(s, 10, im->now);
 	if (rid)
-		sqlite3_bind_int(s, 11, t->access_level);
+		store_bind_int(s, 11, t->access_level);
 	if (fresh) {
-		sqlite3_bind_int64(s, 7, t->created_at);
-		sqlite3_bind_int64(s, 12, t->id);
+		store_bind_int(s, 7, t->created_at);
+		store_bind_int(s, 12, t->id);
 	}
 	r = store_exec(c, s);
 	if (r)
 		return r;
-	if (!fresh && sqlite3_changes(c->db) == 0) {
+	if (!fresh && store_changed(c) == 0) {
 		im->out->unchanged++;
 		return 0;
 	}
 	if (fresh) {
-		id = sqlite3_last_insert_rowid(c->db);
+		id = store_last_id(c);
 		s = store_sql(c, SQL_USER_ADD_TOKEN);
 		if (!s)
 			return -EIO;
-		sqlite3_bind_int64(s, 1, uid);
+		store_bind_int(s, 1, uid);
 		r = store_exec(c, s);
 		if (!r && rid && (s = store_sql(c, SQL_RES_ADD_TOKEN))) {
-			sqlite3_bind_int64(s, 1, rid);
+			store_bind_int(s, 1, rid);
 			r = store_exec(c, s);
 		}
 		if (r)
@@ -210,7 +210,7 @@ static int ensure_resource(struct import *im, size_t o, int kind, int64_t *rid,
 	struct store_conn *c = im->c;
 	char path[PFS_NAME_MAX + 1], object[PFS_NAME_MAX + 16];
 	int64_t gid;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int r;
 
 	if (im->d.v[o].type != JR_OBJECT)
@@ -234,41 +234,41 @@ static int ensure_resource(struct import *im, size_t o, int kind, int64_t *rid,
 	s = store_sql(c, SQL_GL_RES_FIND);
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int(s, 1, kind);
-	sqlite3_bind_int64(s, 2, gid);
+	store_bind_int(s, 1, kind);
+	store_bind_int(s, 2, gid);
 	r = store_step(c, s);
 	if (r == 1) {
-		*rid = sqlite3_column_int64(s, 0);
+		*rid = store_col_int(s, 0);
 		snprintf(name, PFS_NAME_MAX + 1, "%s",
-			 (const char *)sqlite3_column_text(s, 1));
+			 store_col_text(s, 1));
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	if (r < 0)
 		return r;
 	if (r == 1) {
 		s = store_sql(c, SQL_GL_RES_PATH);
 		if (!s)
 			return -EIO;
-		sqlite3_bind_int64(s, 1, *rid);
-		sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 3, im->now);
+		store_bind_int(s, 1, *rid);
+		store_bind_str(s, 2, path);
+		store_bind_int(s, 3, im->now);
 		return store_exec(c, s);
 	}
 	s = store_sql(c, SQL_GL_RES_INSERT);
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int(s, 1, kind);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, path, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, im->now);
-	sqlite3_bind_int64(s, 5, gid);
+	store_bind_int(s, 1, kind);
+	store_bind_str(s, 2, name);
+	store_bind_str(s, 3, path);
+	store_bind_int(s, 4, im->now);
+	store_bind_int(s, 5, gid);
 	r = store_exec(c, s);
 	if (r == -EEXIST)
 		snprintf(im->err, im->errlen, "%s: %s %s exists in patfs",
 			 im->where, resource_kind_names[kind], name);
 	if (r)
 		return r;
-	*rid = sqlite3_last_insert_rowid(c->db);
+	*rid = store_last_id(c);
 	(*(kind == RESOURCE_PROJECT ? &im->out->projects : &im->out->groups))++;
 	snprintf(object, sizeof(object), "%s/%s", resource_dir_names[kind],
 		 name);

@@ -114,7 +114,7 @@ int notice_record(struct store *st, const struct pfs_actor *a,
 	struct store_conn *c = store_conn(st);
 	char object[OBJECT_MAX], what[16];
 	struct token_info t;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int r;
 
 	if (!c)
@@ -131,9 +131,9 @@ int notice_record(struct store *st, const struct pfs_actor *a,
 		r = -EIO;
 	if (r)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, t.id);
+	store_bind_int(s, 1, t.id);
 	store_bind_text(s, 2, n->mark, strlen(n->mark));
-	sqlite3_bind_int64(s, 3, store_now());
+	store_bind_int(s, 3, store_now());
 	r = store_exec(c, s);
 	token_object(&t, object);
 	if (n->expired)

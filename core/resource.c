@@ -48,36 +48,36 @@ int resource_parse_level(const char *val, size_t len, int *level)
 static const struct access_obj dirs = {.kind = ACCESS_RESOURCES,
 				       .owner_uid = -1};
 
-static void resource_row(sqlite3_stmt *s, struct resource_info *r)
+static void resource_row(struct store_stmt *s, struct resource_info *r)
 {
-	r->id = sqlite3_column_int64(s, 0);
-	r->kind = sqlite3_column_int(s, 1) == RESOURCE_GROUP ? RESOURCE_GROUP
+	r->id = store_col_int(s, 0);
+	r->kind = store_col_int(s, 1) == RESOURCE_GROUP ? RESOURCE_GROUP
 							     : RESOURCE_PROJECT;
 	token_col_text(r->name, sizeof(r->name), s, 2);
 	token_col_text(r->path, sizeof(r->path), s, 3);
-	r->path_at = sqlite3_column_int64(s, 4);
-	r->created_at = sqlite3_column_int64(s, 5);
-	r->ntokens = sqlite3_column_int64(s, 6);
+	r->path_at = store_col_int(s, 4);
+	r->created_at = store_col_int(s, 5);
+	r->ntokens = store_col_int(s, 6);
 }
 
-static int resource_one(struct store_conn *c, sqlite3_stmt *s,
+static int resource_one(struct store_conn *c, struct store_stmt *s,
 			struct resource_info *out)
 {
 	int r = store_step(c, s);
 
 	if (r == 1)
 		resource_row(s, out);
-	sqlite3_reset(s);
+	store_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
 
 static int get_in(struct store_conn *c, int64_t id, struct resource_info *out)
 {
-	sqlite3_stmt *s = store_sql(c, SQL_RES_GET);
+	struct store_stmt *s = store_sql(c, SQL_RES_GET);
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, id);
+	store_bind_int(s, 1, id);
 	return resource_one(c, s, out);
 }
 
@@ -92,13 +92,13 @@ int resource_find(struct store *st, enum resource_kind kind, const char *name,
 		  size_t len, struct resource_info *out)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_RES_FIND) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_RES_FIND) : NULL;
 
 	if (!s)
 		return -EIO;
 	if (len > PFS_NAME_MAX)
 		return -ENOENT;
-	sqlite3_bind_int(s, 1, (int)kind);
+	store_bind_int(s, 1, (int)kind);
 	store_bind_text(s, 2, name, len);
 	return resource_one(c, s, out);
 }
@@ -107,35 +107,35 @@ int resource_list(struct store *st, enum resource_kind kind, int64_t after,
 		  resource_list_fn *fn, void *ctx)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_RES_LIST) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_RES_LIST) : NULL;
 	struct resource_info r;
 	int rc;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int(s, 1, (int)kind);
-	sqlite3_bind_int64(s, 2, after);
+	store_bind_int(s, 1, (int)kind);
+	store_bind_int(s, 2, after);
 	while ((rc = store_step(c, s)) == 1) {
 		resource_row(s, &r);
 		if (fn(ctx, &r))
 			break;
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	return rc < 0 ? rc : 0;
 }
 
 int resource_count(struct store *st, enum resource_kind kind, int64_t *n)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_RES_COUNT) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_RES_COUNT) : NULL;
 	int r;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int(s, 1, (int)kind);
+	store_bind_int(s, 1, (int)kind);
 	r = store_step(c, s);
-	*n = r == 1 ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
+	*n = r == 1 ? store_col_int(s, 0) : 0;
+	store_reset(s);
 	return r < 0 ? r : 0;
 }
 
@@ -151,7 +151,7 @@ int resource_create(struct store *st, const struct pfs_actor *a,
 	struct store_conn *c = store_conn(st);
 	struct resource_info r = {.kind = kind};
 	char object[PFS_NAME_MAX + 16];
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if (!c)
@@ -168,13 +168,13 @@ int resource_create(struct store *st, const struct pfs_actor *a,
 		rc = -EIO;
 		goto rollback;
 	}
-	sqlite3_bind_int(s, 1, (int)kind);
+	store_bind_int(s, 1, (int)kind);
 	store_bind_text(s, 2, name, len);
-	sqlite3_bind_int64(s, 3, store_now());
+	store_bind_int(s, 3, store_now());
 	rc = store_exec(c, s);
 	if (rc)
 		goto rollback;
-	*id = sqlite3_last_insert_rowid(c->db);
+	*id = store_last_id(c);
 	snprintf(r.name, sizeof(r.name), "%.*s", (int)len, name);
 	object_of(&r, object, sizeof(object));
 	rc = audit_add(c, a, kind == RESOURCE_GROUP ? "group_create"
@@ -195,21 +195,21 @@ rollback:
 static int active_in(struct store_conn *c, int64_t id, const char *name,
 		     size_t len, int64_t *token_id)
 {
-	sqlite3_stmt *s = store_sql(c, SQL_RES_ACTIVE_TOKEN);
+	struct store_stmt *s = store_sql(c, SQL_RES_ACTIVE_TOKEN);
 	int r;
 
 	if (!s)
 		return -EIO;
 	if (len > PFS_NAME_MAX)
 		return -ENOENT;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, policy_day_of(store_now()));
+	store_bind_int(s, 1, id);
+	store_bind_int(s, 2, policy_day_of(store_now()));
 	if (name)
 		store_bind_text(s, 3, name, len);
 	r = store_step(c, s);
 	if (r == 1)
-		*token_id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+		*token_id = store_col_int(s, 0);
+	store_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
 
@@ -227,7 +227,7 @@ int resource_remove(struct store *st, const struct pfs_actor *a, int64_t id)
 	char object[PFS_NAME_MAX + 16];
 	struct resource_info r;
 	int64_t tid;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if (!c)
@@ -247,8 +247,8 @@ int resource_remove(struct store *st, const struct pfs_actor *a, int64_t id)
 		rc = -EIO;
 	if (rc)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, store_now());
+	store_bind_int(s, 1, id);
+	store_bind_int(s, 2, store_now());
 	rc = store_exec(c, s);
 	object_of(&r, object, sizeof(object));
 	if (!rc)
@@ -299,7 +299,7 @@ int resource_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	struct access_obj obj = access_of(ACCESS_RESOURCE_ATTR, (int)attr, -1);
 	char object[PFS_NAME_MAX + 16], old[PFS_NAME_MAX + 1];
 	struct resource_info r;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if (!c)
@@ -323,9 +323,9 @@ int resource_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		rc = -EIO;
 	if (rc)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
+	store_bind_int(s, 1, id);
 	store_bind_text(s, 2, val, len);
-	sqlite3_bind_int64(s, 3, store_now());
+	store_bind_int(s, 3, store_now());
 	rc = store_exec(c, s);
 	snprintf(old, sizeof(old), "%s", r.path);
 	snprintf(r.path, sizeof(r.path), "%.*s", (int)len, val);
@@ -366,7 +366,7 @@ static int create_bot(struct store_conn *c, const struct pfs_actor *a,
 		      const struct resource_info *r, int64_t now,
 		      int64_t *bot_id, char *bot)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	char object[PFS_NAME_MAX + 8];
 	int rc = -EEXIST;
 
@@ -378,16 +378,16 @@ static int create_bot(struct store_conn *c, const struct pfs_actor *a,
 		if (!s)
 			return -EIO;
 		store_bind_text(s, 1, bot, strlen(bot));
-		sqlite3_bind_int64(s, 2, now);
-		sqlite3_bind_int(s, 3, r->kind == RESOURCE_GROUP
+		store_bind_int(s, 2, now);
+		store_bind_int(s, 3, r->kind == RESOURCE_GROUP
 					   ? USER_GROUP_BOT
 					   : USER_PROJECT_BOT);
-		sqlite3_bind_int64(s, 4, r->id);
+		store_bind_int(s, 4, r->id);
 		rc = store_exec(c, s);
 	}
 	if (rc)
 		return rc;
-	*bot_id = sqlite3_last_insert_rowid(c->db);
+	*bot_id = store_last_id(c);
 	snprintf(object, sizeof(object), "users/%s", bot);
 	rc = audit_add(c, a, "user_create", object, NULL, NULL, NULL);
 	store_touch(c, STORE_CH_USERS, *bot_id, 0, 0);
@@ -402,7 +402,7 @@ int resource_mint(struct store *st, const struct pfs_actor *a, int64_t id,
 	char bot[PFS_NAME_MAX + 1], object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
 	int64_t now = store_now(), bot_id, tid, day;
 	struct resource_info r;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if (!c)
@@ -429,7 +429,7 @@ int resource_mint(struct store *st, const struct pfs_actor *a, int64_t id,
 		rc = -EIO;
 	if (rc)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
+	store_bind_int(s, 1, id);
 	rc = store_exec(c, s);
 	snprintf(object, sizeof(object), "%s/%s/tokens/%" PRId64,
 		 resource_dir_names[r.kind], r.name, tid);
@@ -455,11 +455,11 @@ int resource_list_tokens(struct store *st, int64_t id, int64_t after,
 			 token_list_fn *fn, void *ctx)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_RES_TOKENS) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_RES_TOKENS) : NULL;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, after);
+	store_bind_int(s, 1, id);
+	store_bind_int(s, 2, after);
 	return token_list_rows(c, s, fn, ctx);
 }

@@ -15,42 +15,42 @@ int stats_tokens(struct store *st, int64_t now, struct stats_tokens *out)
 {
 	struct store_conn *c = store_conn(st);
 	int64_t today = policy_day_of(now);
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int r;
 
 	*out = (struct stats_tokens){0};
 	s = c ? store_sql(c, SQL_STATS_TOKENS) : NULL;
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, today);
+	store_bind_int(s, 1, today);
 	while ((r = store_step(c, s)) == 1) {
-		int k = sqlite3_column_int(s, 0),
-		    state = sqlite3_column_int(s, 1);
+		int k = store_col_int(s, 0),
+		    state = store_col_int(s, 1);
 
 		if (k >= 0 && k < STATS_NKINDS && state >= 0 &&
 		    state < STATS_NSTATES)
-			out->n[k][state] = sqlite3_column_int64(s, 2);
+			out->n[k][state] = store_col_int(s, 2);
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	if (r < 0)
 		return r;
 	s = store_sql(c, SQL_STATS_EXPIRING);
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, today);
+	store_bind_int(s, 1, today);
 	for (int i = 0; i < STATS_NWINDOWS; i++)
-		sqlite3_bind_int64(s, 2 + i, stats_windows[i]);
+		store_bind_int(s, 2 + i, stats_windows[i]);
 	r = store_step(c, s);
 	for (int i = 0; r == 1 && i < STATS_NWINDOWS; i++)
-		out->expiring[i] = sqlite3_column_int64(s, i);
-	sqlite3_reset(s);
+		out->expiring[i] = store_col_int(s, i);
+	store_reset(s);
 	return r < 0 ? r : 0;
 }
 
 int stats_audit_top(struct store *st, int64_t *id)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_STATS_AUDIT_TOP) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_STATS_AUDIT_TOP) : NULL;
 	int r;
 
 	*id = 0;
@@ -58,8 +58,8 @@ int stats_audit_top(struct store *st, int64_t *id)
 		return -EIO;
 	r = store_step(c, s);
 	if (r == 1)
-		*id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+		*id = store_col_int(s, 0);
+	store_reset(s);
 	return r < 0 ? r : 0;
 }
 
@@ -68,15 +68,15 @@ int stats_actions_since(struct store *st, int64_t id,
 			void *ctx)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_STATS_ACTIONS) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_STATS_ACTIONS) : NULL;
 	int r;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, id);
+	store_bind_int(s, 1, id);
 	while ((r = store_step(c, s)) == 1)
-		fn(ctx, (const char *)sqlite3_column_text(s, 0),
-		   sqlite3_column_int64(s, 1));
-	sqlite3_reset(s);
+		fn(ctx, store_col_text(s, 0),
+		   store_col_int(s, 1));
+	store_reset(s);
 	return r < 0 ? r : 0;
 }

@@ -1,10 +1,16 @@
-/* storeInt.h - what the core modules share about the store; not public. */
+/* storeInt.h - what the core modules share about the store; not public.
+ *
+ * The core speaks to its store through prepared statements (store_sql),
+ * their bindings and columns, and transactions; each backend (SQLite in
+ * store_sqlite.c, PostgreSQL in store_pg.c) implements them behind struct
+ * store_ops, so users, tokens, audit and auth never know which one runs. */
 #ifndef PATFS_STORE_INT_H
 #define PATFS_STORE_INT_H
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "patfs/pfs.h"
 #include "patfs/store.h"
@@ -80,37 +86,102 @@ enum store_sql {
 	STORE_NSQL
 };
 
-/* The schema's version (PRAGMA user_version); store_schema[v] takes a
- * store from version v to v + 1, in one transaction. */
-#define SCHEMA_VERSION 6
-extern const char *const store_schema[SCHEMA_VERSION];
+/* The schema's version; each backend keeps its own migrations (store_sql.c
+ * for SQLite, store_pg.c for PostgreSQL) that take a store of any older
+ * version to this one in one transaction. */
+#define SCHEMA_VERSION 7
 
-/* Copies the database of db into a new file path (store_backup.c): 0 or
- * -errno with err set. */
-int store_copy(sqlite3 *db, const char *path, store_progress_fn *fn,
-	       void *ctx, char *err, size_t errlen);
-
-/* The SQL of each statement. */
+/* The SQL of each statement, as SQLite reads it; a backend may rewrite it
+ * (store_pg.c numbers parameters $N and says some things its own way). */
 extern const char *const store_sql_text[STORE_NSQL];
+extern const char *const store_schema[SCHEMA_VERSION];
 
 #define STORE_MAX_CHANGES 16
 #define BUSY_MS		  10000 /* how long a change waits for the write lock */
 
+struct store_conn;
+
+/* One prepared statement of one connection: the backend's, which starts
+ * with this. */
+struct store_stmt {
+	struct store_conn *c;
+};
+
+/* What a backend does. Every function that can fail returns 0 (or a
+ * count) or -errno, logged by the backend unless said otherwise. */
+struct store_ops {
+	const char *name;
+	/* Checks what the store's configuration names, and that a store
+	 * with data has its pepper, before the pepper is read (or made). */
+	int (*open)(struct store *st, char *err, size_t errlen);
+	/* Creates or upgrades the schema, after the pepper is read. */
+	int (*start)(struct store *st, char *err, size_t errlen);
+	void (*close)(struct store *st);
+	/* A new connection, owned by the caller (conn_free); NULL with err. */
+	struct store_conn *(*conn_open)(struct store *st, char *err,
+					size_t errlen);
+	void (*conn_free)(struct store_conn *c);
+	/* Statement id on c, owned by c; NULL on failure. */
+	struct store_stmt *(*prepare)(struct store_conn *c, enum store_sql id);
+	void (*finalize)(struct store_stmt *s);
+	/* Forgets s's result and bindings. */
+	void (*reset)(struct store_stmt *s);
+	/* 1 for a row, 0 when done, -errno. */
+	int (*step)(struct store_stmt *s);
+	void (*bind_int)(struct store_stmt *s, int i, int64_t v);
+	void (*bind_null)(struct store_stmt *s, int i);
+	void (*bind_text)(struct store_stmt *s, int i, const char *p,
+			  size_t len);
+	void (*bind_blob)(struct store_stmt *s, int i, const void *p,
+			  size_t len);
+	int64_t (*col_int)(struct store_stmt *s, int i);
+	const char *(*col_text)(struct store_stmt *s, int i);
+	bool (*col_null)(struct store_stmt *s, int i);
+	/* The id the last INSERT on c made; the rows the last statement
+	 * changed. */
+	int64_t (*last_id)(struct store_conn *c);
+	int64_t (*changed)(struct store_conn *c);
+	/* A write transaction: one at a time across every process and host,
+	 * waiting for the others up to the connection's wait, or not at all
+	 * (-EBUSY, unlogged). */
+	int (*begin)(struct store_conn *c, bool wait);
+	int (*commit)(struct store_conn *c);
+	void (*rollback)(struct store_conn *c);
+	void (*set_wait)(struct store_conn *c, int ms);
+	/* Whether another process may have committed since the last call
+	 * on c: 1 or 0 (cheaply), or -errno when the store cannot tell. */
+	int (*poll)(struct store_conn *c);
+	/* Whether a store's daemon of origin o may still be running: 1, 0,
+	 * or -errno. */
+	int (*alive)(struct store_conn *c, int64_t origin);
+	int (*backup)(struct store *st, const char *path, store_progress_fn *fn,
+		      void *ctx, char *err, size_t errlen);
+	/* Bytes the store takes, or -1. */
+	int64_t (*bytes)(struct store *st);
+};
+
+extern const struct store_ops store_sqlite_ops;
+/* The SQLite connection under c, for unit tests of that backend. */
+struct sqlite3;
+struct sqlite3 *store_sqlite_db(struct store_conn *c);
+extern const struct store_ops store_pg_ops;
+
 struct store_conn {
 	struct store *st;
-	sqlite3 *db;
-	sqlite3_stmt *stmt[STORE_NSQL];
+	struct store_stmt *stmt[STORE_NSQL];
 	/* objects touched by the open transaction */
 	struct store_change changes[STORE_MAX_CHANGES];
 	int nchanges;
 	bool overflow;
-	int64_t data_version; /* as last seen by store_changes_since */
-	bool quiet_busy;      /* a busy store is an answer, not a fault */
+	bool quiet_busy; /* a busy store is an answer, not a fault */
 	struct store_conn *prev, *next; /* st->conns, under st->lock */
 };
 
 struct store {
 	const struct cfg *cfg;
+	const struct store_ops *ops;
+	void *impl;	       /* the backend's */
+	int64_t origin;	       /* this process's store: names its changes */
 	unsigned char *pepper; /* read-only sodium memory */
 	pthread_key_t key;     /* this thread's store_conn */
 	pthread_mutex_t lock;  /* protects conns */
@@ -123,21 +194,72 @@ struct store {
  * (already logged). */
 struct store_conn *store_conn(struct store *st);
 
+/* Links c into its store's list / unlinks and frees it (backends). */
+void store_conn_link(struct store_conn *c);
+
 /* The statement id of c, reset and with its bindings cleared; NULL on failure
  * (logged). The statement stays owned by c. */
-sqlite3_stmt *store_sql(struct store_conn *c, enum store_sql id);
+struct store_stmt *store_sql(struct store_conn *c, enum store_sql id);
 
 /* Steps s: 1 for a row, 0 when done, or -errno (logged). */
-int store_step(struct store_conn *c, sqlite3_stmt *s);
+int store_step(struct store_conn *c, struct store_stmt *s);
 
 /* Runs a statement that returns no row: 0 or -errno. */
-int store_exec(struct store_conn *c, sqlite3_stmt *s);
+int store_exec(struct store_conn *c, struct store_stmt *s);
 
-/* The one mapping from SQLite result codes to -errno. */
-int store_errno(int rc);
+/* Bindings (parameters count from 1) and columns (from 0) of s. */
+static inline void store_bind_int(struct store_stmt *s, int i, int64_t v)
+{
+	s->c->st->ops->bind_int(s, i, v);
+}
+static inline void store_bind_null(struct store_stmt *s, int i)
+{
+	s->c->st->ops->bind_null(s, i);
+}
+/* Text of len bytes (not NUL-terminated), copied. */
+static inline void store_bind_text(struct store_stmt *s, int i, const char *p,
+				   size_t len)
+{
+	s->c->st->ops->bind_text(s, i, p, len);
+}
+/* A NUL-terminated string, copied. */
+void store_bind_str(struct store_stmt *s, int i, const char *p);
+static inline void store_bind_blob(struct store_stmt *s, int i, const void *p,
+				   size_t len)
+{
+	s->c->st->ops->bind_blob(s, i, p, len);
+}
+static inline int64_t store_col_int(struct store_stmt *s, int i)
+{
+	return s->c->st->ops->col_int(s, i);
+}
+/* The text of column i, valid until s is stepped or reset; "" for NULL. */
+static inline const char *store_col_text(struct store_stmt *s, int i)
+{
+	return s->c->st->ops->col_text(s, i);
+}
+static inline bool store_col_null(struct store_stmt *s, int i)
+{
+	return s->c->st->ops->col_null(s, i);
+}
+static inline void store_reset(struct store_stmt *s)
+{
+	s->c->st->ops->reset(s);
+}
+/* The id the last INSERT on c made. */
+static inline int64_t store_last_id(struct store_conn *c)
+{
+	return c->st->ops->last_id(c);
+}
+/* How many rows the last statement on c changed. */
+static inline int64_t store_changed(struct store_conn *c)
+{
+	return c->st->ops->changed(c);
+}
 
-/* A write transaction (BEGIN IMMEDIATE). store_commit() tells the change hook
- * of every object recorded with store_touch(); store_rollback() forgets them.
+/* A write transaction, one at a time across every process (and host) of a
+ * store. store_commit() records for others and tells the change hook of every
+ * object recorded with store_touch(); store_rollback() forgets them.
  * Both return 0 or -errno; after a failed commit the transaction is rolled
  * back. */
 int store_begin(struct store_conn *c);
@@ -155,8 +277,5 @@ void store_touch(struct store_conn *c, enum store_change_kind kind,
 
 /* Current time, in seconds since the epoch. */
 int64_t store_now(void);
-
-/* Binds text of len bytes (not NUL-terminated) as parameter i. */
-int store_bind_text(sqlite3_stmt *s, int i, const char *p, size_t len);
 
 #endif

@@ -4,7 +4,6 @@
  * other processes. */
 #include <errno.h>
 #include <stdbool.h>
-#include <unistd.h>
 
 #include "storeInt.h"
 
@@ -15,24 +14,25 @@
 /* Records ch in the changes table, for other processes. 0 or -errno. */
 static int change_record(struct store_conn *c, const struct store_change *ch)
 {
-	sqlite3_stmt *s = store_sql(c, SQL_CHANGE_INSERT);
+	struct store_stmt *s = store_sql(c, SQL_CHANGE_INSERT);
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, (int64_t)getpid());
-	sqlite3_bind_int(s, 2, (int)ch->kind);
-	sqlite3_bind_int64(s, 3, ch->user_id);
-	sqlite3_bind_int64(s, 4, ch->token_id);
-	sqlite3_bind_int64(s, 5, ch->day);
+	store_bind_int(s, 1, c->st->origin);
+	store_bind_int(s, 2, (int)ch->kind);
+	store_bind_int(s, 3, ch->user_id);
+	store_bind_int(s, 4, ch->token_id);
+	store_bind_int(s, 5, ch->day);
 	return store_exec(c, s);
 }
 
 /* Records what the open transaction touched and drops rows no reader needs
- * any more. 0 or -errno. */
-static int changes_record(struct store_conn *c)
+ * any more: the last change's number (0 when none), or -errno. */
+static int64_t changes_record(struct store_conn *c)
 {
 	struct store_change all = {.kind = STORE_CH_ALL};
-	sqlite3_stmt *s;
+	struct store_stmt *s;
+	int64_t seq;
 	int r = 0;
 
 	if (c->overflow)
@@ -41,26 +41,13 @@ static int changes_record(struct store_conn *c)
 		r = change_record(c, &c->changes[i]);
 	if (r || (!c->overflow && !c->nchanges))
 		return r;
+	seq = store_last_id(c);
 	s = store_sql(c, SQL_CHANGE_PRUNE);
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1,
-			   sqlite3_last_insert_rowid(c->db) - CHANGES_KEEP);
-	return store_exec(c, s);
-}
-
-/* PRAGMA data_version of c: it changes whenever another connection commits.
- * 0 on failure. */
-static int64_t data_version(struct store_conn *c)
-{
-	sqlite3_stmt *s = store_sql(c, SQL_DATA_VERSION);
-	int64_t v = 0;
-
-	if (s && store_step(c, s) == 1)
-		v = sqlite3_column_int64(s, 0);
-	if (s)
-		sqlite3_reset(s);
-	return v;
+	store_bind_int(s, 1, seq - CHANGES_KEEP);
+	r = store_exec(c, s);
+	return r ? r : seq;
 }
 
 int store_changes_since(struct store *st, int64_t *seq, store_change_fn *fn,
@@ -68,55 +55,54 @@ int store_changes_since(struct store *st, int64_t *seq, store_change_fn *fn,
 {
 	struct store_conn *c = store_conn(st);
 	struct store_change ch, all = {.kind = STORE_CH_ALL};
-	int64_t version, last = *seq, me = (int64_t)getpid();
-	sqlite3_stmt *s;
+	int64_t last = *seq;
+	struct store_stmt *s;
 	bool first = true;
 	int r;
 
 	if (!c)
 		return -EIO;
-	version = data_version(c);
-	if (version && version == c->data_version && *seq >= 0)
+	r = st->ops->poll(c);
+	if (r < 0)
+		return r;
+	if (r == 0 && *seq >= 0)
 		return 0; /* nobody committed since */
-	c->data_version = version;
 	s = store_sql(c, *seq < 0 ? SQL_CHANGE_LAST : SQL_CHANGE_SINCE);
 	if (!s)
 		return -EIO;
 	if (*seq < 0) {
 		r = store_step(c, s);
 		if (r == 1)
-			*seq = sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
+			*seq = store_col_int(s, 0);
+		store_reset(s);
 		return r < 0 ? r : 0;
 	}
-	sqlite3_bind_int64(s, 1, last);
+	store_bind_int(s, 1, last);
 	while ((r = store_step(c, s)) == 1) {
-		int64_t at = sqlite3_column_int64(s, 0);
+		int64_t at = store_col_int(s, 0);
 		if (first && at > last + 1)
 			fn(ctx, &all); /* pruned before we read them */
 		first = false;
 		last = at;
-		if (sqlite3_column_int64(s, 1) == me)
+		if (store_col_int(s, 1) == st->origin)
 			continue; /* the hook told this process already */
-		ch.kind = (enum store_change_kind)sqlite3_column_int(s, 2);
-		ch.user_id = sqlite3_column_int64(s, 3);
-		ch.token_id = sqlite3_column_int64(s, 4);
-		ch.day = sqlite3_column_int64(s, 5);
+		ch.kind = (enum store_change_kind)store_col_int(s, 2);
+		ch.user_id = store_col_int(s, 3);
+		ch.token_id = store_col_int(s, 4);
+		ch.day = store_col_int(s, 5);
 		fn(ctx, &ch);
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	*seq = last;
 	return r;
 }
 
 int store_commit(struct store_conn *c)
 {
-	sqlite3_stmt *s = store_sql(c, SQL_COMMIT);
 	struct store *st = c->st;
-	int r = s ? changes_record(c) : -EIO;
+	int64_t seq = changes_record(c);
+	int r = seq < 0 ? (int)seq : st->ops->commit(c);
 
-	if (!r)
-		r = store_exec(c, s);
 	if (r) {
 		store_rollback(c);
 		return r;

@@ -1,5 +1,5 @@
-/* store_lock.c - one daemon per store: a lock file beside the store, held
- * for the daemon's life, naming the pid that holds it. */
+/* store_lock.c - one daemon per SQLite store: a lock file beside the
+ * store, held for the daemon's life, naming the pid that holds it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,11 +23,15 @@ static long holder_pid(int fd)
 	return strtol(buf, NULL, 10);
 }
 
-int store_lock(const struct cfg *cfg, char *err, size_t errlen)
+int store_lock(const struct cfg *cfg, int *out, char *err, size_t errlen)
 {
 	char path[4096];
 	long pid;
 	int fd, r;
+
+	*out = -1;
+	if (cfg->store_backend != CFG_STORE_SQLITE)
+		return 0;
 
 	if (snprintf(path, sizeof(path), "%s.lock", cfg->store_path) >=
 	    (int)sizeof(path)) {
@@ -59,7 +63,8 @@ int store_lock(const struct cfg *cfg, char *err, size_t errlen)
 		return r;
 	}
 	store_lock_note_pid(fd);
-	return fd;
+	*out = fd;
+	return 0;
 }
 
 void store_lock_note_pid(int fd)
@@ -67,6 +72,7 @@ void store_lock_note_pid(int fd)
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 
-	if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) != n)
+	if (fd >= 0 && ftruncate(fd, 0) == 0 &&
+	    pwrite(fd, buf, (size_t)n, 0) != n)
 		(void)ftruncate(fd, 0); /* no pid rather than a torn one */
 }

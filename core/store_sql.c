@@ -63,8 +63,8 @@ const char *const store_sql_text[STORE_NSQL] = {
     [SQL_TOKEN_INSERT] =
 	"INSERT INTO tokens (user_id, name, scopes, created_at,"
 	" description_at, scopes_at, impersonation_at, expires_at,"
-	" expires_at_at, access_level) VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?4, ?5,"
-	" ?4, ?6)",
+	" expires_at_at, access_level, minted_by) VALUES (?1, ?2, ?3, ?4, ?4,"
+	" ?4, ?4, ?5, ?4, ?6, ?7)",
     [SQL_TOKEN_SET_ACCESS_LEVEL] = "UPDATE tokens SET access_level = ?2,"
 				   " access_level_at = ?3 WHERE id = ?1",
     [SQL_USER_INSERT_BOT] =
@@ -95,8 +95,8 @@ const char *const store_sql_text[STORE_NSQL] = {
 	"INSERT INTO tokens (user_id, name, description, scopes, impersonation,"
 	" created_at, description_at, scopes_at, impersonation_at, expires_at,"
 	" expires_at_at, previous_id, family_id, access_level,"
-	" access_level_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?6, ?7, ?6,"
-	" ?8, ?9, ?10, ?6)",
+	" access_level_at, minted_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6,"
+	" ?6, ?7, ?6, ?8, ?9, ?10, ?6, ?11)",
     [SQL_TOKEN_FAMILY] =
 	"SELECT id FROM tokens WHERE (id = ?1 OR family_id = ?1)"
 	" AND revoked_at IS NULL ORDER BY id",
@@ -122,9 +122,10 @@ const char *const store_sql_text[STORE_NSQL] = {
 	"UPDATE tokens SET digest = ?2, sealed_at = ?3 WHERE id = ?1"
 	" AND sealed_at IS NULL AND revoked_at IS NULL",
     [SQL_TOKEN_LOST] =
-	"SELECT t.id, t.user_id, u.name, t.expires_at"
+	"SELECT t.id, t.user_id, u.name, t.expires_at, t.minted_by"
 	" FROM tokens t JOIN users u ON u.id = t.user_id"
-	" WHERE t.sealed_at IS NULL AND t.revoked_at IS NULL LIMIT 1",
+	" WHERE t.sealed_at IS NULL AND t.revoked_at IS NULL AND t.id > ?1"
+	" ORDER BY t.id LIMIT 1",
     [SQL_TOKEN_BY_DIGEST] = TOKEN_COLS "WHERE t.digest = ?1",
     [SQL_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1"
 			" AND (last_used_at IS NULL OR last_used_at <= ?3)",
@@ -293,4 +294,7 @@ const char *const store_schema[SCHEMA_VERSION] = {
     " WHERE gitlab_id IS NOT NULL;"
     "CREATE UNIQUE INDEX resources_by_gitlab ON resources (kind, gitlab_id)"
     " WHERE gitlab_id IS NOT NULL;",
+    /* 7: which daemon minted an unsealed token (its store's origin), so
+     * that a sweep for lost secrets spares the tokens of live daemons */
+    "ALTER TABLE tokens ADD COLUMN minted_by INTEGER;",
 };

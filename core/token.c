@@ -26,48 +26,48 @@ const char *const token_attr_names[TOKEN_NATTR] = {
     "notified",
 };
 
-int64_t token_col_int(sqlite3_stmt *s, int i, int64_t none)
+int64_t token_col_int(struct store_stmt *s, int i, int64_t none)
 {
-	return sqlite3_column_type(s, i) == SQLITE_NULL
+	return store_col_null(s, i)
 		   ? none
-		   : sqlite3_column_int64(s, i);
+		   : store_col_int(s, i);
 }
 
-void token_col_text(char *dst, size_t size, sqlite3_stmt *s, int i)
+void token_col_text(char *dst, size_t size, struct store_stmt *s, int i)
 {
-	const char *v = (const char *)sqlite3_column_text(s, i);
+	const char *v = store_col_text(s, i);
 
 	snprintf(dst, size, "%s", v ? v : "");
 }
 
 /* Fills t from a row of TOKEN_COLS. */
-void token_row(sqlite3_stmt *s, struct token_info *t)
+void token_row(struct store_stmt *s, struct token_info *t)
 {
-	t->id = sqlite3_column_int64(s, 0);
-	t->user_id = sqlite3_column_int64(s, 1);
+	t->id = store_col_int(s, 0);
+	t->user_id = store_col_int(s, 1);
 	token_col_text(t->name, sizeof(t->name), s, 2);
 	token_col_text(t->description, sizeof(t->description), s, 3);
-	t->scopes = (uint32_t)sqlite3_column_int64(s, 4);
-	t->impersonation = sqlite3_column_int(s, 5);
-	t->created_at = sqlite3_column_int64(s, 6);
-	t->description_at = sqlite3_column_int64(s, 7);
-	t->scopes_at = sqlite3_column_int64(s, 8);
-	t->impersonation_at = sqlite3_column_int64(s, 9);
+	t->scopes = (uint32_t)store_col_int(s, 4);
+	t->impersonation = store_col_int(s, 5);
+	t->created_at = store_col_int(s, 6);
+	t->description_at = store_col_int(s, 7);
+	t->scopes_at = store_col_int(s, 8);
+	t->impersonation_at = store_col_int(s, 9);
 	t->expires_day = token_col_int(s, 10, -1);
-	t->expires_at_at = sqlite3_column_int64(s, 11);
+	t->expires_at_at = store_col_int(s, 11);
 	t->last_used_at = token_col_int(s, 12, 0);
 	t->revoked_at = token_col_int(s, 13, 0);
 	t->sealed_at = token_col_int(s, 14, 0);
 	token_col_text(t->user_name, sizeof(t->user_name), s, 15);
-	t->user_blocked = sqlite3_column_int(s, 16);
-	t->user_blocked_at = sqlite3_column_int64(s, 17);
+	t->user_blocked = store_col_int(s, 16);
+	t->user_blocked_at = store_col_int(s, 17);
 	t->user_uid = token_col_int(s, 18, -1);
-	t->user_kind = sqlite3_column_int(s, 19);
+	t->user_kind = store_col_int(s, 19);
 	t->previous_id = token_col_int(s, 20, 0);
 	t->next_id = token_col_int(s, 21, 0);
-	t->family_id = sqlite3_column_int64(s, 22);
+	t->family_id = store_col_int(s, 22);
 	t->access_level = (int)token_col_int(s, 23, 0);
-	t->access_level_at = sqlite3_column_int64(s, 24);
+	t->access_level_at = store_col_int(s, 24);
 	t->resource_id = token_col_int(s, 25, 0);
 	t->resource_kind = (int)token_col_int(s, 26, 0);
 	token_col_text(t->resource_name, sizeof(t->resource_name), s, 27);
@@ -80,16 +80,16 @@ void token_row(sqlite3_stmt *s, struct token_info *t)
 
 int token_get_in(struct store_conn *c, int64_t id, struct token_info *out)
 {
-	sqlite3_stmt *s = store_sql(c, SQL_TOKEN_GET);
+	struct store_stmt *s = store_sql(c, SQL_TOKEN_GET);
 	int r;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, id);
+	store_bind_int(s, 1, id);
 	r = store_step(c, s);
 	if (r == 1)
 		token_row(s, out);
-	sqlite3_reset(s);
+	store_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
 
@@ -103,20 +103,20 @@ int token_get(struct store *st, int64_t id, struct token_info *out)
 int token_find_active_in(struct store_conn *c, int64_t user_id,
 			 const char *name, size_t len, int64_t *id)
 {
-	sqlite3_stmt *s = store_sql(c, SQL_TOKEN_FIND_ACTIVE);
+	struct store_stmt *s = store_sql(c, SQL_TOKEN_FIND_ACTIVE);
 	int r;
 
 	if (!s)
 		return -EIO;
 	if (len > PFS_NAME_MAX)
 		return -ENOENT;
-	sqlite3_bind_int64(s, 1, user_id);
+	store_bind_int(s, 1, user_id);
 	store_bind_text(s, 2, name, len);
-	sqlite3_bind_int64(s, 3, policy_day_of(store_now()));
+	store_bind_int(s, 3, policy_day_of(store_now()));
 	r = store_step(c, s);
 	if (r == 1)
-		*id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+		*id = store_col_int(s, 0);
+	store_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
 
@@ -168,19 +168,19 @@ void token_object(const struct token_info *t, char out[OBJECT_MAX])
  * the open transaction: 0, -ENOENT or another -errno. */
 int token_owner_of(struct store_conn *c, int64_t user_id, struct token_info *t)
 {
-	sqlite3_stmt *s = store_sql(c, SQL_USER_GET);
+	struct store_stmt *s = store_sql(c, SQL_USER_GET);
 	int r;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, user_id);
+	store_bind_int(s, 1, user_id);
 	r = store_step(c, s);
 	if (r == 1) {
 		t->user_id = user_id;
 		t->user_uid = token_col_int(s, 4, -1);
 		token_col_text(t->user_name, sizeof(t->user_name), s, 1);
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
 
@@ -188,7 +188,7 @@ int token_insert(struct store_conn *c, int64_t user_id, const char *name,
 		 size_t len, int level, int64_t now, int64_t *id, int64_t *day)
 {
 	const struct cfg *cfg = store_cfg(c->st);
-	sqlite3_stmt *s = store_sql(c, SQL_TOKEN_INSERT);
+	struct store_stmt *s = store_sql(c, SQL_TOKEN_INSERT);
 	int r;
 
 	*day = cfg->default_lifetime_days > 0
@@ -196,22 +196,23 @@ int token_insert(struct store_conn *c, int64_t user_id, const char *name,
 		   : -1;
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, user_id);
+	store_bind_int(s, 1, user_id);
 	store_bind_text(s, 2, name, len);
-	sqlite3_bind_int64(s, 3, cfg->default_scopes);
-	sqlite3_bind_int64(s, 4, now);
+	store_bind_int(s, 3, cfg->default_scopes);
+	store_bind_int(s, 4, now);
 	if (*day >= 0)
-		sqlite3_bind_int64(s, 5, *day);
+		store_bind_int(s, 5, *day);
 	if (level)
-		sqlite3_bind_int(s, 6, level);
+		store_bind_int(s, 6, level);
+	store_bind_int(s, 7, c->st->origin);
 	r = store_exec(c, s);
 	if (r)
 		return r;
-	*id = sqlite3_last_insert_rowid(c->db);
+	*id = store_last_id(c);
 	s = store_sql(c, SQL_USER_ADD_TOKEN);
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, user_id);
+	store_bind_int(s, 1, user_id);
 	return store_exec(c, s);
 }
 
@@ -297,16 +298,16 @@ static int parse_expiry(const struct cfg *cfg, const struct pfs_actor *a,
 int token_update(struct store_conn *c, enum store_sql id, int64_t tid,
 		 int64_t v, bool null_if_negative, int64_t now)
 {
-	sqlite3_stmt *s = store_sql(c, id);
+	struct store_stmt *s = store_sql(c, id);
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, tid);
+	store_bind_int(s, 1, tid);
 	if (null_if_negative && v < 0)
-		sqlite3_bind_null(s, 2);
+		store_bind_null(s, 2);
 	else
-		sqlite3_bind_int64(s, 2, v);
-	sqlite3_bind_int64(s, 3, now);
+		store_bind_int(s, 2, v);
+	store_bind_int(s, 3, now);
 	return store_exec(c, s);
 }
 
@@ -369,15 +370,15 @@ int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 			action = "token_set_description";
 			memcpy(t.description, val, len);
 			t.description[len] = '\0';
-			sqlite3_stmt *s =
+			struct store_stmt *s =
 			    store_sql(c, SQL_TOKEN_SET_DESCRIPTION);
 			if (!s) {
 				r = -EIO;
 				goto rollback;
 			}
-			sqlite3_bind_int64(s, 1, id);
+			store_bind_int(s, 1, id);
 			store_bind_text(s, 2, val, len);
-			sqlite3_bind_int64(s, 3, now);
+			store_bind_int(s, 3, now);
 			r = store_exec(c, s);
 		}
 	} else if (attr == TOKEN_EXPIRES_AT) {
@@ -434,7 +435,7 @@ rollback:
 	return r;
 }
 
-int token_list_rows(struct store_conn *c, sqlite3_stmt *s, token_list_fn *fn,
+int token_list_rows(struct store_conn *c, struct store_stmt *s, token_list_fn *fn,
 		    void *ctx)
 {
 	struct token_info t;
@@ -445,7 +446,7 @@ int token_list_rows(struct store_conn *c, sqlite3_stmt *s, token_list_fn *fn,
 		if (fn(ctx, &t))
 			break;
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	return r < 0 ? r : 0;
 }
 
@@ -453,12 +454,12 @@ int token_list_user(struct store *st, int64_t user_id, int64_t after,
 		    token_list_fn *fn, void *ctx)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_TOKEN_LIST_USER) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_TOKEN_LIST_USER) : NULL;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, user_id);
-	sqlite3_bind_int64(s, 2, after);
+	store_bind_int(s, 1, user_id);
+	store_bind_int(s, 2, after);
 	return token_list_rows(c, s, fn, ctx);
 }
 
@@ -466,15 +467,15 @@ int token_list_expiring(struct store *st, int64_t day, int64_t after,
 			token_list_fn *fn, void *ctx)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = NULL;
+	struct store_stmt *s = NULL;
 
 	if (c)
 		s = store_sql(c, day < 0 ? SQL_TOKEN_LIST_NEVER
 					 : SQL_TOKEN_LIST_DAY);
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, day);
-	sqlite3_bind_int64(s, 2, after);
+	store_bind_int(s, 1, day);
+	store_bind_int(s, 2, after);
 	return token_list_rows(c, s, fn, ctx);
 }
 
@@ -482,28 +483,28 @@ int token_list_window(struct store *st, int64_t day, int64_t after,
 		      int64_t last, token_list_fn *fn, void *ctx)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_TOKEN_LIST_WINDOW) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_TOKEN_LIST_WINDOW) : NULL;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, day);
-	sqlite3_bind_int64(s, 2, after);
-	sqlite3_bind_int64(s, 3, last);
+	store_bind_int(s, 1, day);
+	store_bind_int(s, 2, after);
+	store_bind_int(s, 3, last);
 	return token_list_rows(c, s, fn, ctx);
 }
 
 int token_next_expiry(struct store *st, int64_t after, int64_t *day)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_TOKEN_NEXT_EXPIRY) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_TOKEN_NEXT_EXPIRY) : NULL;
 	int r;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, after);
+	store_bind_int(s, 1, after);
 	r = store_step(c, s);
 	if (r == 1)
-		*day = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+		*day = store_col_int(s, 0);
+	store_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }

@@ -2,7 +2,6 @@
 #ifndef PATFS_TOKEN_INT_H
 #define PATFS_TOKEN_INT_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -16,16 +15,16 @@ void token_object(const struct token_info *t, char out[OBJECT_MAX]);
 
 /* Column i of a row: its integer, or none when NULL; its text copied into
  * dst (cut to size, "" when NULL). */
-int64_t token_col_int(sqlite3_stmt *s, int i, int64_t none);
-void token_col_text(char *dst, size_t size, sqlite3_stmt *s, int i);
+int64_t token_col_int(struct store_stmt *s, int i, int64_t none);
+void token_col_text(char *dst, size_t size, struct store_stmt *s, int i);
 
 /* Steps s, a statement of the token columns, calling fn for each row until
  * it returns nonzero, and resets it: 0 or -errno. */
-int token_list_rows(struct store_conn *c, sqlite3_stmt *s, token_list_fn *fn,
+int token_list_rows(struct store_conn *c, struct store_stmt *s, token_list_fn *fn,
 		    void *ctx);
 
 /* Fills t from a row of the token columns (storeInt.h's TOKEN_COLS). */
-void token_row(sqlite3_stmt *s, struct token_info *t);
+void token_row(struct store_stmt *s, struct token_info *t);
 
 /* token_get and token_find_active on connection c, inside or outside a
  * transaction. */

@@ -39,7 +39,7 @@ static int import_one(struct store_conn *c, const struct pfs_actor *a,
 	unsigned char digest[SECRET_DIGEST_LEN];
 	char object[OBJECT_MAX];
 	int64_t other;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int r;
 
 	if (!v->revoked_at) {
@@ -52,27 +52,27 @@ static int import_one(struct store_conn *c, const struct pfs_actor *a,
 	if (!s)
 		return -EIO;
 	secret_digest(c->st->pepper, v->secret, v->secret_len, digest);
-	sqlite3_bind_int64(s, 1, v->user_id);
-	sqlite3_bind_text(s, 2, v->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, v->scopes);
-	sqlite3_bind_int(s, 4, v->impersonation);
-	sqlite3_bind_int64(s, 5, v->created_at);
+	store_bind_int(s, 1, v->user_id);
+	store_bind_str(s, 2, v->name);
+	store_bind_int(s, 3, v->scopes);
+	store_bind_int(s, 4, v->impersonation);
+	store_bind_int(s, 5, v->created_at);
 	if (v->expires_day >= 0)
-		sqlite3_bind_int64(s, 6, v->expires_day);
+		store_bind_int(s, 6, v->expires_day);
 	if (v->last_used_at)
-		sqlite3_bind_int64(s, 7, v->last_used_at);
+		store_bind_int(s, 7, v->last_used_at);
 	if (v->revoked_at)
-		sqlite3_bind_int64(s, 8, v->revoked_at);
-	sqlite3_bind_blob(s, 9, digest, sizeof(digest), SQLITE_TRANSIENT);
+		store_bind_int(s, 8, v->revoked_at);
+	store_bind_blob(s, 9, digest, sizeof(digest));
 	r = store_exec(c, s);
 	sodium_memzero(digest, sizeof(digest));
 	if (r)
 		return r;
-	owner->id = sqlite3_last_insert_rowid(c->db);
+	owner->id = store_last_id(c);
 	s = store_sql(c, SQL_USER_ADD_TOKEN);
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, v->user_id);
+	store_bind_int(s, 1, v->user_id);
 	r = store_exec(c, s);
 	if (r)
 		return r;

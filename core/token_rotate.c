@@ -63,13 +63,13 @@ static int revoke_family(struct store_conn *c, const struct pfs_actor *a,
 	int n, r;
 
 	do { /* in batches: a statement is not stepped while rows change */
-		sqlite3_stmt *s = store_sql(c, SQL_TOKEN_FAMILY);
+		struct store_stmt *s = store_sql(c, SQL_TOKEN_FAMILY);
 		if (!s)
 			return -EIO;
-		sqlite3_bind_int64(s, 1, family);
+		store_bind_int(s, 1, family);
 		for (n = 0; n < 64 && (r = store_step(c, s)) == 1; n++)
-			ids[n] = sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
+			ids[n] = store_col_int(s, 0);
+		store_reset(s);
 		if (r < 0)
 			return r;
 		for (int i = 0; i < n; i++) {
@@ -85,32 +85,33 @@ static int revoke_family(struct store_conn *c, const struct pfs_actor *a,
 static int64_t insert_successor(struct store_conn *c, const struct token_info *t,
 				int64_t day, int64_t now)
 {
-	sqlite3_stmt *s = store_sql(c, SQL_TOKEN_ROTATE);
+	struct store_stmt *s = store_sql(c, SQL_TOKEN_ROTATE);
 	int r;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, t->user_id);
+	store_bind_int(s, 1, t->user_id);
 	store_bind_text(s, 2, t->name, strlen(t->name));
 	store_bind_text(s, 3, t->description, strlen(t->description));
-	sqlite3_bind_int64(s, 4, t->scopes);
-	sqlite3_bind_int(s, 5, t->impersonation);
-	sqlite3_bind_int64(s, 6, now);
+	store_bind_int(s, 4, t->scopes);
+	store_bind_int(s, 5, t->impersonation);
+	store_bind_int(s, 6, now);
 	if (day >= 0)
-		sqlite3_bind_int64(s, 7, day);
-	sqlite3_bind_int64(s, 8, t->id);
-	sqlite3_bind_int64(s, 9, t->family_id);
+		store_bind_int(s, 7, day);
+	store_bind_int(s, 8, t->id);
+	store_bind_int(s, 9, t->family_id);
 	if (t->access_level)
-		sqlite3_bind_int(s, 10, t->access_level);
+		store_bind_int(s, 10, t->access_level);
+	store_bind_int(s, 11, c->st->origin);
 	r = store_exec(c, s);
 	if (!r) {
 		s = store_sql(c, SQL_USER_ADD_TOKEN);
 		if (!s)
 			return -EIO;
-		sqlite3_bind_int64(s, 1, t->user_id);
+		store_bind_int(s, 1, t->user_id);
 		r = store_exec(c, s);
 	}
-	return r ? r : sqlite3_last_insert_rowid(c->db);
+	return r ? r : store_last_id(c);
 }
 
 /* Rotates t (fetched in c's open transaction), which may be rotated: 0

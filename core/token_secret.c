@@ -23,20 +23,20 @@ static int seal(struct store_conn *c, const struct pfs_actor *a,
 {
 	unsigned char digest[SECRET_DIGEST_LEN];
 	char object[OBJECT_MAX];
-	sqlite3_stmt *s = store_sql(c, SQL_TOKEN_SEAL);
+	struct store_stmt *s = store_sql(c, SQL_TOKEN_SEAL);
 	int r;
 
 	if (!s)
 		return -EIO;
 	secret_digest(c->st->pepper, secret, len, digest);
-	sqlite3_bind_int64(s, 1, t->id);
-	sqlite3_bind_blob(s, 2, digest, sizeof(digest), SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 3, store_now());
+	store_bind_int(s, 1, t->id);
+	store_bind_blob(s, 2, digest, sizeof(digest));
+	store_bind_int(s, 3, store_now());
 	r = store_exec(c, s);
 	sodium_memzero(digest, sizeof(digest));
 	if (r)
 		return r;
-	if (sqlite3_changes(c->db) != 1)
+	if (store_changed(c) != 1)
 		return -ENOENT;
 	token_object(t, object);
 	r = audit_add(c, a, action, object, NULL, NULL, NULL);
@@ -138,8 +138,8 @@ int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
 	struct store_conn *c = store_conn(st);
 	struct token_info t;
 	char object[OBJECT_MAX];
-	int64_t now = store_now();
-	sqlite3_stmt *s;
+	int64_t now = store_now(), minter = 0, after = 0;
+	struct store_stmt *s;
 	int r;
 
 	*count = 0;
@@ -154,16 +154,24 @@ int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
 			r = -EIO;
 			break;
 		}
+		store_bind_int(s, 1, after);
 		r = store_step(c, s);
 		if (r == 1) {
-			t.id = sqlite3_column_int64(s, 0);
-			t.user_id = sqlite3_column_int64(s, 1);
+			t.id = after = store_col_int(s, 0);
+			t.user_id = store_col_int(s, 1);
 			token_col_text(t.user_name, sizeof(t.user_name), s, 2);
 			t.expires_day = token_col_int(s, 3, -1);
+			minter = token_col_int(s, 4, 0);
 		}
-		sqlite3_reset(s);
+		store_reset(s);
 		if (r <= 0)
 			break;
+		/* another daemon of the store may still hand it out */
+		r = minter ? c->st->ops->alive(c, minter) : 0;
+		if (r < 0)
+			break;
+		if (r)
+			continue;
 		r = token_update(c, SQL_TOKEN_REVOKE, t.id, now, false, now);
 		if (r)
 			break;
@@ -188,16 +196,16 @@ int token_find_digest(struct store *st,
 		      struct token_info *out)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_TOKEN_BY_DIGEST) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_TOKEN_BY_DIGEST) : NULL;
 	int r;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_blob(s, 1, d, SECRET_DIGEST_LEN, SQLITE_STATIC);
+	store_bind_blob(s, 1, d, SECRET_DIGEST_LEN);
 	r = store_step(c, s);
 	if (r == 1)
 		token_row(s, out);
-	sqlite3_reset(s);
+	store_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
 
@@ -205,7 +213,7 @@ int token_touch(struct store *st, const struct token_info *t, int64_t now,
 		int interval, bool wait)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int r;
 
 	if (!c)
@@ -220,15 +228,15 @@ int token_touch(struct store *st, const struct token_info *t, int64_t now,
 		store_rollback(c);
 		return -EIO;
 	}
-	sqlite3_bind_int64(s, 1, t->id);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_int64(s, 3, now - interval);
+	store_bind_int(s, 1, t->id);
+	store_bind_int(s, 2, now);
+	store_bind_int(s, 3, now - interval);
 	r = store_exec(c, s);
 	if (r) {
 		store_rollback(c);
 		return r;
 	}
-	if (sqlite3_changes(c->db) == 1)
+	if (store_changed(c) == 1)
 		store_touch(c, STORE_CH_TOKEN, t->user_id, t->id, 0);
 	return store_commit(c);
 }

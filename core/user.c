@@ -20,48 +20,48 @@ const char *const user_kind_names[USER_NKINDS] = {
 static const struct access_obj users = {.kind = ACCESS_USERS, .owner_uid = -1};
 
 /* Fills u from a row of USER_COLS. */
-static void user_row(sqlite3_stmt *s, struct user_info *u)
+static void user_row(struct store_stmt *s, struct user_info *u)
 {
-	const char *name = (const char *)sqlite3_column_text(s, 1);
+	const char *name = store_col_text(s, 1);
 
-	u->id = sqlite3_column_int64(s, 0);
+	u->id = store_col_int(s, 0);
 	snprintf(u->name, sizeof(u->name), "%s", name ? name : "");
-	u->blocked = sqlite3_column_int(s, 2);
-	u->blocked_at = sqlite3_column_int64(s, 3);
-	u->uid = sqlite3_column_type(s, 4) == SQLITE_NULL
+	u->blocked = store_col_int(s, 2);
+	u->blocked_at = store_col_int(s, 3);
+	u->uid = store_col_null(s, 4)
 		     ? -1
-		     : sqlite3_column_int64(s, 4);
-	u->uid_at = sqlite3_column_int64(s, 5);
-	u->created_at = sqlite3_column_int64(s, 6);
-	u->ntokens = sqlite3_column_int64(s, 7);
-	u->kind = (enum user_kind)sqlite3_column_int(s, 8);
+		     : store_col_int(s, 4);
+	u->uid_at = store_col_int(s, 5);
+	u->created_at = store_col_int(s, 6);
+	u->ntokens = store_col_int(s, 7);
+	u->kind = (enum user_kind)store_col_int(s, 8);
 	if ((unsigned)u->kind >= USER_NKINDS)
 		u->kind = USER_HUMAN;
-	u->kind_at = sqlite3_column_int64(s, 9);
-	u->resource_id = sqlite3_column_type(s, 10) == SQLITE_NULL
+	u->kind_at = store_col_int(s, 9);
+	u->resource_id = store_col_null(s, 10)
 			     ? 0
-			     : sqlite3_column_int64(s, 10);
+			     : store_col_int(s, 10);
 }
 
 /* Runs a one-row user query bound by bind; 0, -ENOENT or -errno. */
-static int user_one(struct store_conn *c, sqlite3_stmt *s,
+static int user_one(struct store_conn *c, struct store_stmt *s,
 		    struct user_info *out)
 {
 	int r = store_step(c, s);
 
 	if (r == 1)
 		user_row(s, out);
-	sqlite3_reset(s);
+	store_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
 
 static int user_get_c(struct store_conn *c, int64_t id, struct user_info *out)
 {
-	sqlite3_stmt *s = store_sql(c, SQL_USER_GET);
+	struct store_stmt *s = store_sql(c, SQL_USER_GET);
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, id);
+	store_bind_int(s, 1, id);
 	return user_one(c, s, out);
 }
 
@@ -76,7 +76,7 @@ int user_find(struct store *st, const char *name, size_t len,
 	      struct user_info *out)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_USER_FIND) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_USER_FIND) : NULL;
 
 	if (!s)
 		return -EIO;
@@ -91,7 +91,7 @@ int user_create(struct store *st, const struct pfs_actor *a, const char *name,
 {
 	struct store_conn *c = store_conn(st);
 	char object[PFS_NAME_MAX + 8];
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int r;
 
 	if (!c)
@@ -112,11 +112,11 @@ int user_create(struct store *st, const struct pfs_actor *a, const char *name,
 		goto rollback;
 	}
 	store_bind_text(s, 1, name, len);
-	sqlite3_bind_int64(s, 2, store_now());
+	store_bind_int(s, 2, store_now());
 	r = store_exec(c, s);
 	if (r)
 		goto rollback;
-	*id = sqlite3_last_insert_rowid(c->db);
+	*id = store_last_id(c);
 	r = audit_add(c, a, "user_create", object, NULL, NULL, NULL);
 	if (r)
 		goto rollback;
@@ -133,7 +133,7 @@ int user_remove(struct store *st, const struct pfs_actor *a, int64_t id)
 	struct store_conn *c = store_conn(st);
 	char object[PFS_NAME_MAX + 8];
 	struct user_info u;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int r;
 
 	if (!c)
@@ -156,7 +156,7 @@ int user_remove(struct store *st, const struct pfs_actor *a, int64_t id)
 		r = -EIO;
 		goto rollback;
 	}
-	sqlite3_bind_int64(s, 1, id);
+	store_bind_int(s, 1, id);
 	r = store_exec(c, s);
 	if (r)
 		goto rollback;
@@ -204,7 +204,7 @@ int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	int64_t v = 0, cur, mtime;
 	struct access_obj obj;
 	const char *action;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int b, r;
 
 	if (!c)
@@ -252,12 +252,12 @@ int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		r = -EIO;
 		goto rollback;
 	}
-	sqlite3_bind_int64(s, 1, id);
+	store_bind_int(s, 1, id);
 	if (v < 0)
-		sqlite3_bind_null(s, 2);
+		store_bind_null(s, 2);
 	else
-		sqlite3_bind_int64(s, 2, v);
-	sqlite3_bind_int64(s, 3, store_now());
+		store_bind_int(s, 2, v);
+	store_bind_int(s, 3, store_now());
 	r = store_exec(c, s);
 	if (r)
 		goto rollback;
@@ -307,32 +307,32 @@ size_t user_render(const struct user_info *u, enum user_attr attr, char *buf,
 int user_list(struct store *st, int64_t after, user_list_fn *fn, void *ctx)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_USER_LIST) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_USER_LIST) : NULL;
 	struct user_info u;
 	int r;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, after);
+	store_bind_int(s, 1, after);
 	while ((r = store_step(c, s)) == 1) {
 		user_row(s, &u);
 		if (fn(ctx, &u))
 			break;
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	return r < 0 ? r : 0;
 }
 
 int user_count(struct store *st, int64_t *n)
 {
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = c ? store_sql(c, SQL_USER_COUNT) : NULL;
+	struct store_stmt *s = c ? store_sql(c, SQL_USER_COUNT) : NULL;
 	int r;
 
 	if (!s)
 		return -EIO;
 	r = store_step(c, s);
-	*n = r == 1 ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
+	*n = r == 1 ? store_col_int(s, 0) : 0;
+	store_reset(s);
 	return r < 0 ? r : 0;
 }

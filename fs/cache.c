@@ -13,6 +13,7 @@
 
 #include "cache.h"
 #include "ino.h"
+#include "patfs/cfg.h"
 #include "patfs/resource.h"
 #include "patfs/policy.h"
 #include "patfs/token.h"
@@ -42,6 +43,11 @@ struct cache {
 	bool stop;
 	int64_t seq; /* last change of another process seen (thread only) */
 	int64_t day; /* the UTC day the thread last saw (thread only) */
+	/* while the store cannot say what changed (thread only): since when
+	 * (CLOCK_MONOTONIC seconds, 0: it can), and whether every cache was
+	 * dropped for it */
+	double blind_since;
+	bool blind_dropped;
 	atomic_uint_fast64_t generation; /* see cache_generation() */
 };
 
@@ -263,6 +269,32 @@ static bool passed(const struct timespec *t)
 	       (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
 }
 
+/* Hears what other processes changed. While the store cannot say (a
+ * database that cannot be reached), what the kernel holds is served for at
+ * most [store] max_stale_s; then every cache is dropped, and the requests
+ * that follow ask the store (and fail while it is away). */
+static void poll_store(struct cache *c)
+{
+	struct store_change all = {.kind = STORE_CH_ALL};
+	struct timespec ts;
+	double now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (store_changes_since(c->st, &c->seq, apply_cb, c) == 0) {
+		c->blind_since = 0;
+		c->blind_dropped = false;
+		return;
+	}
+	if (!c->blind_since)
+		c->blind_since = now;
+	if (!c->blind_dropped &&
+	    now - c->blind_since >= store_cfg(c->st)->max_stale_s) {
+		apply(c, &all);
+		c->blind_dropped = true;
+	}
+}
+
 static void *run(void *arg)
 {
 	struct cache *c = arg;
@@ -289,7 +321,7 @@ static void *run(void *arg)
 		for (size_t i = 0; i < n; i++)
 			apply(c, &batch[i]);
 		if (passed(&poll_at)) {
-			store_changes_since(c->st, &c->seq, apply_cb, c);
+			poll_store(c);
 			new_day(c);
 			deadline_in(&poll_at, CACHE_POLL_MS);
 		}

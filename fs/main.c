@@ -182,10 +182,8 @@ static int open_store(struct pfs *p, struct cfg *cfg,
 
 	r = cfg_load(cfg, o->config, err, sizeof(err));
 	cfg->store_init = o->init;
-	if (!r) {
-		r = p->lock_fd = store_lock(cfg, err, sizeof(err));
-		r = r < 0 ? r : 0;
-	}
+	if (!r)
+		r = store_lock(cfg, &p->lock_fd, err, sizeof(err));
 	if (!r)
 		r = store_open(&p->st, cfg, err, sizeof(err));
 	if (!r)

@@ -229,19 +229,9 @@ static void put_requests(struct out *o, struct metrics *m)
 	}
 }
 
-static long long file_bytes(const char *path, const char *suffix)
-{
-	char name[4096];
-	struct stat sb;
-
-	snprintf(name, sizeof(name), "%s%s", path, suffix);
-	return stat(name, &sb) == 0 ? (long long)sb.st_size : 0;
-}
-
 static int render(struct pfs *p, struct token_doc *doc)
 {
 	struct out o = {.doc = doc};
-	const char *db = p->cfg->store_path;
 
 	*doc = (struct token_doc){.mtime = (int64_t)time(NULL)};
 	put_tokens(&o, p, doc->mtime);
@@ -252,10 +242,9 @@ static int render(struct pfs *p, struct token_doc *doc)
 	put_actions(&o, p);
 	put_requests(&o, p->metrics);
 	family(&o, "patfs_store_bytes", "gauge",
-	       "The store's files on disk: the database and its write-ahead "
-	       "log.");
-	put(&o, "patfs_store_bytes %lld\n",
-	    file_bytes(db, "") + file_bytes(db, "-wal"));
+	       "The store's size: SQLite's database and write-ahead log on "
+	       "disk, or PostgreSQL's database.");
+	put(&o, "patfs_store_bytes %lld\n", (long long)store_bytes(p->st));
 	family(&o, "patfs_notice_last_run_timestamp_seconds", "gauge",
 	       "When the last daily run of expiry notices ended (0: none since "
 	       "the daemon started).");

@@ -166,7 +166,8 @@ int tool_backup(const char *config, const char *file)
 		fprintf(stderr, "patfs: error: %s\n", err);
 		return 1;
 	}
-	if (access(cfg.store_path, F_OK) != 0) {
+	if (cfg.store_backend == CFG_STORE_SQLITE &&
+	    access(cfg.store_path, F_OK) != 0) {
 		fprintf(stderr, "patfs: error: no store at %s\n",
 			cfg.store_path);
 		cfg_free(&cfg);

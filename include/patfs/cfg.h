@@ -8,7 +8,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+enum cfg_store_backend {
+	CFG_STORE_SQLITE,
+	CFG_STORE_POSTGRESQL,
+};
+
 struct cfg {
+	enum cfg_store_backend store_backend; /* [store] backend */
+	char *store_dsn;   /* [store] dsn: a libpq connection string, or NULL */
+	int max_stale_s;   /* [store] max_stale_s: cached answers while the
+			      database cannot be reached */
 	char *store_path;  /* [store] path, absolute after cfg_load */
 	char *pepper_file; /* [store] pepper_file, absolute after cfg_load */
 	char *admin_group; /* [access] admin_group, or NULL for none */
@@ -42,6 +51,7 @@ struct cfg {
 	/* not from the file: the daemon's --init. A missing or empty store
 	 * beside an existing pepper is refused unless set. */
 	bool store_init;
+	char *config_path; /* the file cfg_load read, absolute, or NULL */
 };
 
 /* Fills c with the embedded defaults, paths relative to the current directory

@@ -40,13 +40,14 @@ typedef void store_change_fn(void *ctx, const struct store_change *ch);
 int store_open(struct store **out, const struct cfg *cfg, char *err,
 	       size_t errlen);
 
-/* For a daemon, before store_open: takes the lock beside the store (PATH.lock,
- * created 0600, checked as the store is) so that a second daemon on the same
- * store is refused; the lock lasts as long as the returned fd, which is kept
- * across fork. It names the caller's pid. The fd, or -errno with the reason
- * in err (-EBUSY: another daemon holds it, its pid in err). Processes that
- * only check tokens through the C API take no lock. */
-int store_lock(const struct cfg *cfg, char *err, size_t errlen);
+/* For a daemon, before store_open: takes the lock beside a SQLite store
+ * (PATH.lock, created 0600, checked as the store is) so that a second daemon
+ * on the same store is refused; the lock lasts as long as the fd set in *fd,
+ * which is kept across fork. It names the caller's pid. A PostgreSQL store
+ * takes none (*fd = -1): the daemons of many hosts share it. 0, or -errno
+ * with the reason in err (-EBUSY: another daemon holds it, its pid in err).
+ * Processes that only check tokens through the C API take no lock. */
+int store_lock(const struct cfg *cfg, int *fd, char *err, size_t errlen);
 
 /* Writes the calling process's pid into the lock file fd (after fork). */
 void store_lock_note_pid(int fd);
@@ -61,6 +62,10 @@ typedef void store_progress_fn(void *ctx, uint64_t done, uint64_t total);
  * the progress. 0 or -errno with the reason in err. */
 int store_backup(struct store *st, const char *path, store_progress_fn *fn,
 		 void *ctx, char *err, size_t errlen);
+
+/* Bytes the store takes (SQLite: the database and its log; PostgreSQL: the
+ * database), or -1 when it cannot be told. */
+int64_t store_bytes(struct store *st);
 
 /* Closes every connection of every thread and frees the store. */
 void store_close(struct store *st);

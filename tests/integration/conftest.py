@@ -2,11 +2,21 @@
 
 The daemon runs in the foreground with its stderr in a file; when a test ends
 the mount is taken down and the test fails if that stderr shows an error or a
-sanitizer report (as sshfs's tests do)."""
+sanitizer report (as sshfs's tests do).
+
+PATFS_STORE=postgresql runs the suite on PostgreSQL: a throwaway cluster from
+Debian's postgresql package (initdb in a temporary directory, a Unix socket,
+run as the unprivileged user postgres) for the session, a new schema for
+each test, and every configuration a test writes gets [store] backend and dsn.
+Tests of what only a SQLite store has are marked sqlite_only."""
 import errno
+import glob
 import os
+import pwd
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -14,6 +24,116 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PATFS = os.environ.get("PATFS_BIN", os.path.join(ROOT, "build", "patfs"))
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+STORE = os.environ.get("PATFS_STORE", "sqlite")
+PG = STORE == "postgresql"
+PG_DSN = None  # this test's database, while PG
+
+
+def pg_bin():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return os.path.dirname(found[-1]) if found else None
+
+
+def store_lines():
+    """The [store] keys that put a daemon on this run's store."""
+    if not PG:
+        return ""
+    return "backend = postgresql\ndsn = %s\n" % PG_DSN
+
+
+def with_store(body):
+    """body with this run's store keys in its [store] section."""
+    if not PG:
+        return body
+    keys = store_lines()
+    return body + ("\n" if body and not body.endswith("\n") else "") + \
+        "[store]\n" + keys
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sqlite_only(why): tests what only a SQLite store has")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        m = item.get_closest_marker("sqlite_only")
+        if PG and m:
+            item.add_marker(pytest.mark.skip(
+                reason="SQLite store only: " + (m.args[0] if m.args else "")))
+
+
+def pg_ctl(top, *args):
+    """Runs the cluster at top's pg_ctl as postgres: start, stop, ..."""
+    pw = pwd.getpwnam("postgres")
+    as_pg = ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+             "--clear-groups"]
+    if args[0] == "initdb":
+        cmd = [os.path.join(pg_bin(), "initdb"), "-D", top + "/data",
+               "--auth=trust", "-U", "postgres", "-E", "UTF8"]
+    else:
+        cmd = [os.path.join(pg_bin(), "pg_ctl"), "-D", top + "/data", "-l",
+               top + "/log", "-w", "-o",
+               "-c listen_addresses='' -c unix_socket_directories='%s'"
+               " -c max_connections=300" % top] + list(args)
+    subprocess.run(as_pg + cmd, check=True, stdout=subprocess.DEVNULL, cwd=top)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The session's PostgreSQL cluster: its directory, the socket's too."""
+    if not PG:
+        pytest.skip("needs PostgreSQL: PATFS_STORE=postgresql runs it")
+    if not pg_bin():
+        pytest.skip("PostgreSQL is not installed (Debian's postgresql "
+                    "package): the PostgreSQL runs are skipped")
+    pw = pwd.getpwnam("postgres")
+    top = tempfile.mkdtemp(prefix="patfs-pg-")
+    os.chown(top, pw.pw_uid, pw.pw_gid)
+    pg_ctl(top, "initdb")
+    pg_ctl(top, "start")
+    db = pg_admin(top, "postgres")
+    db.cursor().execute("CREATE DATABASE patfs")  # each test has a schema
+    db.close()
+    yield top
+    pg_ctl(top, "-m", "immediate", "stop")
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def pg_admin(sock, dbname="patfs"):
+    """A new connection to the cluster, autocommitting."""
+    import psycopg2
+    db = psycopg2.connect(host=sock, user="postgres", dbname=dbname)
+    db.autocommit = True
+    return db
+
+
+_schemas = [0]
+
+
+@pytest.fixture(autouse=True)
+def pg_database(request):
+    """On PostgreSQL, a new schema for each test (the dsn's search_path),
+    dropped after it."""
+    global PG_DSN
+    if not PG:
+        yield None
+        return
+    sock = request.getfixturevalue("pg_cluster")
+    _schemas[0] += 1
+    name = "t%d" % _schemas[0]
+    db = pg_admin(sock)
+    db.cursor().execute("CREATE SCHEMA %s" % name)
+    db.close()
+    PG_DSN = ("host=%s user=postgres dbname=patfs options='-c search_path=%s'"
+              % (sock, name))
+    yield PG_DSN
+    PG_DSN = None
+    db = pg_admin(sock)  # a test may have stopped and started the server
+    db.cursor().execute("DROP SCHEMA %s CASCADE" % name)
+    db.close()
+
+
 BAD_STDERR = re.compile(r"error|AddressSanitizer|LeakSanitizer|runtime error|"
                         r"Sanitizer|WARNING", re.I)
 
@@ -35,6 +155,9 @@ class Daemon:
     def start(self, expect_fail=False):
         os.makedirs(self.mnt, exist_ok=True)
         cmd = self.start_cmd_prefix + [PATFS, "-f"] + self.args
+        if PG and not self.config and not any(
+                a.startswith("-c") or "config=" in a for a in self.args):
+            self.config = write_config(self.workdir, "")
         if self.config:
             cmd += ["-c", self.config]
         cmd.append(self.mnt)
@@ -107,7 +230,7 @@ class Daemon:
 def write_config(workdir, body=""):
     path = os.path.join(str(workdir), "patfs.ini")
     with open(path, "w") as f:
-        f.write(body)
+        f.write(with_store(body))
     return path
 
 
@@ -138,6 +261,72 @@ def fs(make_daemon):
 
 
 # Helpers for the tests ------------------------------------------------------
+
+class Rows(list):
+    def fetchall(self):
+        return list(self)
+
+    def fetchone(self):
+        return self[0] if self else None
+
+
+class StoreDB:
+    """SQL on a daemon's store, whichever it is, each statement committed on
+    its own; parameters are written ?."""
+
+    def __init__(self, workdir, name="patfs.db"):
+        if PG:
+            import psycopg2
+            self.db = psycopg2.connect(PG_DSN)
+            self.db.autocommit = True
+        else:
+            import sqlite3
+            self.db = sqlite3.connect(os.path.join(str(workdir), name),
+                                      isolation_level=None)
+
+    def execute(self, sql, args=()):
+        if PG:
+            cur = self.db.cursor()
+            cur.execute(sql.replace("?", "%s"), tuple(args))
+            rows = Rows(tuple(r) for r in cur.fetchall()) \
+                if cur.description else Rows()
+            cur.close()
+            return rows
+        return Rows(self.db.execute(sql, args).fetchall())
+
+    def commit(self):
+        pass  # each statement commits on its own
+
+    def close(self):
+        self.db.close()
+
+
+def store_db(d):
+    """A StoreDB on Daemon d's store."""
+    return StoreDB(d.workdir)
+
+
+class WriteLock:
+    """Holds the store's write lock from another program, as a backup (on
+    SQLite) or another host's writer (on PostgreSQL) might: with ... as."""
+
+    def __init__(self, d):
+        self.db = store_db(d)
+
+    def __enter__(self):
+        if PG:  # store_pg.c's LOCK_CLASS, LOCK_WRITE
+            self.db.execute("SELECT pg_advisory_lock(1885434982, 1)")
+        else:
+            self.db.execute("BEGIN EXCLUSIVE")
+        return self
+
+    def __exit__(self, *exc):
+        if PG:
+            self.db.execute("SELECT pg_advisory_unlock(1885434982, 1)")
+        else:
+            self.db.execute("COMMIT")
+        self.db.close()
+
 
 def read(path):
     with open(path, "rb") as f:

@@ -7,13 +7,13 @@ second for other processes."""
 import datetime
 import errno
 import os
-import sqlite3
 import subprocess
 import time
 
 import pytest
 
-from conftest import FAKETIME_LIB, PATFS, err_of, mint, read, settles, write
+from conftest import (FAKETIME_LIB, PATFS, err_of, mint, read, settles, store_db,
+                      write)
 
 CLIENT = os.path.join(os.path.dirname(PATFS), "tests", "auth_client")
 
@@ -62,7 +62,7 @@ def test_the_kernel_really_caches(make_daemon):
     p = d.path("users/alice/tokens/%d/description" % tid)
     assert write(p, "before") == 0
     warm(d)
-    db = sqlite3.connect(os.path.join(d.workdir, "patfs.db"))
+    db = store_db(d)
     db.execute("UPDATE tokens SET description = 'after!' WHERE id = ?", (tid,))
     db.commit()
     db.close()
@@ -185,7 +185,7 @@ def test_a_name_removed_and_created_again_by_another_process(make_daemon):
             return None  # the old inode, removed, until the name goes
 
     assert settles(lambda: ino_of(d.path("users/kim")) not in (old, None), True) < 1.0
-    db = sqlite3.connect(os.path.join(d.workdir, "patfs.db"))
+    db = store_db(d)
     (want,), = db.execute("SELECT id FROM users WHERE name = 'kim'").fetchall()
     db.close()
     assert read(d.path("users/kim/id")) == b"%d\n" % want != old_id
@@ -211,7 +211,7 @@ def test_a_reader_that_falls_behind_drops_everything(make_daemon, held):
     p = d.path("users/alice/tokens/%d/description" % tid)
     warm(d)
     holder = open(p, "rb") if held else None
-    db = sqlite3.connect(os.path.join(d.workdir, "patfs.db"))
+    db = store_db(d)
     db.execute("UPDATE tokens SET description = 'quietly' WHERE id = ?", (tid,))
     # what 9000 commits of another process would leave: the rows the
     # daemon has not read yet were pruned

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from conftest import mint, read, write, ROOT
+from conftest import PG, mint, read, write, ROOT
 
 
 @pytest.mark.parametrize("text,needle", [
@@ -42,4 +42,6 @@ def test_config_changes_behaviour(make_daemon):
     assert secret.startswith("xyz-") and len(secret) == 24
     assert read(d.path("users/alice/tokens/1/scopes")) == b"api\nread_user\n"
     assert read(d.path("users/alice/tokens/1/expires_at")) == b""
-    assert os.path.exists(os.path.join(d.workdir, "sub.db"))
+    assert os.path.exists(os.path.join(d.workdir, "sub.pepper"))
+    # path is SQLite's: on PostgreSQL the store is the dsn's database
+    assert os.path.exists(os.path.join(d.workdir, "sub.db")) != PG

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import (PATFS, ROOT, counts, err_of, forget_names, mint, read,
+from conftest import (PATFS, PG, ROOT, counts, err_of, forget_names, mint, read,
                       requests, write, write_config)
 
 BUILD = os.path.dirname(PATFS)
@@ -108,7 +108,10 @@ def test_daemonized_errors_reach_syslog(tmp_path, full_dir):
     try:
         assert os.path.ismount(str(mnt))
         # the store's lock names the daemon, not the parent that exited
-        pid = int((tmp_path / "patfs.db.lock").read_text())
+        # (PostgreSQL stores take none: find it by its mount point)
+        pid = int(subprocess.run(["pgrep", "-f", "%s$" % mnt], capture_output=True,
+                                 text=True).stdout.split()[0]) if PG else \
+            int((tmp_path / "patfs.db.lock").read_text())
         with open("/proc/%d/comm" % pid) as f:
             assert f.read() == "patfs\n"
         assert write(str(mnt / "auth" / "api"), "glpat-" + "x" * 20) != 0

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from conftest import (FAKETIME_LIB, PATFS, ROOT, Daemon, audit_lines, mint, read, settles, write,
-                      write_config)
+from conftest import (FAKETIME_LIB, PATFS, PG, ROOT, Daemon, StoreDB, audit_lines, mint, read,
+                      settles, store_db, write, write_config)
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "fixtures")
@@ -35,6 +35,7 @@ def restored(tmp_path, store, pepper, name="restored"):
 
 # backup ---------------------------------------------------------------------
 
+@pytest.mark.sqlite_only("a PostgreSQL store is backed up with the server's tools")
 def test_backup_under_load_restores_into_a_new_mount(make_daemon, tmp_path):
     """A backup taken while a writer mints and revokes through the mount is
     one consistent store: restored beside the pepper, every token it holds
@@ -98,6 +99,7 @@ def test_backup_under_load_restores_into_a_new_mount(make_daemon, tmp_path):
     e.check_stderr()
 
 
+@pytest.mark.sqlite_only("a PostgreSQL store is backed up with the server's tools")
 def test_backup_refuses_an_existing_file_and_a_missing_store(make_daemon, tmp_path):
     d = make_daemon("[notify]\nenabled = false\n")
     mint(d, "alice", "a")
@@ -130,6 +132,7 @@ def at_fixture_time():
 
 @pytest.mark.skipif(not os.path.exists(FAKETIME_LIB), reason="libfaketime is missing")
 @pytest.mark.parametrize("version", [2, 5])
+@pytest.mark.sqlite_only("the fixtures are SQLite stores of earlier versions")
 def test_a_store_of_an_earlier_version_opens_whole(tmp_path, version):
     """A store made by an earlier patfs (tests/fixtures/v<N>, made by
     make-store with that version's binary) opens with this one: every
@@ -284,7 +287,7 @@ echo still running; exit 1
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.split("\n")[:2] == ["fuse.patfs patfs", "ci"], r.stdout
     assert subprocess.run(["pgrep", "-f", "patfs patfs %s" % mnt]).returncode == 1
-    db = sqlite3.connect(str(work / "patfs.db"))
+    db = StoreDB(work)
     assert db.execute("SELECT name FROM tokens").fetchall() == [("ci",)]
     db.close()
 
@@ -293,12 +296,12 @@ def test_it_tells_systemd_when_it_serves_and_when_it_stops(tmp_path):
     """Type=notify: READY=1 on $NOTIFY_SOCKET once the mount answers,
     STOPPING=1 when it ends (an abstract socket too)."""
     import socket
+    work = tmp_path / "w"
+    work.mkdir()
     for name in (str(tmp_path / "notify"), "@patfs-test-%d" % os.getpid()):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(name if name[0] == "/" else "\0" + name[1:])
         sock.settimeout(10)
-        work = tmp_path / ("w%d" % len(name))
-        work.mkdir()
         d = Daemon(work, write_config(work, "[notify]\nenabled = false\n"),
                    env={"NOTIFY_SOCKET": name})
         d.start()
@@ -346,7 +349,7 @@ def test_metrics_say_what_the_store_holds(make_daemon):
     os.mkdir(d.path("groups/acme"))
     os.mkdir(d.path("groups/acme/tokens/deploy"))
     assert write(d.path("users/alice/tokens/ci/rotate"), "1") == 0
-    db = sqlite3.connect(os.path.join(d.workdir, "patfs.db"))
+    db = store_db(d)
     old = db.execute("SELECT id FROM tokens WHERE name = 'robot'").fetchone()[0]
     db.execute("UPDATE tokens SET expires_at = expires_at - 400 WHERE id = ?", (old,))
     db.commit()  # expired, behind patfs's back: metrics read the store
@@ -400,7 +403,11 @@ def test_metrics_say_what_the_store_holds(make_daemon):
     count = m["patfs_fuse_request_duration_seconds_count"][(("op", "OPEN"),)]
     assert opened["+Inf"] == count >= opens
     assert sorted(opened.values()) == [opened[k] for k in sorted(opened, key=lambda x: float(x))]
-    db_bytes = sum(os.path.getsize(os.path.join(d.workdir, f)) for f in ("patfs.db", "patfs.db-wal"))
+    if PG:
+        (db_bytes,), = store_db(d).execute("SELECT pg_database_size(current_database())")
+    else:
+        db_bytes = sum(os.path.getsize(os.path.join(d.workdir, f))
+                       for f in ("patfs.db", "patfs.db-wal"))
     assert abs(m["patfs_store_bytes"][()] - db_bytes) < 1 << 20
     assert m["patfs_notice_last_run_timestamp_seconds"][()] == 0  # notices are off
     assert abs(m["patfs_start_time_seconds"][()] - time.time()) < 60
@@ -443,7 +450,7 @@ def import_gitlab(d, name):
 
 
 def tokens_by_gitlab_id(d):
-    db = sqlite3.connect(os.path.join(d.workdir, "patfs.db"))
+    db = store_db(d)
     rows = db.execute("SELECT gitlab_id, id, digest IS NULL, sealed_at IS NOT NULL"
                       " FROM tokens WHERE gitlab_id IS NOT NULL").fetchall()
     db.close()
@@ -552,7 +559,7 @@ def test_a_bad_inventory_changes_nothing(make_daemon, tmp_path, mangle, where):
     r = subprocess.run([PATFS, "-c", d.config, "--import-gitlab", str(bad)],
                        cwd=d.workdir, capture_output=True, text=True)
     assert r.returncode == 1 and where in r.stderr, r.stderr
-    db = sqlite3.connect(os.path.join(d.workdir, "patfs.db"))
+    db = store_db(d)
     assert db.execute("SELECT count(*) FROM tokens").fetchone() == (1,)
     assert db.execute("SELECT count(*) FROM users").fetchone() == (1,)
     assert db.execute("SELECT count(*) FROM resources").fetchone() == (0,)

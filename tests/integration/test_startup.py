@@ -3,11 +3,14 @@ pepper."""
 import os
 import subprocess
 
+import pytest
+
 from conftest import PATFS, Daemon, mint, read
 
 CLIENT = os.path.join(os.path.dirname(PATFS), "tests", "auth_client")
 
 
+@pytest.mark.sqlite_only("on PostgreSQL many daemons share one store")
 def test_a_second_daemon_on_one_store_is_refused(make_daemon, tmp_path):
     d = make_daemon()
     tid, _ = mint(d, "alice", "fresh", take=False)
@@ -38,6 +41,7 @@ def test_a_second_daemon_on_one_store_is_refused(make_daemon, tmp_path):
     second.stop()
 
 
+@pytest.mark.sqlite_only("test_pg.py has PostgreSQL's")
 def test_an_empty_store_beside_a_pepper_needs_init(make_daemon):
     d = make_daemon()
     mint(d, "alice", "ci")
