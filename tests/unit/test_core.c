@@ -430,6 +430,27 @@ static void test_cfg(void)
 	CHECK(cfg_load(&c, "missing.ini", err, sizeof(err)) == -ENOENT);
 	CHECK(strstr(err, "missing.ini") != NULL);
 	cfg_free(&c);
+
+	/* the store's backend: SQLite unless said */
+	CHECK_EQ(cfg_load(&c, NULL, err, sizeof(err)), 0);
+	CHECK_EQ(c.store_backend, CFG_STORE_SQLITE);
+	CHECK(!c.store_dsn && c.max_stale_s == 5 && !c.config_path);
+	cfg_free(&c);
+	write_file("t.ini", "[store]\nbackend = postgresql\n"
+			    "dsn = host=db1 dbname=patfs\nmax_stale_s = 0\n");
+	CHECK_EQ(cfg_load(&c, "t.ini", err, sizeof(err)), 0);
+	CHECK_EQ(c.store_backend, CFG_STORE_POSTGRESQL);
+	CHECK(c.store_dsn && !strcmp(c.store_dsn, "host=db1 dbname=patfs"));
+	CHECK(c.max_stale_s == 0 && c.config_path && c.config_path[0] == '/');
+	cfg_free(&c);
+	write_file("t.ini", "[store]\nbackend = mysql\n");
+	CHECK_EQ(cfg_load(&c, "t.ini", err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "t.ini:2: [store] backend") != NULL);
+	cfg_free(&c);
+	write_file("t.ini", "[store]\nmax_stale_s = 3601\n");
+	CHECK_EQ(cfg_load(&c, "t.ini", err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "t.ini:2: [store] max_stale_s") != NULL);
+	cfg_free(&c);
 }
 
 static void test_secrets(void)
