@@ -96,6 +96,14 @@ enum store_sql {
 extern const char *const store_sql_text[STORE_NSQL];
 extern const char *const store_schema[SCHEMA_VERSION];
 
+/* PostgreSQL's own text (store_pg_sql.c): statements that differ from
+ * SQLite's (NULL: SQLite's, numbered $N), the schema as of SCHEMA_VERSION,
+ * and the upgrade from each version v to v + 1 (NULL: none). */
+extern const char *const store_pg_sql[STORE_NSQL];
+extern const char store_pg_create[];
+extern const char *const store_pg_upgrade[SCHEMA_VERSION];
+#define STORE_PG_CHANNEL "patfs_changes" /* what commits NOTIFY */
+
 #define STORE_MAX_CHANGES 16
 #define BUSY_MS		  10000 /* how long a change waits for the write lock */
 
