@@ -170,6 +170,11 @@ int store_backup(struct store *st, const char *path, store_progress_fn *fn,
 	return st->ops->backup(st, path, fn, ctx, err, errlen);
 }
 
+int store_lead(struct store *st, enum store_lead what, bool take)
+{
+	return st->ops->lead(st, (int)what, take);
+}
+
 int64_t store_bytes(struct store *st)
 {
 	return st->ops->bytes(st);

@@ -164,6 +164,8 @@ struct store_ops {
 	int (*alive)(struct store_conn *c, int64_t origin);
 	int (*backup)(struct store *st, const char *path, store_progress_fn *fn,
 		      void *ctx, char *err, size_t errlen);
+	/* store_lead's answer. */
+	int (*lead)(struct store *st, int what, bool take);
 	/* Bytes the store takes, or -1. */
 	int64_t (*bytes)(struct store *st);
 };

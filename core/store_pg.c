@@ -806,6 +806,34 @@ static int pg_alive(struct store_conn *c, int64_t origin)
 	return r;
 }
 
+/* A lead is a session-level advisory lock of the session: it ends with the
+ * process (or with its session's connection). */
+static int pg_lead(struct store *st, int what, bool take)
+{
+	struct pg_store *ps = st->impl;
+	char key[16];
+	const char *val[1] = {key};
+	PGresult *res;
+	int r = -EIO;
+
+	snprintf(key, sizeof(key), "%d", what);
+	pthread_mutex_lock(&ps->lock);
+	if (ps->session && PQstatus(ps->session) == CONNECTION_OK) {
+		res = PQexecParams(
+		    ps->session,
+		    take ? "SELECT pg_try_advisory_lock(" XSTR(
+			       LOCK_CLASS) ", $1::integer)"
+			 : "SELECT pg_advisory_unlock(" XSTR(
+			       LOCK_CLASS) ", $1::integer)",
+		    1, NULL, val, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			r = strcmp(PQgetvalue(res, 0, 0), "t") == 0 || !take;
+		PQclear(res);
+	}
+	pthread_mutex_unlock(&ps->lock);
+	return take ? r : 0;
+}
+
 static int pg_backup(struct store *st, const char *path, store_progress_fn *fn,
 		     void *ctx, char *err, size_t errlen)
 {
@@ -1046,6 +1074,7 @@ const struct store_ops store_pg_ops = {
     .set_wait = pg_set_wait,
     .poll = pg_poll,
     .alive = pg_alive,
+    .lead = pg_lead,
     .backup = pg_backup,
     .bytes = pg_bytes,
 };

@@ -290,6 +290,12 @@ static int lite_alive(struct store_conn *c, int64_t origin)
 	return origin == c->st->origin;
 }
 
+static int lite_lead(struct store *st, int what, bool take)
+{
+	(void)st, (void)what, (void)take;
+	return 1; /* one daemon per store: it leads */
+}
+
 /* Copies ---------------------------------------------------------------- */
 
 struct copying {
@@ -654,6 +660,7 @@ const struct store_ops store_sqlite_ops = {
     .set_wait = lite_set_wait,
     .poll = lite_poll,
     .alive = lite_alive,
+    .lead = lite_lead,
     .backup = lite_backup,
     .bytes = lite_bytes,
 };

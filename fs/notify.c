@@ -132,8 +132,8 @@ static int run_command(struct notify *nf, const struct notice *n)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
 }
 
-/* One run: every notice due now, sent and recorded. */
-static void sweep(struct notify *nf)
+/* Sends every notice due now and records it. */
+static void send_due(struct notify *nf)
 {
 	struct pfs_actor self = {.pid = (int32_t)getpid(), .admin = true};
 	int sent;
@@ -163,6 +163,21 @@ static void sweep(struct notify *nf)
 	} while (nf->n == BATCH && sent > 0);
 }
 
+/* One run: every notice due now, sent and recorded, by one daemon of the
+ * store at a time. False when another daemon leads the run (or the store
+ * cannot say which): then it is tried again a minute later, and finds done
+ * what the other recorded. */
+static bool sweep(struct notify *nf)
+{
+	int lead = store_lead(nf->st, STORE_LEAD_NOTICES, true);
+
+	if (lead <= 0)
+		return false;
+	send_due(nf);
+	store_lead(nf->st, STORE_LEAD_NOTICES, false);
+	return true;
+}
+
 static void *run(void *arg)
 {
 	struct notify *nf = arg;
@@ -175,13 +190,18 @@ static void *run(void *arg)
 		time_t at = (time_t)(today * 86400 + nf->cfg->notify_hour * 3600);
 
 		if (now >= at && nf->last_day != today) {
+			bool done;
+
 			pthread_mutex_unlock(&nf->lock);
-			sweep(nf);
+			done = sweep(nf);
 			store_release_thread(nf->st);
 			pthread_mutex_lock(&nf->lock);
-			nf->last_day = today;
-			nf->last_run = (int64_t)time(NULL);
-			continue;
+			if (done) {
+				nf->last_day = today;
+				nf->last_run = (int64_t)time(NULL);
+				continue;
+			}
+			now = time(NULL); /* another leads: a minute on */
 		}
 		/* a minute at most: the clock may be set meanwhile */
 		until = (struct timespec){.tv_sec = now + 60};

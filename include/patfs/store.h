@@ -7,6 +7,7 @@
 #ifndef PATFS_STORE_H
 #define PATFS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +67,18 @@ int store_backup(struct store *st, const char *path, store_progress_fn *fn,
 /* Bytes the store takes (SQLite: the database and its log; PostgreSQL: the
  * database), or -1 when it cannot be told. */
 int64_t store_bytes(struct store *st);
+
+/* Work that one daemon of a store does at a time, whichever host it runs
+ * on: the daily expiry notices. */
+enum store_lead {
+	STORE_LEAD_NOTICES = 3,
+};
+
+/* Takes (take) or gives back the lead of what: 1 when this process holds
+ * it now, 0 when another does, -errno when the store cannot tell. It lasts
+ * until given back or the process ends. On SQLite (one daemon per store)
+ * always 1. */
+int store_lead(struct store *st, enum store_lead what, bool take);
 
 /* Closes every connection of every thread and frees the store. */
 void store_close(struct store *st);

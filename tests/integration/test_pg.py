@@ -1,18 +1,20 @@
 """One store on PostgreSQL, two daemons: two mount points with configurations
 of their own (two hosts, as far as patfs can tell), one database. Run when
 the suite runs on PostgreSQL (PATFS_STORE=postgresql); skipped otherwise."""
+import datetime
 import errno
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 
 import pytest
 
 from conftest import (PATFS, PG, Daemon, StoreDB, audit_lines, err_of, mint, pg_ctl, read,
-                      settles, write, write_config)
+                      settles, with_store, write, write_config)
 
 pytestmark = pytest.mark.skipif(not PG, reason="two daemons on one store: "
                                 "PostgreSQL runs only (PATFS_STORE=postgresql)")
@@ -272,3 +274,48 @@ def test_a_backup_of_a_postgresql_store_points_at_the_server_s_tools(make_daemon
                        capture_output=True, text=True, cwd=d.workdir)
     assert r.returncode == 1 and "pg_dump" in r.stderr, r.stderr
     assert not os.path.exists(tmp_path / "b.db")
+
+
+def test_one_daemon_at_a_time_sends_the_day_s_notices(tmp_path):
+    """Two daemons with expiry notices on, started while a run takes a
+    while (the command sleeps): each notice goes out once, by whichever
+    daemon leads the run; the other finds it done."""
+    box = tempfile.mkdtemp(prefix="patfs-notify-", dir="/tmp")
+    os.chmod(box, 0o1777)  # the command runs as nobody
+    try:
+        a = host(tmp_path, "a")
+        for i in range(3):
+            tid, _ = mint(a, "alice", "t%d" % i)
+            assert write(a.path("users/alice/tokens/%d/expires_at" % tid), day(5)) == 0
+        a.stop()
+        notify = ("[notify]\nhour_utc = 0\ntimeout_s = 10\n"
+                  "command = sleep 0.5; echo $PATFS_TOKEN_ID >> %s/sent\n"
+                  "[auth]\nmax_failures_per_minute = 100000\n" % box)
+        with open(a.config, "w") as f:
+            f.write(with_store(notify))
+        b = host(tmp_path, "b", pepper_from=a, config=notify)
+        a.start()
+        try:
+            sent = os.path.join(box, "sent")
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and len(notices(a)) < 3:
+                time.sleep(0.1)
+            time.sleep(1)  # what a second sender would add meanwhile
+            assert sorted(read(sent).split()) == sorted(b"%d" % i for i in (1, 2, 3))
+            assert len(notices(a)) == 3
+        finally:
+            a.stop()
+            b.stop()
+        for d in (a, b):
+            d.check_stderr()
+    finally:
+        shutil.rmtree(box)
+
+
+def day(delta):
+    d = datetime.datetime.now(datetime.timezone.utc).date()
+    return (d + datetime.timedelta(days=delta)).isoformat()
+
+
+def notices(d):
+    return [l for l in audit_lines(d) if l["action"] == "token_notice"]
