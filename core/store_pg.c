@@ -33,7 +33,7 @@
 #define MAX_PARAMS     16
 #define PAGE_ROWS      1000 /* rows a listing fetches at a time */
 #define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
+#define BACKOFF_MAX_MS 1000
 #define LOCK_CLASS     1885434982 /* "patf": the two-int4 key space */
 #define LOCK_WRITE     1	  /* held by the writing transaction */
 #define LOCK_SCHEMA    2	  /* held while the schema is made */
@@ -364,8 +364,19 @@ static void note_loss(struct pg_conn *pc)
 		pfs_log(PFS_LOG_ERR,
 			"postgresql: lost the connection to the store; "
 			"changes fail (EIO) until it is back");
+	/* the first try comes at once: a connection the server dropped while
+	 * it sat idle (a restart) is simply made again */
+	if (!pc->lost)
+		clock_gettime(CLOCK_MONOTONIC, &pc->retry_at);
 	pc->lost = true;
-	after(&pc->retry_at, BACKOFF_MIN_MS);
+}
+
+/* Whether a statement that failed with r on pc may run once more on a new
+ * connection: the old one was lost, outside any transaction. */
+static bool again(struct pg_conn *pc, int r, int tries)
+{
+	return r == -EIO && tries == 0 && !pc->in_tx &&
+	       PQstatus(pc->conn) != CONNECTION_OK;
 }
 
 /* Statements ----------------------------------------------------------- */
@@ -488,24 +499,27 @@ static int ensure_prepared(struct pg_stmt *ps)
 /* Runs ps with its parameters: 0 or -errno (logged unless an answer). */
 static int execute(struct pg_stmt *ps)
 {
-	char msg[256];
 	struct pg_conn *pc = pc_of(ps->base.c);
-	char name[16];
 	ExecStatusType st;
+	char name[16], msg[256];
 	int r;
 
-	if (!usable(pc))
-		return -EIO;
-	r = ensure_prepared(ps);
-	if (r)
-		return r;
 	snprintf(name, sizeof(name), "p%d", (int)ps->id);
-	PQclear(ps->res);
-	ps->res =
-	    PQexecPrepared(pc->conn, name, ps->nparams,
-			   (const char *const *)ps->val, ps->len, ps->fmt, 0);
-	st = PQresultStatus(ps->res);
-	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+	for (int tries = 0;; tries++) {
+		if (!usable(pc))
+			return -EIO;
+		r = ensure_prepared(ps);
+		if (r && again(pc, r, tries))
+			continue;
+		if (r)
+			return r;
+		PQclear(ps->res);
+		ps->res = PQexecPrepared(pc->conn, name, ps->nparams,
+					 (const char *const *)ps->val, ps->len,
+					 ps->fmt, 0);
+		st = PQresultStatus(ps->res);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+			break;
 		r = pg_errno(ps->res, pc->conn);
 		note_loss(pc);
 		if (r != -EEXIST && r != -EIO &&
@@ -513,7 +527,8 @@ static int execute(struct pg_stmt *ps)
 			pfs_log(PFS_LOG_ERR, "postgresql: %s",
 				why(ps->res, pc->conn, msg, sizeof(msg)));
 		clear_result(ps);
-		return r;
+		if (!again(pc, r, tries))
+			return r;
 	}
 	ps->row = 0;
 	ps->nrows = PQntuples(ps->res);
@@ -598,14 +613,11 @@ static int64_t pg_changed(struct store_conn *c)
 
 static int pg_begin(struct store_conn *c, bool wait)
 {
-	char msg[256];
 	struct pg_conn *pc = pc_of(c);
-	char sql[160];
+	char sql[160], msg[256];
 	PGresult *res;
-	int r = 0;
+	int r;
 
-	if (!usable(pc))
-		return -EIO;
 	if (wait)
 		snprintf(sql, sizeof(sql),
 			 "BEGIN; SET LOCAL lock_timeout = %d;"
@@ -615,30 +627,36 @@ static int pg_begin(struct store_conn *c, bool wait)
 		snprintf(sql, sizeof(sql),
 			 "BEGIN; SELECT pg_try_advisory_xact_lock(%d, %d)",
 			 LOCK_CLASS, LOCK_WRITE);
-	pc->in_tx = true;
-	res = PQexec(pc->conn, sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		r = pg_errno(res, pc->conn);
-		note_loss(pc);
-		if (r != -EIO && !(r == -EBUSY && c->quiet_busy))
-			pfs_log(PFS_LOG_ERR, "postgresql: %s",
-				why(res, pc->conn, msg, sizeof(msg)));
-	} else if (!wait && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
-		r = -EBUSY;
-	}
-	PQclear(res);
-	if (r) {
+	for (int tries = 0;; tries++) {
+		if (!usable(pc))
+			return -EIO;
+		r = 0;
+		pc->in_tx = true;
+		res = PQexec(pc->conn, sql);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			r = pg_errno(res, pc->conn);
+			note_loss(pc);
+			if (r != -EIO && !(r == -EBUSY && c->quiet_busy))
+				pfs_log(PFS_LOG_ERR, "postgresql: %s",
+					why(res, pc->conn, msg, sizeof(msg)));
+		} else if (!wait && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+			r = -EBUSY;
+		}
+		PQclear(res);
+		if (!r)
+			return 0;
 		if (!pc->tx_lost)
 			run(pc->conn, "ROLLBACK", NULL, 0);
 		pc->in_tx = pc->tx_lost = false;
+		if (!again(pc, r, tries))
+			return r;
 	}
-	return r;
 }
 
-/* The changes table's trigger announced each change, sent now. */
-/* Commits. A transaction in which a statement failed is rolled back by
- * COMMIT itself (its status says ROLLBACK): that is a failure here, never an
- * acknowledged change. */
+/* Commits (the changes table's trigger announced each change: sent now). A
+ * transaction in which a statement failed is rolled back by COMMIT itself (its
+ * status says ROLLBACK): that is a failure here, never an acknowledged change.
+ */
 static int pg_commit(struct store_conn *c)
 {
 	struct pg_conn *pc = pc_of(c);
@@ -819,13 +837,12 @@ static int pg_lead(struct store *st, int what, bool take)
 	snprintf(key, sizeof(key), "%d", what);
 	pthread_mutex_lock(&ps->lock);
 	if (ps->session && PQstatus(ps->session) == CONNECTION_OK) {
-		res = PQexecParams(
-		    ps->session,
-		    take ? "SELECT pg_try_advisory_lock(" XSTR(
-			       LOCK_CLASS) ", $1::integer)"
-			 : "SELECT pg_advisory_unlock(" XSTR(
-			       LOCK_CLASS) ", $1::integer)",
-		    1, NULL, val, NULL, NULL, 0);
+		res = PQexecParams(ps->session,
+				   take ? "SELECT pg_try_advisory_lock(" XSTR(
+					      LOCK_CLASS) ", $1::integer)"
+					: "SELECT pg_advisory_unlock(" XSTR(
+					      LOCK_CLASS) ", $1::integer)",
+				   1, NULL, val, NULL, NULL, 0);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
 			r = strcmp(PQgetvalue(res, 0, 0), "t") == 0 || !take;
 		PQclear(res);

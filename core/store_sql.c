@@ -122,8 +122,7 @@ const char *const store_sql_text[STORE_NSQL] = {
 	"UPDATE tokens SET digest = ?2, sealed_at = ?3 WHERE id = ?1"
 	" AND sealed_at IS NULL AND revoked_at IS NULL",
     [SQL_TOKEN_LOST] =
-	"SELECT t.id, t.user_id, u.name, t.expires_at, t.minted_by"
-	" FROM tokens t JOIN users u ON u.id = t.user_id"
+	"SELECT t.id, t.minted_by FROM tokens t"
 	" WHERE t.sealed_at IS NULL AND t.revoked_at IS NULL AND t.id > ?1"
 	" ORDER BY t.id LIMIT 1",
     [SQL_TOKEN_BY_DIGEST] = TOKEN_COLS "WHERE t.digest = ?1",

@@ -157,11 +157,8 @@ int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
 		store_bind_int(s, 1, after);
 		r = store_step(c, s);
 		if (r == 1) {
-			t.id = after = store_col_int(s, 0);
-			t.user_id = store_col_int(s, 1);
-			token_col_text(t.user_name, sizeof(t.user_name), s, 2);
-			t.expires_day = token_col_int(s, 3, -1);
-			minter = token_col_int(s, 4, 0);
+			after = store_col_int(s, 0);
+			minter = token_col_int(s, 1, 0);
 		}
 		store_reset(s);
 		if (r <= 0)
@@ -172,7 +169,10 @@ int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
 			break;
 		if (r)
 			continue;
-		r = token_update(c, SQL_TOKEN_REVOKE, t.id, now, false, now);
+		r = token_get_in(c, after, &t); /* the whole token: its path */
+		if (!r)
+			r = token_update(c, SQL_TOKEN_REVOKE, t.id, now, false,
+					 now);
 		if (r)
 			break;
 		token_object(&t, object);
