@@ -396,11 +396,14 @@ bool uring_ended(void)
 	return atomic_load(&uring.ended);
 }
 
-/* The end of the connection, or of patfs: nothing more to serve. */
+/* The end of the connection, or of patfs: nothing more to serve. EBADF
+ * too: the one fd the rings name is /dev/fuse's, which only the unmount
+ * closes (fuse_session_unmount, before uring_stop), so a ring still
+ * committing a reply then finds it gone. */
 static bool ring_over(int r)
 {
 	return r == -ENOTCONN || r == -ECONNABORTED || r == -ECANCELED ||
-	       r == -ESHUTDOWN;
+	       r == -ESHUTDOWN || r == -EBADF;
 }
 
 static void *ring_main(void *arg)
