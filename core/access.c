@@ -137,8 +137,8 @@ static int rights_of(enum role role, const struct access_obj *o)
 static bool in_user_dir(const struct access_obj *o)
 {
 	return o->kind == ACCESS_USER_ATTR || o->kind == ACCESS_TOKENS ||
-	       o->kind == ACCESS_USER_JSON ||
-	       o->kind == ACCESS_TOKEN || o->kind == ACCESS_TOKEN_ATTR;
+	       o->kind == ACCESS_USER_JSON || o->kind == ACCESS_TOKEN ||
+	       o->kind == ACCESS_TOKEN_ATTR;
 }
 
 static enum role role_of(const struct pfs_actor *a, const struct access_obj *o)

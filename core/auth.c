@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,8 +234,7 @@ static void log_entry(struct auth *au, const struct entry *e, int64_t now)
 	auth_log_write(&au->log, line, (size_t)n);
 }
 
-static void log_summary(struct auth *au, const struct summary *sum,
-			int64_t now)
+static void log_summary(struct auth *au, const struct summary *sum, int64_t now)
 {
 	struct entry e = {.why = WHY_LIMITED, .sum = sum};
 
@@ -294,8 +293,8 @@ static void stamp_queue(struct auth *au, const struct token_info *t,
 		if (au->stamps[i].token_id == t->id)
 			break;
 	if (i < STAMPS) {
-		au->stamps[i] = (struct stamp){t->id, t->user_id,
-					       t->last_used_at, now};
+		au->stamps[i] =
+		    (struct stamp){t->id, t->user_id, t->last_used_at, now};
 		au->nstamps += i == au->nstamps;
 	}
 	pthread_mutex_unlock(&au->lock);
@@ -317,8 +316,7 @@ static void stamp_flush(struct auth *au)
 				       .user_id = batch[i].user_id,
 				       .last_used_at = batch[i].last_used_at};
 		if (token_touch(au->st, &t, batch[i].at,
-				au->cfg->last_used_interval_s,
-				false) == -EBUSY)
+				au->cfg->last_used_interval_s, false) == -EBUSY)
 			stamp_queue(au, &t, batch[i].at);
 	}
 }
@@ -328,8 +326,8 @@ static void stamp_flush(struct auth *au)
  * does not depend on it. */
 static void touch(struct auth *au, const struct token_info *t, int64_t now)
 {
-	int r = token_touch(au->st, t, now, au->cfg->last_used_interval_s,
-			    false);
+	int r =
+	    token_touch(au->st, t, now, au->cfg->last_used_interval_s, false);
 	bool waiting;
 
 	if (r == -EBUSY)
@@ -344,8 +342,8 @@ static void touch(struct auth *au, const struct token_info *t, int64_t now)
 /* Checks secret as auth_check says, for scope idx, or idx2 as well when
  * it is not negative (either will do): 0 with *t filled, or -errno (the
  * failure logged and counted, *t filled when the secret is a token's). */
-static int check(struct auth *au, const struct pfs_actor *a, int idx,
-		 int idx2, const char *secret, size_t len, const char *path,
+static int check(struct auth *au, const struct pfs_actor *a, int idx, int idx2,
+		 const char *secret, size_t len, const char *path,
 		 struct token_info *t)
 {
 	int64_t now = store_now();
@@ -377,12 +375,11 @@ static int check(struct auth *au, const struct pfs_actor *a, int idx,
 		log_summary(au, &due, now);
 	}
 	if (lim != LIMITED_AGAIN)
-		log_entry(au,
-			  &(struct entry){.why = why,
-					  .token_id = t->id,
-					  .path = path,
-					  .a = a},
-			  now);
+		log_entry(
+		    au,
+		    &(struct entry){
+			.why = why, .token_id = t->id, .path = path, .a = a},
+		    now);
 	return -reasons[why].err;
 }
 
@@ -433,10 +430,9 @@ void auth_close(struct auth *au)
 	for (int i = 0; i < LIMIT_SLOTS; i++) {
 		struct limit *l = &au->limits[i];
 		if (l->start && l->refused > 1)
-			log_summary(au,
-				    &(struct summary){l->uid, l->refused,
-						      l->start},
-				    now);
+			log_summary(
+			    au, &(struct summary){l->uid, l->refused, l->start},
+			    now);
 	}
 	auth_log_close(&au->log);
 	pthread_mutex_destroy(&au->lock);

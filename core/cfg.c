@@ -247,7 +247,8 @@ static int handler(void *user, const char *section, const char *name,
 		else
 			r = -EINVAL;
 	} else if (KEY("store", "dsn")) {
-		free(c->store_dsn); /* empty: libpq's defaults (PG* variables) */
+		free(
+		    c->store_dsn); /* empty: libpq's defaults (PG* variables) */
 		c->store_dsn = NULL;
 		r = set_str(&c->store_dsn, strdup(value));
 	} else if (KEY("store", "max_stale_s"))
@@ -303,9 +304,9 @@ static int handler(void *user, const char *section, const char *name,
 	} else if (KEY("metrics", "textfile")) {
 		free(c->metrics_textfile);
 		c->metrics_textfile = NULL;
-		r = value[0] ? set_str(&c->metrics_textfile,
-				       absolute(p->dir, value))
-			     : 0;
+		r = value[0]
+			? set_str(&c->metrics_textfile, absolute(p->dir, value))
+			: 0;
 	} else if (KEY("metrics", "interval_s")) {
 		why = "expected seconds, 1 to 3600";
 		r = parse_int(value, 1, 3600, &c->metrics_interval_s);
@@ -322,8 +323,8 @@ static int handler(void *user, const char *section, const char *name,
  * sections even when they hold no key (inih does not report those). */
 static char *reader(char *str, int num, void *stream)
 {
-	static const char *const known[] = {"store",  "access", "tokens",
-					    "auth",   "notify", "metrics"};
+	static const char *const known[] = {"store", "access", "tokens",
+					    "auth",  "notify", "metrics"};
 	struct cfg_parse *p = stream;
 	char *s = fgets(str, num, p->f), *t, *end;
 

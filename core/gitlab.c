@@ -49,8 +49,7 @@ static int ensure_user(struct import *im, int64_t gid, const char *bot,
 	r = store_step(c, s);
 	if (r == 1) {
 		*id = store_col_int(s, 0);
-		snprintf(name, PFS_NAME_MAX + 1, "%s",
-			 store_col_text(s, 1));
+		snprintf(name, PFS_NAME_MAX + 1, "%s", store_col_text(s, 1));
 	}
 	store_reset(s);
 	if (r != 0)
@@ -239,8 +238,7 @@ static int ensure_resource(struct import *im, size_t o, int kind, int64_t *rid,
 	r = store_step(c, s);
 	if (r == 1) {
 		*rid = store_col_int(s, 0);
-		snprintf(name, PFS_NAME_MAX + 1, "%s",
-			 store_col_text(s, 1));
+		snprintf(name, PFS_NAME_MAX + 1, "%s", store_col_text(s, 1));
 	}
 	store_reset(s);
 	if (r < 0)

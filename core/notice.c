@@ -27,8 +27,7 @@ static bool has(const char *s, int threshold)
 }
 
 /* mark: s and the thresholds in add[n] (descending, 0 last), as a list. */
-static void merge(const char *s, const int *add, int n, char *mark,
-		  size_t size)
+static void merge(const char *s, const int *add, int n, char *mark, size_t size)
 {
 	int all[10], k = 0, x;
 	size_t w = 0;
@@ -96,16 +95,13 @@ static int consider(void *ctx, const struct token_info *t)
 int notice_due(struct store *st, int64_t now, notice_fn *fn, void *ctx)
 {
 	const struct cfg *cfg = store_cfg(st);
-	struct sweep sw = {.cfg = cfg,
-			   .today = policy_day_of(now),
-			   .fn = fn,
-			   .ctx = ctx};
+	struct sweep sw = {
+	    .cfg = cfg, .today = policy_day_of(now), .fn = fn, .ctx = ctx};
 	int64_t furthest = cfg->nthresholds ? cfg->thresholds[0] : 0;
 
 	/* unrevoked tokens expiring from NOTICE_EXPIRED_DAYS ago on */
 	return token_list_window(st, sw.today - NOTICE_EXPIRED_DAYS - 1,
-				 INT64_MAX, sw.today + furthest, consider,
-				 &sw);
+				 INT64_MAX, sw.today + furthest, consider, &sw);
 }
 
 int notice_record(struct store *st, const struct pfs_actor *a,

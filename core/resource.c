@@ -52,7 +52,7 @@ static void resource_row(struct store_stmt *s, struct resource_info *r)
 {
 	r->id = store_col_int(s, 0);
 	r->kind = store_col_int(s, 1) == RESOURCE_GROUP ? RESOURCE_GROUP
-							     : RESOURCE_PROJECT;
+							: RESOURCE_PROJECT;
 	token_col_text(r->name, sizeof(r->name), s, 2);
 	token_col_text(r->path, sizeof(r->path), s, 3);
 	r->path_at = store_col_int(s, 4);
@@ -177,9 +177,9 @@ int resource_create(struct store *st, const struct pfs_actor *a,
 	*id = store_last_id(c);
 	snprintf(r.name, sizeof(r.name), "%.*s", (int)len, name);
 	object_of(&r, object, sizeof(object));
-	rc = audit_add(c, a, kind == RESOURCE_GROUP ? "group_create"
-						    : "project_create",
-		       object, NULL, NULL, NULL);
+	rc = audit_add(
+	    c, a, kind == RESOURCE_GROUP ? "group_create" : "project_create",
+	    object, NULL, NULL, NULL);
 	if (rc)
 		goto rollback;
 	store_touch(c, STORE_CH_RESOURCES, *id, 0, kind);
@@ -252,8 +252,9 @@ int resource_remove(struct store *st, const struct pfs_actor *a, int64_t id)
 	rc = store_exec(c, s);
 	object_of(&r, object, sizeof(object));
 	if (!rc)
-		rc = audit_add(c, a, r.kind == RESOURCE_GROUP ? "group_remove"
-							      : "project_remove",
+		rc = audit_add(c, a,
+			       r.kind == RESOURCE_GROUP ? "group_remove"
+							: "project_remove",
 			       object, NULL, NULL, NULL);
 	if (rc)
 		goto rollback;
@@ -379,9 +380,9 @@ static int create_bot(struct store_conn *c, const struct pfs_actor *a,
 			return -EIO;
 		store_bind_text(s, 1, bot, strlen(bot));
 		store_bind_int(s, 2, now);
-		store_bind_int(s, 3, r->kind == RESOURCE_GROUP
-					   ? USER_GROUP_BOT
-					   : USER_PROJECT_BOT);
+		store_bind_int(s, 3,
+			       r->kind == RESOURCE_GROUP ? USER_GROUP_BOT
+							 : USER_PROJECT_BOT);
 		store_bind_int(s, 4, r->id);
 		rc = store_exec(c, s);
 	}

@@ -24,8 +24,7 @@ int stats_tokens(struct store *st, int64_t now, struct stats_tokens *out)
 		return -EIO;
 	store_bind_int(s, 1, today);
 	while ((r = store_step(c, s)) == 1) {
-		int k = store_col_int(s, 0),
-		    state = store_col_int(s, 1);
+		int k = store_col_int(s, 0), state = store_col_int(s, 1);
 
 		if (k >= 0 && k < STATS_NKINDS && state >= 0 &&
 		    state < STATS_NSTATES)
@@ -75,8 +74,7 @@ int stats_actions_since(struct store *st, int64_t id,
 		return -EIO;
 	store_bind_int(s, 1, id);
 	while ((r = store_step(c, s)) == 1)
-		fn(ctx, store_col_text(s, 0),
-		   store_col_int(s, 1));
+		fn(ctx, store_col_text(s, 0), store_col_int(s, 1));
 	store_reset(s);
 	return r < 0 ? r : 0;
 }

@@ -191,8 +191,9 @@ int store_open(struct store **out, const struct cfg *cfg, char *err,
 		return -ENOMEM;
 	}
 	st->cfg = cfg;
-	st->ops = cfg->store_backend == CFG_STORE_POSTGRESQL ? &store_pg_ops
-							     : &store_sqlite_ops;
+	st->ops = cfg->store_backend == CFG_STORE_POSTGRESQL
+		      ? &store_pg_ops
+		      : &store_sqlite_ops;
 	/* names this process's changes for the caches of the others, which
 	 * may run on other hosts (so not a pid) */
 	do

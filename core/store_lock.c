@@ -50,10 +50,11 @@ int store_lock(const struct cfg *cfg, int *out, char *err, size_t errlen)
 		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		pid = holder_pid(fd);
 		if (r == -EBUSY && pid > 0)
-			snprintf(err, errlen,
-				 "store %s is in use by another patfs (pid %ld, "
-				 "lock %s): one daemon per store",
-				 cfg->store_path, pid, path);
+			snprintf(
+			    err, errlen,
+			    "store %s is in use by another patfs (pid %ld, "
+			    "lock %s): one daemon per store",
+			    cfg->store_path, pid, path);
 		else
 			snprintf(err, errlen, "lock file %s: %s", path,
 				 strerror(-r));

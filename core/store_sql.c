@@ -7,7 +7,7 @@
 	" t.impersonation, t.created_at, t.description_at, t.scopes_at,"       \
 	" t.impersonation_at, t.expires_at, t.expires_at_at,"                  \
 	" t.last_used_at, t.revoked_at, t.sealed_at, u.name, u.blocked,"       \
-	" u.blocked_at, u.uid, u.kind, t.previous_id,"                        \
+	" u.blocked_at, u.uid, u.kind, t.previous_id,"                         \
 	" (SELECT n.id FROM tokens n WHERE n.previous_id = t.id),"             \
 	" coalesce(t.family_id, t.id), t.access_level,"                        \
 	" coalesce(t.access_level_at, t.created_at), r.id, r.kind, r.name,"    \
@@ -89,8 +89,8 @@ const char *const store_sql_text[STORE_NSQL] = {
 	" WHERE u.resource_id = ?1 AND t.revoked_at IS NULL"
 	" AND (t.expires_at IS NULL OR t.expires_at > ?2)"
 	" AND (?3 IS NULL OR t.name = ?3) ORDER BY t.id DESC LIMIT 1",
-    [SQL_RES_TOKENS] = TOKEN_COLS
-    "WHERE u.resource_id = ?1 AND t.id > ?2 ORDER BY t.id",
+    [SQL_RES_TOKENS] =
+	TOKEN_COLS "WHERE u.resource_id = ?1 AND t.id > ?2 ORDER BY t.id",
     [SQL_TOKEN_ROTATE] =
 	"INSERT INTO tokens (user_id, name, description, scopes, impersonation,"
 	" created_at, description_at, scopes_at, impersonation_at, expires_at,"

@@ -14,23 +14,21 @@
 #include "patfs/policy.h"
 #include "patfs/resource.h"
 #include "patfs/secret.h"
-#include "patfs/user.h"
 #include "patfs/token.h"
+#include "patfs/user.h"
 #include "storeInt.h"
 #include "tokenInt.h"
 
 const char *const token_attr_names[TOKEN_NATTR] = {
-    "name",	  "description",  "scopes",  "impersonation", "created_at",
-    "expires_at", "last_used_at", "revoked", "active",	      "token",
-    "meta.json", "rotate", "previous", "next", "access_level", "bot",
-    "notified",
+    "name",	  "description",  "scopes",   "impersonation", "created_at",
+    "expires_at", "last_used_at", "revoked",  "active",	       "token",
+    "meta.json",  "rotate",	  "previous", "next",	       "access_level",
+    "bot",	  "notified",
 };
 
 int64_t token_col_int(struct store_stmt *s, int i, int64_t none)
 {
-	return store_col_null(s, i)
-		   ? none
-		   : store_col_int(s, i);
+	return store_col_null(s, i) ? none : store_col_int(s, i);
 }
 
 void token_col_text(char *dst, size_t size, struct store_stmt *s, int i)
@@ -152,8 +150,8 @@ void token_path(const struct token_info *t, char *out, size_t size)
 {
 	if (t->resource_id && !t->resource_removed_at)
 		snprintf(out, size, "%s/%s/tokens/%" PRId64,
-			 resource_dir_names[t->resource_kind],
-			 t->resource_name, t->id);
+			 resource_dir_names[t->resource_kind], t->resource_name,
+			 t->id);
 	else
 		snprintf(out, size, "users/%s/tokens/%" PRId64, t->user_name,
 			 t->id);
@@ -435,8 +433,8 @@ rollback:
 	return r;
 }
 
-int token_list_rows(struct store_conn *c, struct store_stmt *s, token_list_fn *fn,
-		    void *ctx)
+int token_list_rows(struct store_conn *c, struct store_stmt *s,
+		    token_list_fn *fn, void *ctx)
 {
 	struct token_info t;
 	int r;

@@ -20,8 +20,8 @@ void token_col_text(char *dst, size_t size, struct store_stmt *s, int i);
 
 /* Steps s, a statement of the token columns, calling fn for each row until
  * it returns nonzero, and resets it: 0 or -errno. */
-int token_list_rows(struct store_conn *c, struct store_stmt *s, token_list_fn *fn,
-		    void *ctx);
+int token_list_rows(struct store_conn *c, struct store_stmt *s,
+		    token_list_fn *fn, void *ctx);
 
 /* Fills t from a row of the token columns (storeInt.h's TOKEN_COLS). */
 void token_row(struct store_stmt *s, struct token_info *t);
@@ -61,7 +61,6 @@ int token_rotate_as(struct store *st, const struct pfs_actor *a, int64_t id,
  * the secret's length, or -errno. */
 int token_seal_new(struct store_conn *c, const struct pfs_actor *a, int64_t id,
 		   char *buf, size_t size);
-
 
 /* The token whose secret has digest d: 0, -ENOENT, or -errno. */
 int token_find_digest(struct store *st,

@@ -125,7 +125,8 @@ int token_ics(struct store *st, const struct pfs_actor *a, int64_t now,
 	      struct token_doc *out)
 {
 	static const char *const head[] = {
-	    "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//patfs//patfs " PATFS_VERSION "//EN",
+	    "BEGIN:VCALENDAR", "VERSION:2.0",
+	    "PRODID:-//patfs//patfs " PATFS_VERSION "//EN",
 	    "CALSCALE:GREGORIAN", "X-WR-CALNAME:patfs token expiry"};
 	struct ics l = {.a = a, .now = now, .doc = out};
 	int r = 0;

@@ -86,7 +86,8 @@ size_t token_render(const struct token_info *t, enum token_attr attr,
 		while (*s && (size_t)w + 16 < size) {
 			size_t k = strcspn(s, ",");
 			w += k == 1 && *s == '0'
-				 ? snprintf(buf + w, size - (size_t)w, "expired\n")
+				 ? snprintf(buf + w, size - (size_t)w,
+					    "expired\n")
 				 : snprintf(buf + w, size - (size_t)w, "%.*s\n",
 					    (int)k, s);
 			s += k + (s[k] == ',');

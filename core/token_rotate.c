@@ -26,7 +26,8 @@ static int successor_expiry(const struct cfg *cfg, const char *val, size_t len,
 	if (!policy_parse_bool(val, len, &b)) {
 		if (!b)
 			return -EINVAL;
-		*day = today + (cfg->require_expiry ? 7 : cfg->max_lifetime_days);
+		*day =
+		    today + (cfg->require_expiry ? 7 : cfg->max_lifetime_days);
 		return 0;
 	}
 	len = policy_value_len(val, len);
@@ -82,8 +83,9 @@ static int revoke_family(struct store_conn *c, const struct pfs_actor *a,
 }
 
 /* Inserts t's successor, expiring on day: its id, or -errno. */
-static int64_t insert_successor(struct store_conn *c, const struct token_info *t,
-				int64_t day, int64_t now)
+static int64_t insert_successor(struct store_conn *c,
+				const struct token_info *t, int64_t day,
+				int64_t now)
 {
 	struct store_stmt *s = store_sql(c, SQL_TOKEN_ROTATE);
 	int r;

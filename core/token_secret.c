@@ -78,7 +78,8 @@ int token_seal_new(struct store_conn *c, const struct pfs_actor *a, int64_t id,
 	if (r)
 		return r;
 	len = secret_generate(store_cfg(c->st)->prefix, buf, size);
-	r = len < 0 ? len : seal(c, a, &t, buf, (size_t)len, "token_secret_taken");
+	r = len < 0 ? len
+		    : seal(c, a, &t, buf, (size_t)len, "token_secret_taken");
 	if (r)
 		sodium_memzero(buf, size);
 	return r ? r : len;

@@ -11,10 +11,10 @@
 #include "storeInt.h"
 
 const char *const user_attr_names[USER_NATTR] = {"id", "blocked", "uid",
-						"kind"};
+						 "kind"};
 
-const char *const user_kind_names[USER_NKINDS] = {
-    "human", "service_account", "project_bot", "group_bot"};
+const char *const user_kind_names[USER_NKINDS] = {"human", "service_account",
+						  "project_bot", "group_bot"};
 
 /* users/: where users are created and removed. */
 static const struct access_obj users = {.kind = ACCESS_USERS, .owner_uid = -1};
@@ -28,9 +28,7 @@ static void user_row(struct store_stmt *s, struct user_info *u)
 	snprintf(u->name, sizeof(u->name), "%s", name ? name : "");
 	u->blocked = store_col_int(s, 2);
 	u->blocked_at = store_col_int(s, 3);
-	u->uid = store_col_null(s, 4)
-		     ? -1
-		     : store_col_int(s, 4);
+	u->uid = store_col_null(s, 4) ? -1 : store_col_int(s, 4);
 	u->uid_at = store_col_int(s, 5);
 	u->created_at = store_col_int(s, 6);
 	u->ntokens = store_col_int(s, 7);
@@ -38,9 +36,7 @@ static void user_row(struct store_stmt *s, struct user_info *u)
 	if ((unsigned)u->kind >= USER_NKINDS)
 		u->kind = USER_HUMAN;
 	u->kind_at = store_col_int(s, 9);
-	u->resource_id = store_col_null(s, 10)
-			     ? 0
-			     : store_col_int(s, 10);
+	u->resource_id = store_col_null(s, 10) ? 0 : store_col_int(s, 10);
 }
 
 /* Runs a one-row user query bound by bind; 0, -ENOENT or -errno. */

@@ -14,8 +14,8 @@
 #include "cache.h"
 #include "ino.h"
 #include "patfs/cfg.h"
-#include "patfs/resource.h"
 #include "patfs/policy.h"
+#include "patfs/resource.h"
 #include "patfs/token.h"
 #include "patfs/user.h"
 

@@ -9,32 +9,32 @@
 
 enum ino_kind {
 	INO_ROOT,
-	INO_USERS,	/* users/ */
-	INO_EXPIRING,	/* expiring/ */
-	INO_AUDIT,	/* audit.log */
-	INO_USER,	/* users/<u>/ (id: user) */
-	INO_USER_ATTR,	/* users/<u>/<attr> (sub: enum user_attr) */
-	INO_TOKENS,	/* users/<u>/tokens/ (id: user) */
-	INO_TOKEN,	/* users/<u>/tokens/<id>/ (id: token) */
-	INO_TOKEN_ATTR, /* a token's attribute (sub: enum token_attr) */
-	INO_DATE,	/* expiring/<date>/ (id: day) or never/ (sub: 1) */
-	INO_LINK,	/* expiring/<date>/<id> (id: token) */
-	INO_AUTH,	/* auth/ */
-	INO_SCOPE,	/* auth/<scope> (sub: scope index) */
-	INO_REVOKE,	/* revoke */
-	INO_IDENTIFY,	/* identify */
-	INO_SECRET,	/* a token's file "token" (id: token) */
-	INO_TOKENS_JSON, /* users/<u>/tokens.json (id: user) */
-	INO_TOKEN_REL,	 /* a token's previous and next (sub: attr) */
-	INO_SELF_ROTATE, /* rotate */
-	INO_WITHIN,	 /* expiring/within/ */
-	INO_WINDOW,	 /* expiring/within/<N>d/ (sub: which) */
-	INO_ICS,	 /* expiring.ics */
-	INO_RESOURCES,	 /* projects/ or groups/ (sub: enum resource_kind) */
-	INO_RESOURCE,	 /* projects/<p>/ (id: it) */
+	INO_USERS,	   /* users/ */
+	INO_EXPIRING,	   /* expiring/ */
+	INO_AUDIT,	   /* audit.log */
+	INO_USER,	   /* users/<u>/ (id: user) */
+	INO_USER_ATTR,	   /* users/<u>/<attr> (sub: enum user_attr) */
+	INO_TOKENS,	   /* users/<u>/tokens/ (id: user) */
+	INO_TOKEN,	   /* users/<u>/tokens/<id>/ (id: token) */
+	INO_TOKEN_ATTR,	   /* a token's attribute (sub: enum token_attr) */
+	INO_DATE,	   /* expiring/<date>/ (id: day) or never/ (sub: 1) */
+	INO_LINK,	   /* expiring/<date>/<id> (id: token) */
+	INO_AUTH,	   /* auth/ */
+	INO_SCOPE,	   /* auth/<scope> (sub: scope index) */
+	INO_REVOKE,	   /* revoke */
+	INO_IDENTIFY,	   /* identify */
+	INO_SECRET,	   /* a token's file "token" (id: token) */
+	INO_TOKENS_JSON,   /* users/<u>/tokens.json (id: user) */
+	INO_TOKEN_REL,	   /* a token's previous and next (sub: attr) */
+	INO_SELF_ROTATE,   /* rotate */
+	INO_WITHIN,	   /* expiring/within/ */
+	INO_WINDOW,	   /* expiring/within/<N>d/ (sub: which) */
+	INO_ICS,	   /* expiring.ics */
+	INO_RESOURCES,	   /* projects/ or groups/ (sub: enum resource_kind) */
+	INO_RESOURCE,	   /* projects/<p>/ (id: it) */
 	INO_RESOURCE_ATTR, /* its id, path (sub: enum resource_attr) */
-	INO_RES_TOKENS,	 /* its tokens/ (id: it) */
-	INO_METRICS,	 /* metrics */
+	INO_RES_TOKENS,	   /* its tokens/ (id: it) */
+	INO_METRICS,	   /* metrics */
 	INO_NKINDS
 };
 

@@ -15,14 +15,14 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "metrics.h"
+#include "notify.h"
 #include "ops.h"
+#include "pages.h"
 #include "patfs/auth.h"
 #include "patfs/cfg.h"
 #include "patfs/store.h"
 #include "patfs/token.h"
-#include "metrics.h"
-#include "notify.h"
-#include "pages.h"
 #include "tool.h"
 #include "uring.h"
 
@@ -173,8 +173,7 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *opts)
 
 /* Opens the store and the checker, and revokes what the last run lost.
  * 0, or -errno (logged). */
-static int open_store(struct pfs *p, struct cfg *cfg,
-		      const struct options *o)
+static int open_store(struct pfs *p, struct cfg *cfg, const struct options *o)
 {
 	struct pfs_actor self = {.uid = 0, .admin = true, .comm = "patfs"};
 	char err[1024];
@@ -234,9 +233,9 @@ static void tell_systemd(const char *state)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return;
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
-		   (struct sockaddr *)&sa,
-		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+	if (sendto(
+		fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		(socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
 		fuse_log(FUSE_LOG_WARNING,
 			 "patfs: warning: telling systemd %s: %s\n", state,
 			 strerror(errno));
@@ -369,8 +368,9 @@ static int parse_args(struct fuse_args *args, struct options *o,
 		return -1;
 	}
 	if ((o->backup || o->import) && opts->mountpoint) {
-		fprintf(stderr, "patfs: %s mounts nothing: no mount point "
-				"with it\n",
+		fprintf(stderr,
+			"patfs: %s mounts nothing: no mount point "
+			"with it\n",
 			o->backup ? "--backup" : "--import-gitlab");
 		return 2;
 	}

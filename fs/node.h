@@ -37,13 +37,13 @@
 struct node {
 	struct ino ino;
 	bool loaded;
-	struct access_obj obj;	 /* what it is to access.h */
-	struct user_info user;	 /* the user, of nodes below users/<u>/ */
-	struct token_info token; /* the token, of a token's nodes and links */
+	struct access_obj obj;	  /* what it is to access.h */
+	struct user_info user;	  /* the user, of nodes below users/<u>/ */
+	struct token_info token;  /* the token, of a token's nodes and links */
 	struct resource_info res; /* the project or group, of nodes below
 				     projects/<p>/ and groups/<g>/ */
-	int64_t count;		 /* audit.log: bytes */
-	int64_t mtime;		 /* audit.log: the last record */
+	int64_t count;		  /* audit.log: bytes */
+	int64_t mtime;		  /* audit.log: the last record */
 };
 
 /* One request: who asks, and the open file it is made on, if any. */
@@ -128,8 +128,8 @@ struct node_kind {
 extern const struct node_kind node_root, node_users, node_user, node_user_attr,
     node_tokens, node_token, node_token_attr, node_secret, node_expiring,
     node_date, node_link, node_auth, node_scope, node_revoke, node_identify,
-    node_audit, node_tokens_json, node_token_rel, node_self_rotate,
-    node_within, node_window, node_ics, node_metrics, node_resources, node_resource,
+    node_audit, node_tokens_json, node_token_rel, node_self_rotate, node_within,
+    node_window, node_ics, node_metrics, node_resources, node_resource,
     node_resource_attr, node_res_tokens;
 
 /* The kind of inode n; an unknown one is refused as absent. */

@@ -180,8 +180,8 @@ static int link_target(const struct node *n, char *buf, size_t size)
 	int len;
 
 	token_path(&n->token, object, sizeof(object));
-	len = snprintf(buf, size, "%s../../%s", n->ino.sub & INO_DEEP ? "../" : "",
-		       object);
+	len = snprintf(buf, size, "%s../../%s",
+		       n->ino.sub & INO_DEEP ? "../" : "", object);
 
 	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : len;
 }
@@ -231,8 +231,8 @@ static int within_lookup(struct nreq *q, const struct node *dir,
 	return node_load(q, child);
 }
 
-static int within_list(struct nreq *q, const struct node *dir,
-		       struct dirbuf *d, off_t off)
+static int within_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
+		       off_t off)
 {
 	return node_list_fixed(q, dir, windows, NWINDOWS, d, off);
 }
@@ -307,8 +307,8 @@ static int add_deep_link(void *ctx, const struct token_info *t)
 				OFF_FIRST);
 }
 
-static int window_list(struct nreq *q, const struct node *dir,
-		       struct dirbuf *d, off_t off)
+static int window_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
+		       off_t off)
 {
 	struct window_listing l = {.dir = dir, .d = d, .now = time(NULL)};
 	int64_t today = policy_day_of(l.now), day = today, after = INT64_MAX;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "node.h"
 #include "metrics.h"
+#include "node.h"
 #include "ofile.h"
 #include "pages.h"
 
@@ -72,8 +72,8 @@ static int doc_open(struct nreq *q, uint64_t ino, struct token_doc doc,
 	of->tlen = doc.len;
 	fi->fh = (uint64_t)(uintptr_t)of;
 	fi->direct_io = 1;
-	if (ino && pages_open(q->p->pages, ino, doc.text, doc.len, doc.mtime,
-			      &keep)) {
+	if (ino &&
+	    pages_open(q->p->pages, ino, doc.text, doc.len, doc.mtime, &keep)) {
 		of->pages_ino = ino;
 		fi->direct_io = 0;
 		fi->keep_cache = keep;
@@ -92,8 +92,8 @@ static int json_open(struct nreq *q, struct node *n, struct fuse_file_info *fi)
 	return r ? r : doc_open(q, doc.varies ? 0 : ino, doc, fi);
 }
 
-static ssize_t doc_read(struct nreq *q, struct node *n, char *buf,
-			 size_t size, off_t off)
+static ssize_t doc_read(struct nreq *q, struct node *n, char *buf, size_t size,
+			off_t off)
 {
 	(void)n;
 	if (!q->of || q->of->kind != OF_TEXT)

@@ -8,7 +8,8 @@
 
 #include "node.h"
 
-/* projects/, groups/ -------------------------------------------------------- */
+/* projects/, groups/ --------------------------------------------------------
+ */
 
 static int resources_load(struct nreq *q, struct node *n)
 {
@@ -40,8 +41,8 @@ static int resources_lookup(struct nreq *q, const struct node *dir,
 			    const char *name, struct node *child)
 {
 	struct resource_info r;
-	int rc = resource_find(q->p->st, (enum resource_kind)dir->ino.sub,
-			       name, strlen(name), &r);
+	int rc = resource_find(q->p->st, (enum resource_kind)dir->ino.sub, name,
+			       strlen(name), &r);
 
 	if (!rc)
 		resource_node(child, &r);
@@ -76,9 +77,9 @@ static int resources_mkdir(struct nreq *q, const struct node *dir,
 			   const char *name, struct node *child)
 {
 	int64_t id;
-	int r = resource_create(q->p->st, &q->a,
-				(enum resource_kind)dir->ino.sub, name,
-				strlen(name), &id);
+	int r =
+	    resource_create(q->p->st, &q->a, (enum resource_kind)dir->ino.sub,
+			    name, strlen(name), &id);
 
 	if (!r)
 		child->ino = (struct ino){INO_RESOURCE, dir->ino.sub, id};
@@ -89,8 +90,8 @@ static int resources_rmdir(struct nreq *q, const struct node *dir,
 			   const char *name)
 {
 	struct resource_info r;
-	int rc = resource_find(q->p->st, (enum resource_kind)dir->ino.sub,
-			       name, strlen(name), &r);
+	int rc = resource_find(q->p->st, (enum resource_kind)dir->ino.sub, name,
+			       strlen(name), &r);
 
 	return rc ? rc : resource_remove(q->p->st, &q->a, r.id);
 }
@@ -106,7 +107,8 @@ const struct node_kind node_resources = {
     .rmdir = resources_rmdir,
 };
 
-/* projects/<p>/ ------------------------------------------------------------- */
+/* projects/<p>/ -------------------------------------------------------------
+ */
 
 static int resource_load(struct nreq *q, struct node *n)
 {
@@ -166,7 +168,8 @@ const struct node_kind node_resource = {
     .list = resource_list_names,
 };
 
-/* projects/<p>/{id,path} ---------------------------------------------------- */
+/* projects/<p>/{id,path} ----------------------------------------------------
+ */
 
 static int res_attr_load(struct nreq *q, struct node *n)
 {
@@ -184,8 +187,8 @@ static void res_attr_stat(struct nreq *q, const struct node *n,
 {
 	char buf[PFS_NAME_MAX + 2];
 	int64_t mtime;
-	size_t len = resource_render(&n->res, n->ino.sub, buf, sizeof(buf),
-				     &mtime);
+	size_t len =
+	    resource_render(&n->res, n->ino.sub, buf, sizeof(buf), &mtime);
 
 	node_fill(q, n, out, len, 1, mtime);
 }
@@ -195,8 +198,8 @@ static ssize_t res_attr_read(struct nreq *q, struct node *n, char *buf,
 {
 	char val[PFS_NAME_MAX + 2];
 	int64_t mtime;
-	size_t len = resource_render(&n->res, n->ino.sub, val, sizeof(val),
-				     &mtime);
+	size_t len =
+	    resource_render(&n->res, n->ino.sub, val, sizeof(val), &mtime);
 
 	(void)q;
 	return node_slice(val, len, buf, size, off);
@@ -218,7 +221,8 @@ const struct node_kind node_resource_attr = {
     .write = res_attr_write,
 };
 
-/* projects/<p>/tokens/ ------------------------------------------------------ */
+/* projects/<p>/tokens/ ------------------------------------------------------
+ */
 
 static int res_tokens_load(struct nreq *q, struct node *n)
 {

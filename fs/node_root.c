@@ -43,8 +43,8 @@ static int root_lookup(struct nreq *q, const struct node *dir, const char *name,
 	(void)dir;
 	for (int i = 0; i < NENTRIES; i++)
 		if (!strcmp(entries[i].name, name)) {
-			child->ino = (struct ino){entries[i].kind,
-						  entries[i].sub, 0};
+			child->ino =
+			    (struct ino){entries[i].kind, entries[i].sub, 0};
 			return node_load(q, child);
 		}
 	return -ENOENT;

@@ -44,7 +44,8 @@ static int rel_load(struct nreq *q, struct node *n)
 	r = token_get(q->p->st, n->ino.id, &t);
 	if (!r && (n->ino.sub & INO_ALIAS) && !token_active(&t, time(NULL)))
 		r = -ENOENT; /* tokens/<name> names another token now */
-	return r ? r : token_rel_lookup(&t, (int)attr, n->ino.sub & INO_FLAGS, n);
+	return r ? r
+		 : token_rel_lookup(&t, (int)attr, n->ino.sub & INO_FLAGS, n);
 }
 
 /* Both tokens have one owner: the target lies beside. */
@@ -148,8 +149,8 @@ static int self_write(struct nreq *q, struct node *n, const char *buf,
 
 /* Reads on from its own position, whatever the file offset (as identify);
  * the secret is wiped once read to its end. */
-static ssize_t self_read(struct nreq *q, struct node *n, char *buf,
-			 size_t size, off_t off)
+static ssize_t self_read(struct nreq *q, struct node *n, char *buf, size_t size,
+			 off_t off)
 {
 	struct ofile *of = q->of;
 	size_t len = 0;

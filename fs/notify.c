@@ -146,7 +146,8 @@ static void send_due(struct notify *nf)
 			return;
 		for (int i = 0; i < nf->n; i++) {
 			const struct notice *n = &nf->batch[i];
-			int r = nf->cfg->notify_command ? run_command(nf, n) : 0;
+			int r =
+			    nf->cfg->notify_command ? run_command(nf, n) : 0;
 			if (r) {
 				fuse_log(FUSE_LOG_WARNING,
 					 "patfs: the notice command for token "
@@ -187,7 +188,8 @@ static void *run(void *arg)
 	while (!nf->stop) {
 		time_t now = time(NULL);
 		int64_t today = policy_day_of(now);
-		time_t at = (time_t)(today * 86400 + nf->cfg->notify_hour * 3600);
+		time_t at =
+		    (time_t)(today * 86400 + nf->cfg->notify_hour * 3600);
 
 		if (now >= at && nf->last_day != today) {
 			bool done;

@@ -17,8 +17,8 @@ enum ofile_kind { OF_TAKE, OF_SET, OF_IDENTIFY, OF_TEXT, OF_ROTATE };
 
 struct ofile {
 	enum ofile_kind kind;
-	int refs;     /* open + requests in flight, under pfs.lock: a reply may
-			 still be reading from it when release arrives */
+	int refs; /* open + requests in flight, under pfs.lock: a reply may
+		     still be reading from it when release arrives */
 	pthread_mutex_t lock; /* OF_TAKE: one read takes the secret */
 	char *secret; /* OF_TAKE: sodium_malloc'd once taken, wiped when freed;
 			 OF_ROTATE: the successor's, until read (rpos) */

@@ -19,14 +19,14 @@ struct pfs {
 	struct store *st;
 	struct auth *auth;
 	const struct cfg *cfg;
-	struct cache *cache;  /* the invalidation thread, or NULL */
-	struct notify *notify; /* the expiry notices' thread, or NULL */
-	time_t started;	      /* mtime of the fixed directories */
-	bool log_statements;  /* -o debug_statements */
-	int lock_fd;	      /* holds the store's lock (store_lock) */
-	pthread_mutex_t lock; /* protects held */
-	struct ofile *held;   /* open files holding a taken secret */
-	struct pages *pages;  /* what the page cache holds of documents */
+	struct cache *cache;	 /* the invalidation thread, or NULL */
+	struct notify *notify;	 /* the expiry notices' thread, or NULL */
+	time_t started;		 /* mtime of the fixed directories */
+	bool log_statements;	 /* -o debug_statements */
+	int lock_fd;		 /* holds the store's lock (store_lock) */
+	pthread_mutex_t lock;	 /* protects held */
+	struct ofile *held;	 /* open files holding a taken secret */
+	struct pages *pages;	 /* what the page cache holds of documents */
 	struct metrics *metrics; /* request counters (metrics.h) */
 };
 

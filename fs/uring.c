@@ -2,8 +2,8 @@
  * served by threads pinned to it (see uring.h for why). */
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <liburing.h>
+#include <limits.h>
 #include <linux/fuse.h>
 #include <pthread.h>
 #include <sched.h>
@@ -384,10 +384,11 @@ static void end_connection(int qid, int err)
 		 qid, strerror(err));
 	r = abort_connection();
 	if (r)
-		fuse_log(FUSE_LOG_ERR,
-			 "patfs: error: aborting the connection through "
-			 FUSECTL ": %s\n",
-			 strerror(-r));
+		fuse_log(
+		    FUSE_LOG_ERR,
+		    "patfs: error: aborting the connection through " FUSECTL
+		    ": %s\n",
+		    strerror(-r));
 	fuse_session_exit(uring.se);
 }
 
@@ -513,7 +514,8 @@ static int threads_allowed(int cpus, int keep)
 		 "%d io_uring threads%s\n",
 		 (unsigned long long)rl.rlim_cur, spare > 0 ? spare : 0,
 		 cpus * URING_THREADS_PER_CPU,
-		 spare < cpus ? ", fewer than one a queue: /dev/fuse serves" : "");
+		 spare < cpus ? ", fewer than one a queue: /dev/fuse serves"
+			      : "");
 	return spare < cpus ? 0 : (int)spare;
 }
 

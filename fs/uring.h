@@ -47,6 +47,7 @@
  * connection through the FUSE control filesystem, so callers get ENOTCONN
  * at once instead of waiting forever, and exits the session
  * (uring_ended). */
+#ifdef PATFS_URING
 int uring_start(struct fuse_session *se, const char *mountpoint, int keep);
 
 /* True when the connection was ended because the kernel refused a reply. */
@@ -55,5 +56,24 @@ bool uring_ended(void);
 /* After the session loop ended and the fs was unmounted: stops and joins
  * the ring threads and frees them. Fine when nothing was started. */
 void uring_stop(void);
+#else
+/* Built without liburing (meson -During=disabled): /dev/fuse serves every
+ * request, as on a kernel that offers no io_uring. */
+static inline int uring_start(struct fuse_session *se, const char *mountpoint,
+			      int keep)
+{
+	(void)se, (void)mountpoint, (void)keep;
+	return 0;
+}
+
+static inline bool uring_ended(void)
+{
+	return false;
+}
+
+static inline void uring_stop(void)
+{
+}
+#endif
 
 #endif

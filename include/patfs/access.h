@@ -21,20 +21,20 @@ enum access_kind {
 	ACCESS_USER,	   /* users/<u>/: its owner and admins enter */
 	ACCESS_USER_ATTR,  /* users/<u>/<attr> (attr: enum user_attr) */
 	ACCESS_TOKENS,	   /* users/<u>/tokens/: its owner and admins mint */
-	ACCESS_USER_JSON,  /* users/<u>/tokens.json: its owner and admins read */
-	ACCESS_TOKEN,	   /* a token's directory (token) */
-	ACCESS_TOKEN_ATTR, /* a token's file (token, attr: enum token_attr) */
-	ACCESS_ADMIN_DIR,  /* expiring/ and its dates: admins list */
-	ACCESS_LINK,	   /* a symlink: its mode means nothing */
-	ACCESS_AUDIT,	   /* audit.log: admins read */
-	ACCESS_CHECKER,	   /* auth/<scope>: everyone writes */
-	ACCESS_REVOKE,	   /* revoke: admins write */
-	ACCESS_IDENTIFY,   /* identify: admins write and read */
+	ACCESS_USER_JSON, /* users/<u>/tokens.json: its owner and admins read */
+	ACCESS_TOKEN,	  /* a token's directory (token) */
+	ACCESS_TOKEN_ATTR,  /* a token's file (token, attr: enum token_attr) */
+	ACCESS_ADMIN_DIR,   /* expiring/ and its dates: admins list */
+	ACCESS_LINK,	    /* a symlink: its mode means nothing */
+	ACCESS_AUDIT,	    /* audit.log: admins read */
+	ACCESS_CHECKER,	    /* auth/<scope>: everyone writes */
+	ACCESS_REVOKE,	    /* revoke: admins write */
+	ACCESS_IDENTIFY,    /* identify: admins write and read */
 	ACCESS_SELF_ROTATE, /* rotate: everyone writes a secret, reads one */
 	ACCESS_CALENDAR,    /* expiring.ics: everyone reads (their own) */
 	ACCESS_RESOURCES,   /* projects/, groups/: admins list and create */
 	ACCESS_RESOURCE,    /* projects/<p>/: admins enter */
-	ACCESS_RESOURCE_ATTR, /* its id (read), path (admins write) */
+	ACCESS_RESOURCE_ATTR,	/* its id (read), path (admins write) */
 	ACCESS_RESOURCE_TOKENS, /* its tokens/: admins mint */
 };
 

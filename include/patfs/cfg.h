@@ -4,8 +4,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 enum cfg_store_backend {
@@ -36,13 +36,13 @@ struct cfg {
 	int64_t log_max_bytes; /* [auth] log rotates past this size */
 	int log_keep;	       /* rotated logs kept: FILE.1 ... FILE.N */
 	/* [notify]: expiry notices */
-	bool notify_enabled;	/* false: this daemon sends none */
-	int notify_hour;	/* hour_utc: the daily run, 0-23 */
-	int thresholds[8];	/* thresholds_days, descending */
+	bool notify_enabled; /* false: this daemon sends none */
+	int notify_hour;     /* hour_utc: the daily run, 0-23 */
+	int thresholds[8];   /* thresholds_days, descending */
 	int nthresholds;
-	char *notify_command;	/* run by /bin/sh -c, or NULL: record only */
-	char *notify_run_as;	/* run_as: a user name */
-	uid_t notify_uid;	/* resolved run_as; valid with a command */
+	char *notify_command; /* run by /bin/sh -c, or NULL: record only */
+	char *notify_run_as;  /* run_as: a user name */
+	uid_t notify_uid;     /* resolved run_as; valid with a command */
 	gid_t notify_gid;
 	int notify_timeout_s;
 	/* [metrics] */

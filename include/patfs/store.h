@@ -15,12 +15,12 @@ struct cfg;
 struct store;
 
 enum store_change_kind {
-	STORE_CH_USERS,	 /* the list of users */
-	STORE_CH_USER,	 /* a user's attributes (user_id) */
-	STORE_CH_TOKENS, /* the list of a user's tokens (user_id) */
-	STORE_CH_TOKEN,	 /* a token's attributes (token_id, user_id) */
-	STORE_CH_EXPIRY, /* the list of tokens expiring on day (-1: never) */
-	STORE_CH_ALL,	 /* too much to name one by one */
+	STORE_CH_USERS,	    /* the list of users */
+	STORE_CH_USER,	    /* a user's attributes (user_id) */
+	STORE_CH_TOKENS,    /* the list of a user's tokens (user_id) */
+	STORE_CH_TOKEN,	    /* a token's attributes (token_id, user_id) */
+	STORE_CH_EXPIRY,    /* the list of tokens expiring on day (-1: never) */
+	STORE_CH_ALL,	    /* too much to name one by one */
 	STORE_CH_RESOURCES, /* the list of projects or groups */
 	STORE_CH_RESOURCE,  /* a project's or group's attributes and tokens
 			       (user_id: its id) */

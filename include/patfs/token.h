@@ -20,11 +20,11 @@ enum token_attr {
 	TOKEN_LAST_USED_AT,
 	TOKEN_REVOKED,
 	TOKEN_ACTIVE,
-	TOKEN_SECRET, /* the file "token" */
-	TOKEN_META,   /* meta.json: every attribute above as one object */
-	TOKEN_ROTATE, /* write 1 or a date: rotate (token_rotate) */
-	TOKEN_PREVIOUS, /* symlinks: the token this one was rotated from */
-	TOKEN_NEXT,	/* and the one rotated from it */
+	TOKEN_SECRET,	    /* the file "token" */
+	TOKEN_META,	    /* meta.json: every attribute above as one object */
+	TOKEN_ROTATE,	    /* write 1 or a date: rotate (token_rotate) */
+	TOKEN_PREVIOUS,	    /* symlinks: the token this one was rotated from */
+	TOKEN_NEXT,	    /* and the one rotated from it */
 	TOKEN_ACCESS_LEVEL, /* project and group tokens: guest ... owner */
 	TOKEN_BOT,	    /* and the name of the bot holding it */
 	TOKEN_NOTIFIED,	    /* the expiry notices sent, one a line */
@@ -55,8 +55,8 @@ struct token_info {
 	char user_name[PFS_NAME_MAX + 1];
 	int user_blocked;
 	int64_t user_blocked_at;
-	int64_t user_uid; /* the owner's mapped uid, or -1 */
-	int user_kind;	  /* enum user_kind */
+	int64_t user_uid;    /* the owner's mapped uid, or -1 */
+	int user_kind;	     /* enum user_kind */
 	int64_t previous_id; /* the token this one was rotated from, or 0 */
 	int64_t next_id;     /* the token rotated from this one, or 0 */
 	int64_t family_id;   /* the first token of its rotations */

@@ -134,8 +134,8 @@ static int seed_resources(struct store *st, const struct pfs_actor *me,
 		snprintf(name, sizeof(name), "deploy-%ld", k);
 		r = resource_mint(st, me, rid, name, strlen(name), &tid);
 		if (!r) {
-			int len = token_take_secret(st, me, tid, buf,
-						    SECRET_MAX);
+			int len =
+			    token_take_secret(st, me, tid, buf, SECRET_MAX);
 			r = len < 0 ? len : 0;
 			sodium_memzero(buf, SECRET_MAX);
 		}

@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int b;
 
 	if (policy_parse_bool(s, size, &b) == 0)
-		MUST(len == 1 && (s[0] == '0' || s[0] == '1') && b == s[0] - '0');
+		MUST(len == 1 && (s[0] == '0' || s[0] == '1') &&
+		     b == s[0] - '0');
 	if (policy_parse_uid(s, size, &uid) == 0) {
 		if (len == 0) {
 			MUST(uid == -1);

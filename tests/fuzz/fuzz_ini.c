@@ -15,8 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!f)
 		return 0;
-	r = cfg_load_stream(&c, f, "fuzz.ini", "/etc/patfs/", err,
-			    sizeof(err));
+	r = cfg_load_stream(&c, f, "fuzz.ini", "/etc/patfs/", err, sizeof(err));
 	fclose(f);
 	if (r == 0) {
 		MUST(c.store_path && c.store_path[0] == '/');

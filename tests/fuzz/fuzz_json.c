@@ -23,8 +23,9 @@ static void check(const char *text, int n)
 				if (text[i + 1] == 'u') {
 					MUST(i + 5 < n);
 					for (int k = 2; k < 6; k++)
-						MUST(strchr("0123456789abcdefABCDEF",
-							    text[i + k]));
+						MUST(strchr(
+						    "0123456789abcdefABCDEF",
+						    text[i + k]));
 				}
 				i++;
 			} else if (c == '"') {

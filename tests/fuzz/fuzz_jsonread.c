@@ -15,10 +15,11 @@
 static int utf8_ok(const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
-		size_t k = s[i] < 0x80 ? 1 : (s[i] >> 5) == 6 ? 2
-					   : (s[i] >> 4) == 14 ? 3
-					   : (s[i] >> 3) == 30 ? 4
-							       : 0;
+		size_t k = s[i] < 0x80	       ? 1
+			   : (s[i] >> 5) == 6  ? 2
+			   : (s[i] >> 4) == 14 ? 3
+			   : (s[i] >> 3) == 30 ? 4
+					       : 0;
 		unsigned cp;
 
 		if (!k || i + k > n)

@@ -263,10 +263,15 @@ static int jr(struct jr_doc *d, const char *s)
 static void test_json_read(void)
 {
 	static const char *const bad[] = {
-	    "", " ", "{", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{\"a\" 1}",
-	    "{a:1}", "[01]", "[1.]", "[.5]", "[1e]", "[-]", "[+1]", "tru",
-	    "nul", "[true false]", "\"abc", "\"\\x\"", "\"\\u12g4\"",
-	    "\"a\tb\"", "[1] [2]", "{\"a\":1,}", "\"\\u12\"", "[\"\\\"]"};
+	    "",		 " ",	      "{",
+	    "[1,]",	 "[,1]",      "{\"a\"}",
+	    "{\"a\":}",	 "{\"a\" 1}", "{a:1}",
+	    "[01]",	 "[1.]",      "[.5]",
+	    "[1e]",	 "[-]",	      "[+1]",
+	    "tru",	 "nul",	      "[true false]",
+	    "\"abc",	 "\"\\x\"",   "\"\\u12g4\"",
+	    "\"a\tb\"",	 "[1] [2]",   "{\"a\":1,}",
+	    "\"\\u12\"", "[\"\\\"]"};
 	struct jr_doc d;
 	char out[64], deep[2 * JR_MAX_DEPTH + 3];
 	size_t len, v;
@@ -364,9 +369,7 @@ static void test_names_and_values(void)
 					  "\xc2\xa0\xe3\x80\x80",
 					  "\xe2\x80\xa8"};
 	static const char *const good[] = {"deploy key", " x ", "caf\xc3\xa9",
-					   "\xf0\x9f\x94\x91"
-					   "key",
-					   "1a"};
+					   "\xf0\x9f\x94\x91key", "1a"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_EQ(policy_check_token_name(bad[i], strlen(bad[i])),
 			 -EINVAL);
@@ -608,8 +611,8 @@ static void test_store(void)
 	CHECK_EQ(user_find(st, "bob", 3, &u), -ENOENT);
 	CHECK_EQ(audit_size(st), size);
 	CHECK_EQ(seen.n, 0);
-	CHECK_EQ(sqlite3_exec(store_sqlite_db(store_conn(st)), "DROP TRIGGER fail_audit",
-			      NULL, NULL, NULL),
+	CHECK_EQ(sqlite3_exec(store_sqlite_db(store_conn(st)),
+			      "DROP TRIGGER fail_audit", NULL, NULL, NULL),
 		 SQLITE_OK);
 
 	CHECK_EQ(token_write(st, &owner, tid, TOKEN_REVOKED, "1\n", 2), 0);
@@ -655,8 +658,8 @@ static int64_t count_rows(struct store *st, const char *table)
 	int64_t n = -1;
 
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
-	if (sqlite3_prepare_v2(store_sqlite_db(store_conn(st)), sql, -1, &s, NULL) ==
-		SQLITE_OK &&
+	if (sqlite3_prepare_v2(store_sqlite_db(store_conn(st)), sql, -1, &s,
+			       NULL) == SQLITE_OK &&
 	    sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
@@ -833,7 +836,8 @@ static void test_model(void)
 	CHECK_EQ(token_write(st, &root, c2, TOKEN_META, "{}", 2), -EPERM);
 
 	/* a project's token is held by a new bot */
-	CHECK_EQ(resource_create(st, &root, RESOURCE_PROJECT, "web", 3, &rid), 0);
+	CHECK_EQ(resource_create(st, &root, RESOURCE_PROJECT, "web", 3, &rid),
+		 0);
 	CHECK_EQ(resource_create(st, &root, RESOURCE_PROJECT, "web", 3, &rid),
 		 -EEXIST);
 	CHECK_EQ(resource_write(st, &root, rid, RESOURCE_PATH, "a//b", 4),
@@ -863,9 +867,9 @@ static void test_model(void)
 	{
 		char when[11];
 		policy_format_date(day, when);
-		CHECK_EQ(token_write(st, &root, next, TOKEN_EXPIRES_AT, when,
-				     10),
-			 0);
+		CHECK_EQ(
+		    token_write(st, &root, next, TOKEN_EXPIRES_AT, when, 10),
+		    0);
 	}
 	memset(due, 0, sizeof(due));
 	CHECK_EQ(notice_due(st, store_now(), collect_notice, due), 0);
