@@ -43,40 +43,6 @@ struct access_obj access_of_token(const struct token_info *t, int attr)
 				   .token = t};
 }
 
-/* What role may write attribute attr of token t (never OTHER). */
-static unsigned token_attr_rights(enum role role, const struct token_info *t,
-				  int attr)
-{
-	bool revoked = t->revoked_at != 0, sealed = t->sealed_at != 0;
-	bool admin = role == ROLE_ADMIN, w;
-
-	if (t->gitlab_id)
-		return ACCESS_R; /* imported: GitLab's, shown and not changed */
-	switch (attr) {
-	case TOKEN_REVOKED:
-		w = true; /* 1 on a revoked token is accepted, as no change */
-		break;
-	case TOKEN_DESCRIPTION:
-	case TOKEN_EXPIRES_AT:
-		w = !revoked;
-		break;
-	case TOKEN_SCOPES:
-	case TOKEN_ACCESS_LEVEL:
-		w = !revoked && !sealed;
-		break;
-	case TOKEN_IMPERSONATION:
-	case TOKEN_SECRET:
-		w = admin && !revoked && !sealed;
-		break;
-	case TOKEN_ROTATE: /* in any state: a reuse is rotation's to judge;
-			      it reads empty, so that walkers copy it */
-		return ACCESS_R | ACCESS_W;
-	default:
-		w = false;
-	}
-	return ACCESS_R | (w ? ACCESS_W : 0);
-}
-
 /* The rights of role on o, or -ENOENT when o is hidden from it. */
 static int rights_of(enum role role, const struct access_obj *o)
 {
@@ -105,7 +71,7 @@ static int rights_of(enum role role, const struct access_obj *o)
 			return -ENOENT; /* as GitLab hides them */
 		if (o->kind == ACCESS_TOKEN)
 			return ACCESS_R | ACCESS_X;
-		return (int)token_attr_rights(role, o->token, o->attr);
+		return (int)token_attr_rights(o->token, o->attr, admin);
 	case ACCESS_ADMIN_DIR:
 		return admin ? ACCESS_R | ACCESS_X : 0;
 	case ACCESS_LINK:

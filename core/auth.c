@@ -40,7 +40,7 @@ struct limit {
 
 /* A last_used_at stamp not yet written: the write lock was held. */
 struct stamp {
-	int64_t token_id, user_id, last_used_at, at;
+	int64_t token_id, user_id, resource_id, last_used_at, at;
 };
 
 enum reason {
@@ -294,7 +294,8 @@ static void stamp_queue(struct auth *au, const struct token_info *t,
 			break;
 	if (i < STAMPS) {
 		au->stamps[i] =
-		    (struct stamp){t->id, t->user_id, t->last_used_at, now};
+		    (struct stamp){t->id, t->user_id, t->resource_id,
+				   t->last_used_at, now};
 		au->nstamps += i == au->nstamps;
 	}
 	pthread_mutex_unlock(&au->lock);
@@ -314,6 +315,7 @@ static void stamp_flush(struct auth *au)
 	for (int i = 0; i < n; i++) {
 		struct token_info t = {.id = batch[i].token_id,
 				       .user_id = batch[i].user_id,
+				       .resource_id = batch[i].resource_id,
 				       .last_used_at = batch[i].last_used_at};
 		if (token_touch(au->st, &t, batch[i].at,
 				au->cfg->last_used_interval_s, false) == -EBUSY)

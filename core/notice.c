@@ -141,7 +141,7 @@ int notice_record(struct store *st, const struct pfs_actor *a,
 			      t.notified[0] ? t.notified : NULL, what, NULL);
 	if (r)
 		goto rollback;
-	store_touch(c, STORE_CH_TOKEN, t.user_id, t.id, 0);
+	token_changed(c, &t, TOKEN_F_NOTIFIED);
 	return store_commit(c);
 
 rollback:

@@ -440,7 +440,6 @@ int resource_mint(struct store *st, const struct pfs_actor *a, int64_t id,
 	if (rc)
 		goto rollback;
 	store_touch(c, STORE_CH_TOKENS, bot_id, tid, 0);
-	store_touch(c, STORE_CH_EXPIRY, bot_id, tid, day);
 	store_touch(c, STORE_CH_RESOURCE, id, 0, 0);
 	rc = store_commit(c);
 	if (!rc)

@@ -282,6 +282,10 @@ int store_begin_nowait(struct store_conn *c);
 void store_set_wait(struct store *st, int ms);
 int store_commit(struct store_conn *c);
 void store_rollback(struct store_conn *c);
+/* Records ch for the open transaction's commit; a change recorded already
+ * (same kind and object) gains ch's fields instead of a second entry. */
+void store_touch_change(struct store_conn *c, const struct store_change *ch);
+/* The same, of a change that names no token values. */
 void store_touch(struct store_conn *c, enum store_change_kind kind,
 		 int64_t user_id, int64_t token_id, int64_t day);
 

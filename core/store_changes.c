@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
+#include "patfs/token.h"
 #include "storeInt.h"
 
 /* Rows of the changes table kept for readers in other processes: a reader
@@ -90,6 +91,8 @@ int store_changes_since(struct store *st, int64_t *seq, store_change_fn *fn,
 		ch.user_id = store_col_int(s, 3);
 		ch.token_id = store_col_int(s, 4);
 		ch.day = store_col_int(s, 5);
+		ch.fields = TOKEN_F_ALL; /* which, only the committer knew */
+		ch.resource = true;
 		fn(ctx, &ch);
 	}
 	store_reset(s);
@@ -118,13 +121,29 @@ int store_commit(struct store_conn *c)
 	return 0;
 }
 
-void store_touch(struct store_conn *c, enum store_change_kind kind,
-		 int64_t user_id, int64_t token_id, int64_t day)
+void store_touch_change(struct store_conn *c, const struct store_change *ch)
 {
+	for (int i = 0; i < c->nchanges; i++) {
+		struct store_change *o = &c->changes[i];
+		if (o->kind == ch->kind && o->user_id == ch->user_id &&
+		    o->token_id == ch->token_id && o->day == ch->day) {
+			o->fields |= ch->fields;
+			o->resource |= ch->resource;
+			return;
+		}
+	}
 	if (c->nchanges == STORE_MAX_CHANGES) {
 		c->overflow = true;
 		return;
 	}
-	c->changes[c->nchanges++] = (struct store_change){
-	    .kind = kind, .user_id = user_id, .token_id = token_id, .day = day};
+	c->changes[c->nchanges++] = *ch;
+}
+
+void store_touch(struct store_conn *c, enum store_change_kind kind,
+		 int64_t user_id, int64_t token_id, int64_t day)
+{
+	store_touch_change(c, &(struct store_change){.kind = kind,
+						     .user_id = user_id,
+						     .token_id = token_id,
+						     .day = day});
 }

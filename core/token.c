@@ -1,5 +1,5 @@
 /* token.c - tokens: rows, minting, attributes, listings. Rendering is in
- * token_render.c (and token_json.c, token_ics.c), the read-once secret in
+ * token_attr.c (and token_json.c, token_ics.c), the read-once secret in
  * token_secret.c, rotation in token_rotate.c, bulk import in
  * token_import.c. */
 #include <errno.h>
@@ -19,12 +19,13 @@
 #include "storeInt.h"
 #include "tokenInt.h"
 
-const char *const token_attr_names[TOKEN_NATTR] = {
-    "name",	  "description",  "scopes",   "impersonation", "created_at",
-    "expires_at", "last_used_at", "revoked",  "active",	       "token",
-    "meta.json",  "rotate",	  "previous", "next",	       "access_level",
-    "bot",	  "notified",
-};
+int token_attr_index(const char *name)
+{
+	for (int i = 0; i < TOKEN_NATTR; i++)
+		if (!strcmp(token_attrs[i].name, name))
+			return i;
+	return -1;
+}
 
 int64_t token_col_int(struct store_stmt *s, int i, int64_t none)
 {
@@ -253,7 +254,6 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 	if (r)
 		goto rollback;
 	store_touch(c, STORE_CH_TOKENS, user_id, t.id, 0);
-	store_touch(c, STORE_CH_EXPIRY, user_id, t.id, day);
 	r = store_commit(c);
 	if (!r)
 		*id = t.id;
@@ -262,33 +262,6 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 rollback:
 	store_rollback(c);
 	return r;
-}
-
-/* Parses a written expires_at for a, against policy and t's current value:
- * *day is set (-1 for none). 0, -EINVAL or -EPERM (an owner extending). */
-static int parse_expiry(const struct cfg *cfg, const struct pfs_actor *a,
-			const struct token_info *t, const char *val, size_t len,
-			int64_t *day)
-{
-	int64_t today = policy_day_of(store_now()), d = -1;
-
-	len = policy_value_len(val, len);
-	if (len == 0) {
-		if (cfg->require_expiry &&
-		    (t->user_kind != USER_SERVICE_ACCOUNT ||
-		     cfg->sa_require_expiry))
-			return -EINVAL;
-	} else {
-		if (policy_parse_date(val, len, &d))
-			return -EINVAL;
-		if (d <= today || d > today + cfg->max_lifetime_days)
-			return -EINVAL;
-	}
-	/* an owner may shorten a token's life, never lengthen it */
-	if (!a->admin && t->expires_day >= 0 && (d < 0 || d > t->expires_day))
-		return -EPERM;
-	*day = d;
-	return 0;
 }
 
 /* Runs an UPDATE statement id with (?1 id, ?2 value or NULL when v < 0 for
@@ -309,128 +282,16 @@ int token_update(struct store_conn *c, enum store_sql id, int64_t tid,
 	return store_exec(c, s);
 }
 
-/* The rendered value of attr without its newline, for the audit trail. */
-static void audit_value(const struct token_info *t, enum token_attr attr,
-			int64_t now, char *buf, size_t size)
+void token_changed(struct store_conn *c, const struct token_info *t,
+		   uint32_t fields)
 {
-	int64_t mtime;
-	size_t n = token_render(t, attr, now, buf, size, &mtime);
-
-	buf[policy_value_len(buf, n)] = '\0';
-}
-
-int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
-		enum token_attr attr, const char *val, size_t len)
-{
-	struct store_conn *c = store_conn(st);
-	const struct cfg *cfg = store_cfg(st);
-	char object[OBJECT_MAX], old[TOKEN_RENDER_MAX], new[TOKEN_RENDER_MAX];
-	int64_t now = store_now(), v = 0, old_day = -1;
-	struct access_obj obj;
-	struct token_info t;
-	const char *action;
-	uint32_t scopes;
-	int b, r;
-
-	if (!c)
-		return -EIO;
-	if (attr == TOKEN_SECRET)
-		return -EPERM;
-	r = store_begin(c);
-	if (r)
-		return r;
-	r = token_get_in(c, id, &t);
-	obj = access_of_token(&t, (int)attr);
-	if (!r)
-		r = access_check(a, &obj, ACCESS_W);
-	if (r)
-		goto rollback;
-	audit_value(&t, attr, now, old, sizeof(old));
-	if (attr == TOKEN_REVOKED) {
-		r = policy_parse_bool(val, len, &b);
-		if (!r && !b && t.revoked_at)
-			r = -EPERM; /* a revocation is final */
-		if (r || b == (t.revoked_at != 0))
-			goto rollback; /* refused, or nothing to change */
-		action = "token_revoke";
-		t.revoked_at = now;
-		r = token_update(c, SQL_TOKEN_REVOKE, id, now, false, now);
-		store_touch(c, STORE_CH_EXPIRY, t.user_id, id, t.expires_day);
-	} else if (attr == TOKEN_DESCRIPTION) {
-		len = policy_value_len(val, len);
-		if (len > PFS_NAME_MAX ||
-		    (len && !policy_printable_utf8(val, len)))
-			r = -EINVAL;
-		else if (len == strlen(t.description) &&
-			 !memcmp(val, t.description, len))
-			goto rollback;
-		else {
-			action = "token_set_description";
-			memcpy(t.description, val, len);
-			t.description[len] = '\0';
-			struct store_stmt *s =
-			    store_sql(c, SQL_TOKEN_SET_DESCRIPTION);
-			if (!s) {
-				r = -EIO;
-				goto rollback;
-			}
-			store_bind_int(s, 1, id);
-			store_bind_text(s, 2, val, len);
-			store_bind_int(s, 3, now);
-			r = store_exec(c, s);
-		}
-	} else if (attr == TOKEN_EXPIRES_AT) {
-		r = parse_expiry(cfg, a, &t, val, len, &v);
-		if (r || v == t.expires_day)
-			goto rollback;
-		action = "token_set_expires_at";
-		old_day = t.expires_day;
-		t.expires_day = v;
-		r = token_update(c, SQL_TOKEN_SET_EXPIRES, id, v, true, now);
-		store_touch(c, STORE_CH_EXPIRY, t.user_id, id, old_day);
-		store_touch(c, STORE_CH_EXPIRY, t.user_id, id, v);
-	} else if (attr == TOKEN_ACCESS_LEVEL) {
-		int level = 0;
-		r = t.resource_id ? resource_parse_level(val, len, &level)
-				  : -EPERM;
-		if (r || level == t.access_level)
-			goto rollback;
-		action = "token_set_access_level";
-		t.access_level = level;
-		r = token_update(c, SQL_TOKEN_SET_ACCESS_LEVEL, id, level,
-				 false, now);
-	} else if (attr == TOKEN_SCOPES) {
-		r = policy_parse_scopes(val, len, &scopes);
-		if (r || scopes == t.scopes)
-			goto rollback;
-		action = "token_set_scopes";
-		t.scopes = scopes;
-		r = token_update(c, SQL_TOKEN_SET_SCOPES, id, scopes, false,
-				 now);
-	} else if (attr == TOKEN_IMPERSONATION) {
-		r = policy_parse_bool(val, len, &b);
-		if (r || b == t.impersonation)
-			goto rollback;
-		action = "token_set_impersonation";
-		t.impersonation = b;
-		r = token_update(c, SQL_TOKEN_SET_IMPERSONATION, id, b, false,
-				 now);
-	} else {
-		r = -EPERM; /* rotate has token_rotate; the rest is read-only */
-	}
-	if (r)
-		goto rollback;
-	audit_value(&t, attr, now, new, sizeof(new));
-	token_object(&t, object);
-	r = audit_add(c, a, action, object, old, new, NULL);
-	if (r)
-		goto rollback;
-	store_touch(c, STORE_CH_TOKEN, t.user_id, id, 0);
-	return store_commit(c);
-
-rollback:
-	store_rollback(c);
-	return r;
+	store_touch_change(c, &(struct store_change){
+				  .kind = STORE_CH_TOKEN,
+				  .user_id = t->user_id,
+				  .token_id = t->id,
+				  .fields = fields,
+				  .resource = t->resource_id != 0,
+			      });
 }
 
 int token_list_rows(struct store_conn *c, struct store_stmt *s,

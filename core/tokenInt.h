@@ -48,6 +48,11 @@ int token_owner_of(struct store_conn *c, int64_t user_id, struct token_info *t);
 int token_update(struct store_conn *c, enum store_sql id, int64_t tid,
 		 int64_t v, bool null_if_negative, int64_t now);
 
+/* Records that the values fields (enum token_field) of token t changed in
+ * c's open transaction, for the caches (store_touch_change). */
+void token_changed(struct store_conn *c, const struct token_info *t,
+		   uint32_t fields);
+
 /* token_rotate, by the holder of the token's secret when holder (who needs
  * no right on it: self-rotation), else by a as access.h allows. With
  * secret, the successor is sealed in the same transaction with a new secret

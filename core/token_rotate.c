@@ -51,8 +51,7 @@ static int revoke_one(struct store_conn *c, const struct pfs_actor *a,
 		return r;
 	token_object(&t, object);
 	r = audit_add(c, a, "token_revoke", object, "0", "1", reason);
-	store_touch(c, STORE_CH_TOKEN, t.user_id, id, 0);
-	store_touch(c, STORE_CH_EXPIRY, t.user_id, id, t.expires_day);
+	token_changed(c, &t, TOKEN_F_REVOKED);
 	return r;
 }
 
@@ -147,10 +146,8 @@ static int rotate_in(struct store_conn *c, const struct pfs_actor *a,
 	r = audit_add(c, a, "token_rotate", object, old, new, NULL);
 	if (r)
 		return r;
-	store_touch(c, STORE_CH_TOKEN, t->user_id, t->id, 0);
-	store_touch(c, STORE_CH_EXPIRY, t->user_id, t->id, t->expires_day);
+	token_changed(c, t, TOKEN_F_REVOKED | TOKEN_F_ROTATION);
 	store_touch(c, STORE_CH_TOKENS, t->user_id, id, 0);
-	store_touch(c, STORE_CH_EXPIRY, t->user_id, id, day);
 	*next = id;
 	return 0;
 }

@@ -42,7 +42,7 @@ static int seal(struct store_conn *c, const struct pfs_actor *a,
 	r = audit_add(c, a, action, object, NULL, NULL, NULL);
 	if (r)
 		return r;
-	store_touch(c, STORE_CH_TOKEN, t->user_id, t->id, 0);
+	token_changed(c, t, TOKEN_F_SEALED);
 	return 0;
 }
 
@@ -181,8 +181,7 @@ int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
 			      "secret_lost");
 		if (r)
 			break;
-		store_touch(c, STORE_CH_TOKEN, t.user_id, t.id, 0);
-		store_touch(c, STORE_CH_EXPIRY, t.user_id, t.id, t.expires_day);
+		token_changed(c, &t, TOKEN_F_REVOKED);
 		(*count)++;
 	}
 	if (r == 0)
@@ -238,6 +237,6 @@ int token_touch(struct store *st, const struct token_info *t, int64_t now,
 		return r;
 	}
 	if (store_changed(c) == 1)
-		store_touch(c, STORE_CH_TOKEN, t->user_id, t->id, 0);
+		token_changed(c, t, TOKEN_F_LAST_USED);
 	return store_commit(c);
 }

@@ -15,7 +15,6 @@
 #include "ino.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
-#include "patfs/resource.h"
 #include "patfs/token.h"
 #include "patfs/user.h"
 
@@ -49,6 +48,8 @@ struct cache {
 	double blind_since;
 	bool blind_dropped;
 	atomic_uint_fast64_t generation; /* see cache_generation() */
+	cache_stale_fn *stale;		 /* the kinds' (node_stale) */
+	atomic_uint_fast64_t inodes_sent, entries_sent; /* cache_counts() */
 };
 
 /* Days that passed unseen beyond which the clock is said to have jumped. */
@@ -59,84 +60,68 @@ struct cache {
 static __thread uint64_t my_ticket;
 static __thread uint64_t my_settled;
 
-static void inval(struct cache *c, enum ino_kind kind, unsigned sub, int64_t id)
+static void inval(void *ctx, struct ino n)
 {
+	struct cache *c = ctx;
+
+	atomic_fetch_add(&c->inodes_sent, 1);
 	/* -ENOENT: the kernel does not hold it; nothing to do */
-	fuse_lowlevel_notify_inval_inode(c->se, ino_make(kind, sub, id), 0, 0);
+	fuse_lowlevel_notify_inval_inode(c->se, ino_make(n.kind, n.sub, n.id),
+					 0, 0);
 }
 
-static void inval_token(struct cache *c, int64_t id)
+static void inval_name(struct cache *c, fuse_ino_t parent, const char *name)
 {
-	for (unsigned via = 0; via <= INO_VIA; via += INO_VIA) {
-		inval(c, INO_TOKEN, via, id);
-		for (unsigned a = 0; a < TOKEN_NATTR; a++)
-			inval(c, INO_TOKEN_ATTR, a | via, id);
-		inval(c, INO_SECRET, via, id);
-		inval(c, INO_TOKEN_REL, TOKEN_PREVIOUS | via, id);
-		inval(c, INO_TOKEN_REL, TOKEN_NEXT | via, id);
-	}
-	inval(c, INO_LINK, 0, id);
-	inval(c, INO_LINK, INO_DEEP, id);
+	atomic_fetch_add(&c->entries_sent, 1);
+	fuse_lowlevel_notify_inval_entry(c->se, parent, name, strlen(name));
 }
 
-static int inval_listed(void *ctx, const struct token_info *t)
+/* A token of a user who changed: its owner did. */
+static int owner_changed(void *ctx, const struct token_info *t)
 {
-	inval_token(ctx, t->id);
-	inval(ctx, INO_TOKENS_JSON, 0, t->user_id);
+	struct cache *c = ctx;
+	struct store_change ch = {.kind = STORE_CH_TOKEN,
+				  .user_id = t->user_id,
+				  .token_id = t->id,
+				  .fields = TOKEN_F_OWNER,
+				  .resource = t->resource_id != 0};
+
+	c->stale(&ch, inval, c);
 	return 0;
 }
 
-/* Sends the invalidations of what ch touched. Runs on the thread. */
+/* A token whose expiry day began: its active changed. */
+static int day_passed(void *ctx, const struct token_info *t)
+{
+	struct cache *c = ctx;
+	struct store_change ch = {.kind = STORE_CH_TOKEN,
+				  .user_id = t->user_id,
+				  .token_id = t->id,
+				  .fields = TOKEN_F_EXPIRES,
+				  .resource = t->resource_id != 0};
+
+	c->stale(&ch, inval, c);
+	return 0;
+}
+
+/* Sends the invalidations of what ch touched: each kind names its inodes
+ * that ch made stale. Runs on the thread. */
 static void apply(struct cache *c, const struct store_change *ch)
 {
-	switch (ch->kind) {
-	case STORE_CH_USERS:
-		inval(c, INO_USERS, 0, 0);
-		break;
-	case STORE_CH_USER:
-		/* blocked changes every active; uid every owner and mode */
-		inval(c, INO_USER, 0, ch->user_id);
-		for (unsigned a = 0; a < USER_NATTR; a++)
-			inval(c, INO_USER_ATTR, a, ch->user_id);
-		inval(c, INO_TOKENS, 0, ch->user_id);
-		inval(c, INO_TOKENS_JSON, 0, ch->user_id);
-		token_list_user(c->st, ch->user_id, 0, inval_listed, c);
-		break;
-	case STORE_CH_TOKENS:
-		inval(c, INO_TOKENS, 0, ch->user_id);
-		inval(c, INO_TOKENS_JSON, 0, ch->user_id);
-		break;
-	case STORE_CH_TOKEN:
-	case STORE_CH_EXPIRY:
-		inval_token(c, ch->token_id);
-		inval(c, INO_TOKENS_JSON, 0, ch->user_id);
-		break;
-	case STORE_CH_RESOURCES:
-		inval(c, INO_RESOURCES, (unsigned)ch->day, 0);
-		break;
-	case STORE_CH_RESOURCE:
-		for (unsigned k = 0; k < RESOURCE_NKINDS; k++)
-			inval(c, INO_RESOURCE, k, ch->user_id);
-		for (unsigned a = 0; a < RESOURCE_NATTR; a++)
-			inval(c, INO_RESOURCE_ATTR, a, ch->user_id);
-		inval(c, INO_RES_TOKENS, 0, ch->user_id);
-		break;
-	case STORE_CH_ALL:
-	default:
+	if (ch->kind == STORE_CH_ALL) {
 		/* new lookups find the inodes the kernel holds stale (another
 		 * generation), so no page of theirs is read again */
 		atomic_fetch_add(&c->generation, 1);
-		inval(c, INO_USERS, 0, 0);
-		fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID, "users",
-						 5);
-		fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID,
-						 "expiring", 8);
-		fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID,
-						 "projects", 8);
-		fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID, "groups",
-						 6);
-		break;
+		inval(c, (struct ino){INO_USERS, 0, 0});
+		inval_name(c, FUSE_ROOT_ID, "users");
+		inval_name(c, FUSE_ROOT_ID, "expiring");
+		inval_name(c, FUSE_ROOT_ID, "projects");
+		inval_name(c, FUSE_ROOT_ID, "groups");
+		return;
 	}
+	c->stale(ch, inval, c);
+	if (ch->kind == STORE_CH_USER)
+		token_list_user(c->st, ch->user_id, 0, owner_changed, c);
 }
 
 /* The kernel keeps a user's name until told: when another process creates
@@ -158,8 +143,7 @@ static void *names_run(void *arg)
 			c->names_all = false;
 			c->nnames = 0;
 			pthread_mutex_unlock(&c->lock);
-			fuse_lowlevel_notify_inval_entry(c->se, FUSE_ROOT_ID,
-							 "users", 5);
+			inval_name(c, FUSE_ROOT_ID, "users");
 			pthread_mutex_lock(&c->lock);
 			continue;
 		}
@@ -170,9 +154,7 @@ static void *names_run(void *arg)
 		id = c->names[--c->nnames];
 		pthread_mutex_unlock(&c->lock);
 		if (!user_get(c->st, id, &u))
-			fuse_lowlevel_notify_inval_entry(
-			    c->se, ino_make(INO_USERS, 0, 0), u.name,
-			    strlen(u.name));
+			inval_name(c, ino_make(INO_USERS, 0, 0), u.name);
 		pthread_mutex_lock(&c->lock);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -210,8 +192,14 @@ static void new_day(struct cache *c)
 		apply(c, &all); /* the clock jumped */
 	else
 		for (int64_t d = c->day + 1; d <= today; d++)
-			token_list_expiring(c->st, d, 0, inval_listed, c);
+			token_list_expiring(c->st, d, 0, day_passed, c);
 	c->day = today;
+}
+
+void cache_counts(const struct cache *c, uint64_t *inodes, uint64_t *entries)
+{
+	*inodes = c ? atomic_load(&c->inodes_sent) : 0;
+	*entries = c ? atomic_load(&c->entries_sent) : 0;
 }
 
 uint64_t cache_generation(const struct cache *c)
@@ -350,7 +338,8 @@ static void cache_join(struct cache *c, bool running)
 	pthread_join(c->names_thread, NULL);
 }
 
-int cache_start(struct cache **out, struct fuse_session *se, struct store *st)
+int cache_start(struct cache **out, struct fuse_session *se, struct store *st,
+		cache_stale_fn *stale)
 {
 	struct cache *c = calloc(1, sizeof(*c));
 	pthread_condattr_t ca;
@@ -360,6 +349,7 @@ int cache_start(struct cache **out, struct fuse_session *se, struct store *st)
 		return -ENOMEM;
 	c->se = se;
 	c->st = st;
+	c->stale = stale;
 	c->seq = -1;
 	c->day = policy_day_of(time(NULL));
 	store_changes_since(st, &c->seq, apply_cb, c); /* start from now */

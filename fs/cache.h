@@ -20,10 +20,16 @@ struct cache;
 /* How often changes by other processes are looked for, in milliseconds. */
 #define CACHE_POLL_MS 100
 
+/* Names, through inval, the inodes that change ch may have made stale
+ * (node_stale: each kind knows its own). */
+typedef void cache_stale_fn(const struct store_change *ch, ino_inval_fn *inval,
+			    void *ctx);
+
 /* Starts the invalidation thread for session se over st, and hooks it to
- * the store. On success *out is owned by the caller (cache_stop). Returns 0
- * or -errno. */
-int cache_start(struct cache **out, struct fuse_session *se, struct store *st);
+ * the store; stale says what each change makes stale. On success *out is
+ * owned by the caller (cache_stop). Returns 0 or -errno. */
+int cache_start(struct cache **out, struct fuse_session *se, struct store *st,
+		cache_stale_fn *stale);
 
 /* Unhooks from the store, stops the thread and frees c (NULL is fine). */
 void cache_stop(struct cache *c);
@@ -37,6 +43,10 @@ void cache_touch(struct cache *c, const struct store_change *ch);
  * sent, so the reply that follows is never overtaken by a stale cache. Waits
  * at most a second. Cheap when this thread committed nothing new. */
 void cache_settle(struct cache *c);
+
+/* The invalidations sent to the kernel since start: of inodes (attributes,
+ * contents, listings), and of names. 0 when c is NULL. */
+void cache_counts(const struct cache *c, uint64_t *inodes, uint64_t *entries);
 
 /* The generation of inodes that come and go with the store (NODE_GEN: users/,
  * expiring/, projects/, groups/ and all below), for fuse_entry_param. When

@@ -56,6 +56,10 @@ struct ino {
 	int64_t id;
 };
 
+/* Takes inode ino back from the kernel's caches (cache.c's, for the kinds'
+ * stale operation). */
+typedef void ino_inval_fn(void *ctx, struct ino ino);
+
 static inline uint64_t ino_make(enum ino_kind kind, unsigned sub, int64_t id)
 {
 	return (uint64_t)kind << 56 | (uint64_t)(sub & 0xff) << 48 |

@@ -16,6 +16,7 @@
 
 #include "cache.h"
 #include "metrics.h"
+#include "node.h"
 #include "notify.h"
 #include "ops.h"
 #include "pages.h"
@@ -260,7 +261,8 @@ static int run(struct fuse_session *se, struct pfs *p,
 		to_syslog = true;
 		store_lock_note_pid(p->lock_fd); /* the daemon's pid now */
 	}
-	r = cache_start(&p->cache, se, p->st); /* threads do not survive fork */
+	/* threads do not survive fork */
+	r = cache_start(&p->cache, se, p->st, node_stale);
 	if (r) {
 		fuse_log(FUSE_LOG_ERR,
 			 "patfs: error: starting the cache thread: %s\n",

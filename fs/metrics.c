@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "metrics.h"
 #include "notify.h"
 #include "ops.h"
@@ -229,6 +230,21 @@ static void put_requests(struct out *o, struct metrics *m)
 	}
 }
 
+static void put_cache(struct out *o, const struct cache *c)
+{
+	uint64_t inodes, entries;
+
+	cache_counts(c, &inodes, &entries);
+	family(o, "patfs_cache_invalidations_total", "counter",
+	       "What the daemon took back from the kernel's caches since it "
+	       "started: an inode's attributes, contents and listing (inode), "
+	       "or a name (entry).");
+	put(o, "patfs_cache_invalidations_total{type=\"inode\"} %llu\n",
+	    (unsigned long long)inodes);
+	put(o, "patfs_cache_invalidations_total{type=\"entry\"} %llu\n",
+	    (unsigned long long)entries);
+}
+
 static int render(struct pfs *p, struct token_doc *doc)
 {
 	struct out o = {.doc = doc};
@@ -241,6 +257,7 @@ static int render(struct pfs *p, struct token_doc *doc)
 	auth_counts(p->auth, put_check, &o);
 	put_actions(&o, p);
 	put_requests(&o, p->metrics);
+	put_cache(&o, p->cache);
 	family(&o, "patfs_store_bytes", "gauge",
 	       "The store's size: SQLite's database and write-ahead log on "
 	       "disk, or PostgreSQL's database.");

@@ -46,6 +46,14 @@ const struct node_kind *node_kind_of(struct ino n)
 						    : &node_none;
 }
 
+void node_stale(const struct store_change *ch, ino_inval_fn *inval,
+		void *ctx)
+{
+	for (int k = 0; k < INO_NKINDS; k++)
+		if (kinds[k] && kinds[k]->stale)
+			kinds[k]->stale(ch, inval, ctx);
+}
+
 int node_load(struct nreq *q, struct node *n)
 {
 	const struct node_kind *k = node_kind_of(n->ino);
@@ -114,23 +122,39 @@ bool node_dir_add(struct dirbuf *d, const char *name, const struct node *n,
 	return false;
 }
 
-int node_list_fixed(struct nreq *q, const struct node *dir,
-		    const char *const *names, int count, struct dirbuf *d,
-		    off_t off)
+/* The name of row i of rows (stride bytes each, a name first). */
+static const char *row_name(const void *rows, size_t stride, int i)
+{
+	const char *const *name =
+	    (const void *)((const char *)rows + (size_t)i * stride);
+
+	return *name;
+}
+
+int node_list_rows(struct nreq *q, const struct node *dir, const void *rows,
+		   size_t stride, int count, struct dirbuf *d, off_t off)
 {
 	const struct node_kind *k = node_kind_of(dir->ino);
 	int first = off < OFF_FIRST ? 0 : (int)(off - OFF_FIRST + 1);
 
 	for (int i = first; i < count; i++) {
+		const char *name = row_name(rows, stride, i);
 		struct node child = {.loaded = false};
-		if (k->lookup(q, dir, names[i], &child) ||
+		if (k->lookup(q, dir, name, &child) ||
 		    (node_kind_of(child.ino)->flags & NODE_UNLISTED) ||
 		    access_see(&q->a, &child.obj))
 			continue;
-		if (node_dir_add(d, names[i], &child, OFF_FIRST + i))
+		if (node_dir_add(d, name, &child, OFF_FIRST + i))
 			break;
 	}
 	return 0;
+}
+
+int node_list_fixed(struct nreq *q, const struct node *dir,
+		    const char *const *names, int count, struct dirbuf *d,
+		    off_t off)
+{
+	return node_list_rows(q, dir, names, sizeof(*names), count, d, off);
 }
 
 int node_index_of(const char *const *names, int count, const char *name)

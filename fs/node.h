@@ -22,6 +22,7 @@
 #include "ops.h"
 #include "patfs/access.h"
 #include "patfs/resource.h"
+#include "patfs/store.h"
 #include "patfs/token.h"
 #include "patfs/user.h"
 
@@ -122,6 +123,12 @@ struct node_kind {
 	int (*create)(struct nreq *q, const struct node *dir, const char *name);
 	int (*readlink)(struct nreq *q, const struct node *n, char *buf,
 			size_t size);
+	/* names through inval each inode of this kind that change ch may
+	 * have made stale, and only those that can exist; runs on cache.c's
+	 * thread. Without it: the kind's inodes are never kept by the kernel
+	 * beyond what no change affects (a ttl of 0, or fixed content) */
+	void (*stale)(const struct store_change *ch, ino_inval_fn *inval,
+		      void *ctx);
 };
 
 /* The kinds, by area. */
@@ -131,6 +138,10 @@ extern const struct node_kind node_root, node_users, node_user, node_user_attr,
     node_audit, node_tokens_json, node_token_rel, node_self_rotate, node_within,
     node_window, node_ics, node_metrics, node_resources, node_resource,
     node_resource_attr, node_res_tokens;
+
+/* Asks every kind which of its inodes change ch made stale (kind.stale). */
+void node_stale(const struct store_change *ch, ino_inval_fn *inval,
+		void *ctx);
 
 /* The kind of inode n; an unknown one is refused as absent. */
 const struct node_kind *node_kind_of(struct ino n);
@@ -152,6 +163,11 @@ bool node_dir_add(struct dirbuf *d, const char *name, const struct node *n,
 int node_list_fixed(struct nreq *q, const struct node *dir,
 		    const char *const *names, int count, struct dirbuf *d,
 		    off_t off);
+
+/* The same, of count rows of stride bytes each, whose first member is the
+ * name (a const char *): a table such as token_attrs[]. */
+int node_list_rows(struct nreq *q, const struct node *dir, const void *rows,
+		   size_t stride, int count, struct dirbuf *d, off_t off);
 
 /* The index of name in names[count], or -1. */
 int node_index_of(const char *const *names, int count, const char *name);

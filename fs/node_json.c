@@ -101,6 +101,16 @@ static ssize_t doc_read(struct nreq *q, struct node *n, char *buf, size_t size,
 	return node_slice(q->of->text, q->of->tlen, buf, size, off);
 }
 
+/* A user's document holds every token's meta.json. */
+static void json_stale(const struct store_change *ch, ino_inval_fn *inval,
+		       void *ctx)
+{
+	if (ch->kind == STORE_CH_USER || ch->kind == STORE_CH_TOKENS ||
+	    (ch->kind == STORE_CH_TOKEN &&
+	     (ch->fields & token_attrs[TOKEN_META].deps)))
+		inval(ctx, (struct ino){INO_TOKENS_JSON, 0, ch->user_id});
+}
+
 const struct node_kind node_tokens_json = {
     .name = "tokens.json",
     .flags = NODE_REG | NODE_GEN,
@@ -108,6 +118,7 @@ const struct node_kind node_tokens_json = {
     .stat = json_stat,
     .open = json_open,
     .read = doc_read,
+    .stale = json_stale,
 };
 
 /* expiring.ics --------------------------------------------------------- */

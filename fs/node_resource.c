@@ -96,6 +96,13 @@ static int resources_rmdir(struct nreq *q, const struct node *dir,
 	return rc ? rc : resource_remove(q->p->st, &q->a, r.id);
 }
 
+static void resources_stale(const struct store_change *ch,
+			    ino_inval_fn *inval, void *ctx)
+{
+	if (ch->kind == STORE_CH_RESOURCES)
+		inval(ctx, (struct ino){INO_RESOURCES, (unsigned)ch->day, 0});
+}
+
 const struct node_kind node_resources = {
     .name = "resources",
     .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
@@ -105,6 +112,7 @@ const struct node_kind node_resources = {
     .list = resources_list,
     .mkdir = resources_mkdir,
     .rmdir = resources_rmdir,
+    .stale = resources_stale,
 };
 
 /* projects/<p>/ -------------------------------------------------------------
@@ -159,6 +167,15 @@ static int resource_list_names(struct nreq *q, const struct node *dir,
 	return node_list_fixed(q, dir, res_names, RES_NNAMES, d, off);
 }
 
+static void resource_stale(const struct store_change *ch,
+			   ino_inval_fn *inval, void *ctx)
+{
+	if (ch->kind != STORE_CH_RESOURCE)
+		return;
+	for (unsigned k = 0; k < RESOURCE_NKINDS; k++)
+		inval(ctx, (struct ino){INO_RESOURCE, k, ch->user_id});
+}
+
 const struct node_kind node_resource = {
     .name = "resource",
     .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
@@ -166,6 +183,7 @@ const struct node_kind node_resource = {
     .stat = resource_stat,
     .lookup = resource_lookup,
     .list = resource_list_names,
+    .stale = resource_stale,
 };
 
 /* projects/<p>/{id,path} ----------------------------------------------------
@@ -212,6 +230,15 @@ static int res_attr_write(struct nreq *q, struct node *n, const char *buf,
 			      size);
 }
 
+static void res_attr_stale(const struct store_change *ch,
+			   ino_inval_fn *inval, void *ctx)
+{
+	if (ch->kind != STORE_CH_RESOURCE)
+		return;
+	for (unsigned a = 0; a < RESOURCE_NATTR; a++)
+		inval(ctx, (struct ino){INO_RESOURCE_ATTR, a, ch->user_id});
+}
+
 const struct node_kind node_resource_attr = {
     .name = "resource attribute",
     .flags = NODE_REG | NODE_PAGES | NODE_GEN,
@@ -219,6 +246,7 @@ const struct node_kind node_resource_attr = {
     .stat = res_attr_stat,
     .read = res_attr_read,
     .write = res_attr_write,
+    .stale = res_attr_stale,
 };
 
 /* projects/<p>/tokens/ ------------------------------------------------------
@@ -301,6 +329,13 @@ static int res_tokens_mkdir(struct nreq *q, const struct node *dir,
 	return r;
 }
 
+static void res_tokens_stale(const struct store_change *ch,
+			     ino_inval_fn *inval, void *ctx)
+{
+	if (ch->kind == STORE_CH_RESOURCE)
+		inval(ctx, (struct ino){INO_RES_TOKENS, 0, ch->user_id});
+}
+
 const struct node_kind node_res_tokens = {
     .name = "resource tokens",
     .flags = NODE_DIR | NODE_GEN,
@@ -309,4 +344,5 @@ const struct node_kind node_res_tokens = {
     .lookup = res_tokens_lookup,
     .list = res_tokens_list,
     .mkdir = res_tokens_mkdir,
+    .stale = res_tokens_stale,
 };

@@ -78,12 +78,26 @@ static int rel_readlink(struct nreq *q, const struct node *n, char *buf,
 	return rel_target(n, buf, size);
 }
 
+static void rel_stale(const struct store_change *ch, ino_inval_fn *inval,
+		      void *ctx)
+{
+	if (ch->kind != STORE_CH_TOKEN ||
+	    !(ch->fields & token_attrs[TOKEN_PREVIOUS].deps))
+		return;
+	for (unsigned via = 0; via <= (ch->resource ? INO_VIA : 0);
+	     via += INO_VIA)
+		for (unsigned a = TOKEN_PREVIOUS; a <= TOKEN_NEXT; a++)
+			inval(ctx, (struct ino){INO_TOKEN_REL, a | via,
+						ch->token_id});
+}
+
 const struct node_kind node_token_rel = {
     .name = "token link",
     .flags = NODE_LNK | NODE_GEN,
     .load = rel_load,
     .stat = rel_stat,
     .readlink = rel_readlink,
+    .stale = rel_stale,
 };
 
 /* rotate: write a secret, read its successor's on the same open file ------ */

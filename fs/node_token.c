@@ -147,6 +147,13 @@ static int tokens_mkdir(struct nreq *q, const struct node *dir,
 	return r;
 }
 
+static void tokens_stale(const struct store_change *ch, ino_inval_fn *inval,
+			 void *ctx)
+{
+	if (ch->kind == STORE_CH_USER || ch->kind == STORE_CH_TOKENS)
+		inval(ctx, (struct ino){INO_TOKENS, 0, ch->user_id});
+}
+
 const struct node_kind node_tokens = {
     .name = "tokens",
     .flags = NODE_DIR | NODE_GEN,
@@ -155,6 +162,7 @@ const struct node_kind node_tokens = {
     .lookup = tokens_lookup,
     .list = tokens_list,
     .mkdir = tokens_mkdir,
+    .stale = tokens_stale,
 };
 
 /* users/<u>/tokens/<id>/ ------------------------------------------------- */
@@ -186,17 +194,15 @@ static bool secret_exists(struct nreq *q, const struct token_info *t)
 static int token_lookup(struct nreq *q, const struct node *dir,
 			const char *name, struct node *child)
 {
-	int i = node_index_of(token_attr_names, TOKEN_NATTR, name);
-	unsigned alias = dir->ino.sub & INO_FLAGS;
+	int i = token_attr_index(name);
+	unsigned alias = dir->ino.sub & INO_FLAGS, f;
 
-	if (i < 0)
-		return -ENOENT;
-	if (i == TOKEN_PREVIOUS || i == TOKEN_NEXT)
+	if (!token_attr_exists(&dir->token, i))
+		return -ENOENT; /* none, or a project's or group's only */
+	f = token_attrs[i].flags;
+	if (f & TOKEN_A_LINK)
 		return token_rel_lookup(&dir->token, i, alias, child);
-	if ((i == TOKEN_ACCESS_LEVEL || i == TOKEN_BOT) &&
-	    !dir->token.resource_id)
-		return -ENOENT; /* a project's or group's only */
-	if (i != TOKEN_SECRET)
+	if (!(f & TOKEN_A_SECRET))
 		token_node(child, &dir->token, INO_TOKEN_ATTR,
 			   (unsigned)i | alias);
 	else if (secret_exists(q, &dir->token))
@@ -209,7 +215,31 @@ static int token_lookup(struct nreq *q, const struct node *dir,
 static int token_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
 		      off_t off)
 {
-	return node_list_fixed(q, dir, token_attr_names, TOKEN_NATTR, d, off);
+	return node_list_rows(q, dir, token_attrs, sizeof(token_attrs[0]),
+			      TOKEN_NATTR, d, off);
+}
+
+/* The places of a changed token: users/<bot>/tokens/<id>, and its
+ * project's or group's (INO_VIA) when it has one. */
+static unsigned places(const struct store_change *ch)
+{
+	return ch->resource ? 2 : 1;
+}
+
+/* Its mode follows its owner; its listing, the secret's file and the links
+ * (cache_readdir keeps it). */
+static void token_stale(const struct store_change *ch, ino_inval_fn *inval,
+			void *ctx)
+{
+	const uint32_t deps = TOKEN_F_OWNER | TOKEN_F_IMPERSONATION |
+			      TOKEN_F_SEALED | TOKEN_F_REVOKED |
+			      TOKEN_F_ROTATION;
+
+	if (ch->kind != STORE_CH_TOKEN || !(ch->fields & deps))
+		return;
+	for (unsigned p = 0; p < places(ch); p++)
+		inval(ctx, (struct ino){INO_TOKEN, p ? INO_VIA : 0,
+					ch->token_id});
 }
 
 const struct node_kind node_token = {
@@ -219,6 +249,7 @@ const struct node_kind node_token = {
     .stat = token_stat,
     .lookup = token_lookup,
     .list = token_list,
+    .stale = token_stale,
 };
 
 /* A token's attributes ---------------------------------------------------- */
@@ -228,12 +259,12 @@ static int token_attr_load(struct nreq *q, struct node *n)
 	unsigned attr = n->ino.sub & ~INO_FLAGS;
 	int r;
 
-	if (attr >= TOKEN_NATTR || attr == TOKEN_SECRET ||
-	    attr == TOKEN_PREVIOUS || attr == TOKEN_NEXT)
+	/* the secret and the links are kinds of their own */
+	if (attr >= TOKEN_NATTR ||
+	    (token_attrs[attr].flags & (TOKEN_A_SECRET | TOKEN_A_LINK)))
 		return -ENOENT;
 	r = token_fetch(q, n);
-	if (!r && (attr == TOKEN_ACCESS_LEVEL || attr == TOKEN_BOT) &&
-	    !n->token.resource_id)
+	if (!r && !token_attr_exists(&n->token, (int)attr))
 		r = -ENOENT;
 	if (!r)
 		token_node(n, &n->token, INO_TOKEN_ATTR, n->ino.sub);
@@ -280,6 +311,26 @@ static int token_attr_write(struct nreq *q, struct node *n, const char *buf,
 	return token_write(q->p->st, &q->a, n->ino.id, attr, buf, size);
 }
 
+/* The files whose row (token_attrs[]) follows a changed value. */
+static void token_attr_stale(const struct store_change *ch,
+			     ino_inval_fn *inval, void *ctx)
+{
+	const unsigned other = TOKEN_A_LINK | TOKEN_A_SECRET; /* not this kind */
+
+	if (ch->kind != STORE_CH_TOKEN)
+		return;
+	for (unsigned p = 0; p < places(ch); p++)
+		for (unsigned a = 0; a < TOKEN_NATTR; a++) {
+			const struct token_attr_def *d = &token_attrs[a];
+			if (!(d->deps & ch->fields) || (d->flags & other) ||
+			    ((d->flags & TOKEN_A_RESOURCE) && !ch->resource))
+				continue;
+			inval(ctx, (struct ino){INO_TOKEN_ATTR,
+						a | (p ? INO_VIA : 0),
+						ch->token_id});
+		}
+}
+
 const struct node_kind node_token_attr = {
     .name = "token attribute",
     .flags = NODE_REG | NODE_PAGES | NODE_GEN,
@@ -287,6 +338,7 @@ const struct node_kind node_token_attr = {
     .stat = token_attr_stat,
     .read = token_attr_read,
     .write = token_attr_write,
+    .stale = token_attr_stale,
 };
 
 /* The secret: "token" -------------------------------------------------- */
@@ -385,6 +437,17 @@ static int secret_write(struct nreq *q, struct node *n, const char *buf,
 	return token_set_secret(q->p->st, &q->a, n->ino.id, buf, size);
 }
 
+static void secret_stale(const struct store_change *ch, ino_inval_fn *inval,
+			 void *ctx)
+{
+	if (ch->kind != STORE_CH_TOKEN ||
+	    !(ch->fields & token_attrs[TOKEN_SECRET].deps))
+		return;
+	for (unsigned p = 0; p < places(ch); p++)
+		inval(ctx, (struct ino){INO_SECRET, p ? INO_VIA : 0,
+					ch->token_id});
+}
+
 const struct node_kind node_secret = {
     .name = "secret",
     .flags = NODE_REG | NODE_SECRET_IO | NODE_GEN | NODE_UNLISTED,
@@ -393,4 +456,5 @@ const struct node_kind node_secret = {
     .open = secret_open,
     .read = secret_read,
     .write = secret_write,
+    .stale = secret_stale,
 };

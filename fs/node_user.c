@@ -90,6 +90,13 @@ static int users_rmdir(struct nreq *q, const struct node *dir, const char *name)
 	return r ? r : user_remove(q->p->st, &q->a, u.id);
 }
 
+static void users_stale(const struct store_change *ch, ino_inval_fn *inval,
+			void *ctx)
+{
+	if (ch->kind == STORE_CH_USERS)
+		inval(ctx, (struct ino){INO_USERS, 0, 0});
+}
+
 const struct node_kind node_users = {
     .name = "users",
     .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
@@ -99,6 +106,7 @@ const struct node_kind node_users = {
     .list = users_list,
     .mkdir = users_mkdir,
     .rmdir = users_rmdir,
+    .stale = users_stale,
 };
 
 /* users/<u>/ ------------------------------------------------------------- */
@@ -156,6 +164,15 @@ static int user_list_names(struct nreq *q, const struct node *dir,
 	return node_list_fixed(q, dir, user_names, USER_NNAMES, d, off);
 }
 
+/* blocked changes every token's active, uid every owner and mode: cache.c
+ * tells each token of the user as a change of its owner */
+static void user_stale(const struct store_change *ch, ino_inval_fn *inval,
+		       void *ctx)
+{
+	if (ch->kind == STORE_CH_USER)
+		inval(ctx, (struct ino){INO_USER, 0, ch->user_id});
+}
+
 const struct node_kind node_user = {
     .name = "user",
     .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
@@ -163,6 +180,7 @@ const struct node_kind node_user = {
     .stat = user_stat,
     .lookup = user_lookup,
     .list = user_list_names,
+    .stale = user_stale,
 };
 
 /* users/<u>/<attr> ------------------------------------------------------- */
@@ -207,6 +225,15 @@ static int user_attr_write(struct nreq *q, struct node *n, const char *buf,
 	return user_write(q->p->st, &q->a, n->ino.id, n->ino.sub, buf, size);
 }
 
+static void user_attr_stale(const struct store_change *ch,
+			    ino_inval_fn *inval, void *ctx)
+{
+	if (ch->kind != STORE_CH_USER)
+		return;
+	for (unsigned a = 0; a < USER_NATTR; a++)
+		inval(ctx, (struct ino){INO_USER_ATTR, a, ch->user_id});
+}
+
 const struct node_kind node_user_attr = {
     .name = "user attribute",
     .flags = NODE_REG | NODE_PAGES | NODE_GEN,
@@ -214,4 +241,5 @@ const struct node_kind node_user_attr = {
     .stat = user_attr_stat,
     .read = user_attr_read,
     .write = user_attr_write,
+    .stale = user_attr_stale,
 };

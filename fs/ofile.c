@@ -4,6 +4,7 @@
 
 #include "cache.h"
 #include "ofile.h"
+#include "patfs/token.h"
 #include "ops.h"
 #include "pages.h"
 
@@ -70,7 +71,9 @@ void ofile_put(struct pfs *p, struct ofile *of)
 	if (of->kind == OF_TAKE && of->secret) /* "token" goes away */
 		cache_touch(p->cache,
 			    &(struct store_change){.kind = STORE_CH_TOKEN,
-						   .token_id = of->token_id});
+						   .token_id = of->token_id,
+						   .fields = TOKEN_F_SEALED,
+						   .resource = true});
 	if (of->pages_ino)
 		pages_close(p->pages, of->pages_ino);
 	sodium_free(of->secret); /* wipes the plaintext */

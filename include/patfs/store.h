@@ -19,7 +19,8 @@ enum store_change_kind {
 	STORE_CH_USER,	    /* a user's attributes (user_id) */
 	STORE_CH_TOKENS,    /* the list of a user's tokens (user_id) */
 	STORE_CH_TOKEN,	    /* a token's attributes (token_id, user_id) */
-	STORE_CH_EXPIRY,    /* the list of tokens expiring on day (-1: never) */
+	STORE_CH_EXPIRY,    /* not recorded any more: expiring/ is never cached
+			       (its number stays taken in the changes table) */
 	STORE_CH_ALL,	    /* too much to name one by one */
 	STORE_CH_RESOURCES, /* the list of projects or groups */
 	STORE_CH_RESOURCE,  /* a project's or group's attributes and tokens
@@ -28,9 +29,16 @@ enum store_change_kind {
 
 struct store_change {
 	enum store_change_kind kind;
-	int64_t user_id;
-	int64_t token_id;
-	int64_t day;
+	int64_t user_id; /* USER, TOKENS, TOKEN: the user; USERS: the new
+			    user, or 0; RESOURCE(S): the project or group */
+	int64_t token_id; /* TOKEN */
+	int64_t day;	  /* RESOURCES: its kind (enum resource_kind) */
+	/* TOKEN: the values that changed (enum token_field), and whether it
+	 * is a project's or group's token (it has a second place in the
+	 * tree). Told to this process only: a change read back from the
+	 * changes table has every field, and resource set. */
+	uint32_t fields;
+	bool resource;
 };
 
 typedef void store_change_fn(void *ctx, const struct store_change *ch);

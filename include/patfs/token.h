@@ -10,6 +10,8 @@
 
 struct store;
 
+/* A token's files, one row each of token_attrs[] (its index is part of the
+ * file's inode number). */
 enum token_attr {
 	TOKEN_NAME,
 	TOKEN_DESCRIPTION,
@@ -30,7 +32,66 @@ enum token_attr {
 	TOKEN_NOTIFIED,	    /* the expiry notices sent, one a line */
 	TOKEN_NATTR
 };
-extern const char *const token_attr_names[TOKEN_NATTR];
+
+/* The stored values of a token that a change can touch: a commit says
+ * which changed (store_change.fields), and a file whose deps name one of
+ * them is taken back from the kernel's caches. */
+enum token_field {
+	TOKEN_F_DESCRIPTION = 1u << 0,
+	TOKEN_F_SCOPES = 1u << 1,
+	TOKEN_F_IMPERSONATION = 1u << 2,
+	TOKEN_F_EXPIRES = 1u << 3,   /* expires_at, and the day passing */
+	TOKEN_F_LAST_USED = 1u << 4,
+	TOKEN_F_REVOKED = 1u << 5,
+	TOKEN_F_SEALED = 1u << 6,    /* the secret taken or set */
+	TOKEN_F_OWNER = 1u << 7,     /* its user: name, uid, blocked, kind */
+	TOKEN_F_LEVEL = 1u << 8,     /* access_level */
+	TOKEN_F_NOTIFIED = 1u << 9,  /* expiry notices sent */
+	TOKEN_F_ROTATION = 1u << 10, /* previous, next */
+	TOKEN_F_RESOURCE = 1u << 11, /* its project's or group's path */
+	TOKEN_F_ALL = (1u << 12) - 1,
+};
+
+/* What an attribute is besides a value. */
+enum token_attr_flag {
+	TOKEN_A_RESOURCE = 1u << 0,   /* a project's or group's token's only */
+	TOKEN_A_LINK = 1u << 1,	      /* a symlink to a related token */
+	TOKEN_A_SECRET = 1u << 2,     /* the read-once secret */
+	TOKEN_A_W = 1u << 3,	      /* writable, by its owner and admins */
+	TOKEN_A_W_LIVE = 1u << 4,     /* ... while not revoked */
+	TOKEN_A_W_UNSEALED = 1u << 5, /* ... while its secret was not taken */
+	TOKEN_A_W_ADMIN = 1u << 6,    /* ... by admins only */
+};
+
+struct token_info;
+struct token_attr_store; /* core's: how a written value is stored */
+
+/* One attribute of a token: the one definition every layer reads. */
+struct token_attr_def {
+	const char *name; /* its file's; first, for node listings */
+	unsigned flags;	  /* enum token_attr_flag */
+	uint32_t deps;	  /* the fields (enum token_field) its content and
+			     mode follow */
+	/* renders t's value as its file holds it into buf: the length (0
+	 * when it does not fit), and *mtime */
+	size_t (*render)(const struct token_info *t, int64_t now, char *buf,
+			 size_t size, int64_t *mtime);
+	/* how token_write parses and stores a value; NULL: not through it
+	 * (rotate and the secret have calls of their own) */
+	const struct token_attr_store *store;
+};
+extern const struct token_attr_def token_attrs[TOKEN_NATTR];
+
+/* True when token t has a file attr (a project's or group's attributes
+ * only for their tokens). */
+bool token_attr_exists(const struct token_info *t, int attr);
+
+/* The rights (access.h's ACCESS_R|W) that t's owner (admin: an admin) has
+ * on its file attr, by its row's flags and t's state. */
+unsigned token_attr_rights(const struct token_info *t, int attr, bool admin);
+
+/* The index of the attribute whose file is named name, or -1. */
+int token_attr_index(const char *name);
 
 /* A buffer this large holds any rendered value, meta.json included (its
  * strings escaped at worst six bytes a byte). */

@@ -148,18 +148,26 @@ def test_statements_per_request(make_daemon):
     got = counts(d, since)
     assert got[("LOOKUP", "token")] == [2], got
     assert got[("LOOKUP", "token attribute")] == [1], got
-    # a change takes back the cached attributes and pages
-    attr = d.path("users/alice/tokens/%d/revoked" % tid)
+    # a change takes back the cached attributes and pages of the files
+    # that follow it, and only those: revoked stays cached
+    attr = d.path("users/alice/tokens/%d/description" % tid)
+    other = d.path("users/alice/tokens/%d/revoked" % tid)
     with open(attr, "rb") as f:
+        assert f.read() == b""
+    with open(other, "rb") as f:
         assert f.read() == b"0\n"
-    assert write(d.path("users/alice/tokens/%d/description" % tid), "x") == 0
+    assert write(attr, "x") == 0
     since = len(d.read_stderr())
     os.stat(attr)
     with open(attr, "rb") as f:
-        assert f.read() == b"0\n"
+        assert f.read() == b"x\n"
     got = counts(d, since)
     assert got[("GETATTR", "token attribute")] == [1], got
     assert got[("READ", "token attribute")] == [1], got
+    since = len(d.read_stderr())
+    with open(other, "rb") as f:
+        assert f.read() == b"0\n"
+    assert ("READ", "token attribute") not in counts(d, since)
     # a user's attribute: its lookup reuses the user's row
     os.stat(d.path("users/alice/blocked"))
     since = len(d.read_stderr())

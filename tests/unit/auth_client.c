@@ -66,10 +66,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (!strcmp(argv[2], "--write") && argc == 6) {
-		int attr = -1;
-		for (int i = 0; i < TOKEN_NATTR; i++)
-			if (!strcmp(token_attr_names[i], argv[4]))
-				attr = i;
+		int attr = token_attr_index(argv[4]);
 		r = attr < 0 ? -EINVAL
 			     : token_write(st, &me, strtoll(argv[3], NULL, 10),
 					   (enum token_attr)attr, argv[5],
