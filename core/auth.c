@@ -293,9 +293,8 @@ static void stamp_queue(struct auth *au, const struct token_info *t,
 		if (au->stamps[i].token_id == t->id)
 			break;
 	if (i < STAMPS) {
-		au->stamps[i] =
-		    (struct stamp){t->id, t->user_id, t->resource_id,
-				   t->last_used_at, now};
+		au->stamps[i] = (struct stamp){
+		    t->id, t->user_id, t->resource_id, t->last_used_at, now};
 		au->nstamps += i == au->nstamps;
 	}
 	pthread_mutex_unlock(&au->lock);

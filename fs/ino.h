@@ -7,35 +7,51 @@
 
 #include <stdint.h>
 
+/* Every kind of inode, once, in the order of their numbers (an inode number
+ * holds its kind's: append, never insert): X(ino_kind, its struct node_kind).
+ * This makes enum ino_kind here, and node.h's declarations and node.c's
+ * table of kinds. */
+#define INO_KINDS(X)                                                           \
+	X(INO_ROOT, node_root)                                                 \
+	X(INO_USERS, node_users)       /* users/ */                            \
+	X(INO_EXPIRING, node_expiring) /* expiring/ */                         \
+	X(INO_AUDIT, node_audit)       /* audit.log */                         \
+	X(INO_USER, node_user)	       /* users/<u>/ (id: user) */             \
+	X(INO_USER_ATTR,                                                       \
+	  node_user_attr) /* users/<u>/<attr> (sub: enum user_attr) */         \
+	X(INO_TOKENS, node_tokens) /* users/<u>/tokens/ (id: user) */          \
+	X(INO_TOKEN, node_token)   /* users/<u>/tokens/<id>/ (id: token) */    \
+	X(INO_TOKEN_ATTR,                                                      \
+	  node_token_attr) /* a token's attribute (sub: enum token_attr) */    \
+	X(INO_DATE,                                                            \
+	  node_date) /* expiring/<date>/ (id: day) or never/ (sub: 1) */       \
+	X(INO_LINK, node_link)	       /* expiring/<date>/<id> (id: token) */  \
+	X(INO_AUTH, node_auth)	       /* auth/ */                             \
+	X(INO_SCOPE, node_scope)       /* auth/<scope> (sub: scope index) */   \
+	X(INO_REVOKE, node_revoke)     /* revoke */                            \
+	X(INO_IDENTIFY, node_identify) /* identify */                          \
+	X(INO_SECRET, node_secret) /* a token's file "token" (id: token) */    \
+	X(INO_TOKENS_JSON,                                                     \
+	  node_tokens_json) /* users/<u>/tokens.json (id: user) */             \
+	X(INO_TOKEN_REL,                                                       \
+	  node_token_rel) /* a token's previous and next (sub: attr) */        \
+	X(INO_SELF_ROTATE, node_self_rotate) /* rotate */                      \
+	X(INO_WITHIN, node_within)	     /* expiring/within/ */            \
+	X(INO_WINDOW, node_window) /* expiring/within/<N>d/ (sub: which) */    \
+	X(INO_ICS, node_ics)	   /* expiring.ics */                          \
+	X(INO_RESOURCES,                                                       \
+	  node_resources) /* projects/ or groups/ (sub: enum resource_kind) */ \
+	X(INO_RESOURCE, node_resource) /* projects/<p>/ (id: it) */            \
+	X(INO_RESOURCE_ATTR,                                                   \
+	  node_resource_attr) /* its id, path (sub: enum resource_attr) */     \
+	X(INO_RES_TOKENS, node_res_tokens) /* its tokens/ (id: it) */          \
+	X(INO_METRICS, node_metrics)	   /* metrics */
+
 enum ino_kind {
-	INO_ROOT,
-	INO_USERS,	   /* users/ */
-	INO_EXPIRING,	   /* expiring/ */
-	INO_AUDIT,	   /* audit.log */
-	INO_USER,	   /* users/<u>/ (id: user) */
-	INO_USER_ATTR,	   /* users/<u>/<attr> (sub: enum user_attr) */
-	INO_TOKENS,	   /* users/<u>/tokens/ (id: user) */
-	INO_TOKEN,	   /* users/<u>/tokens/<id>/ (id: token) */
-	INO_TOKEN_ATTR,	   /* a token's attribute (sub: enum token_attr) */
-	INO_DATE,	   /* expiring/<date>/ (id: day) or never/ (sub: 1) */
-	INO_LINK,	   /* expiring/<date>/<id> (id: token) */
-	INO_AUTH,	   /* auth/ */
-	INO_SCOPE,	   /* auth/<scope> (sub: scope index) */
-	INO_REVOKE,	   /* revoke */
-	INO_IDENTIFY,	   /* identify */
-	INO_SECRET,	   /* a token's file "token" (id: token) */
-	INO_TOKENS_JSON,   /* users/<u>/tokens.json (id: user) */
-	INO_TOKEN_REL,	   /* a token's previous and next (sub: attr) */
-	INO_SELF_ROTATE,   /* rotate */
-	INO_WITHIN,	   /* expiring/within/ */
-	INO_WINDOW,	   /* expiring/within/<N>d/ (sub: which) */
-	INO_ICS,	   /* expiring.ics */
-	INO_RESOURCES,	   /* projects/ or groups/ (sub: enum resource_kind) */
-	INO_RESOURCE,	   /* projects/<p>/ (id: it) */
-	INO_RESOURCE_ATTR, /* its id, path (sub: enum resource_attr) */
-	INO_RES_TOKENS,	   /* its tokens/ (id: it) */
-	INO_METRICS,	   /* metrics */
-	INO_NKINDS
+#define INO_KIND_ENUM(kind, node) kind,
+	INO_KINDS(INO_KIND_ENUM)
+#undef INO_KIND_ENUM
+	    INO_NKINDS
 };
 
 /* In sub of a token's inodes: reached through tokens/<name>,

@@ -8,33 +8,9 @@
 #include "patfs/cfg.h"
 
 static const struct node_kind *const kinds[INO_NKINDS] = {
-    [INO_ROOT] = &node_root,
-    [INO_USERS] = &node_users,
-    [INO_USER] = &node_user,
-    [INO_USER_ATTR] = &node_user_attr,
-    [INO_TOKENS] = &node_tokens,
-    [INO_TOKEN] = &node_token,
-    [INO_TOKEN_ATTR] = &node_token_attr,
-    [INO_SECRET] = &node_secret,
-    [INO_EXPIRING] = &node_expiring,
-    [INO_DATE] = &node_date,
-    [INO_LINK] = &node_link,
-    [INO_AUTH] = &node_auth,
-    [INO_SCOPE] = &node_scope,
-    [INO_REVOKE] = &node_revoke,
-    [INO_IDENTIFY] = &node_identify,
-    [INO_AUDIT] = &node_audit,
-    [INO_TOKENS_JSON] = &node_tokens_json,
-    [INO_TOKEN_REL] = &node_token_rel,
-    [INO_SELF_ROTATE] = &node_self_rotate,
-    [INO_WITHIN] = &node_within,
-    [INO_WINDOW] = &node_window,
-    [INO_ICS] = &node_ics,
-    [INO_RESOURCES] = &node_resources,
-    [INO_RESOURCE] = &node_resource,
-    [INO_RESOURCE_ATTR] = &node_resource_attr,
-    [INO_RES_TOKENS] = &node_res_tokens,
-    [INO_METRICS] = &node_metrics,
+#define NODE_KIND_ROW(kind, node) [kind] = &node,
+    INO_KINDS(NODE_KIND_ROW)
+#undef NODE_KIND_ROW
 };
 
 /* What an inode of no known kind is: nothing. */
@@ -46,8 +22,7 @@ const struct node_kind *node_kind_of(struct ino n)
 						    : &node_none;
 }
 
-void node_stale(const struct store_change *ch, ino_inval_fn *inval,
-		void *ctx)
+void node_stale(const struct store_change *ch, ino_inval_fn *inval, void *ctx)
 {
 	for (int k = 0; k < INO_NKINDS; k++)
 		if (kinds[k] && kinds[k]->stale)

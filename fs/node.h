@@ -1,16 +1,17 @@
 /* node.h - one kind of node, one unit.
  *
  * Every inode of patfs is of one kind (ino.h). A kind is a struct node_kind:
- * its flags and the operations it supports, in a file of its area
- * (node_root.c, node_user.c, node_token.c, node_expiring.c, node_ctl.c).
+ * its flags and the operations it supports, in the node_*.c file of its
+ * area (docs/design.md lists them).
  * ops.c turns each FUSE request into calls of these operations and replies
  * once; an operation a kind lacks is refused there, with the errno SPEC §2
  * gives. Who may do what is asked of core (patfs/access.h) by ops.c, from
  * the access_obj that each kind's load fills in: a kind decides nothing.
  *
- * A new kind needs: an ino_kind in ino.h, a struct node_kind in the file of
- * its area, its line in node_kinds[] (node.c), and a way in: a name in its
- * parent's lookup and list. */
+ * A new kind needs: its line in ino.h's INO_KINDS (which makes its ino_kind,
+ * its declaration here and its place in node.c's table), a struct node_kind
+ * in the file of its area (with a stale operation if the kernel may keep
+ * it), and a way in: a name in its parent's lookup and list. */
 #ifndef PATFS_NODE_H
 #define PATFS_NODE_H
 
@@ -131,17 +132,13 @@ struct node_kind {
 		      void *ctx);
 };
 
-/* The kinds, by area. */
-extern const struct node_kind node_root, node_users, node_user, node_user_attr,
-    node_tokens, node_token, node_token_attr, node_secret, node_expiring,
-    node_date, node_link, node_auth, node_scope, node_revoke, node_identify,
-    node_audit, node_tokens_json, node_token_rel, node_self_rotate, node_within,
-    node_window, node_ics, node_metrics, node_resources, node_resource,
-    node_resource_attr, node_res_tokens;
+/* The kinds (ino.h's INO_KINDS), each defined in the file of its area. */
+#define NODE_KIND_DECL(kind, node) extern const struct node_kind node;
+INO_KINDS(NODE_KIND_DECL)
+#undef NODE_KIND_DECL
 
 /* Asks every kind which of its inodes change ch made stale (kind.stale). */
-void node_stale(const struct store_change *ch, ino_inval_fn *inval,
-		void *ctx);
+void node_stale(const struct store_change *ch, ino_inval_fn *inval, void *ctx);
 
 /* The kind of inode n; an unknown one is refused as absent. */
 const struct node_kind *node_kind_of(struct ino n);

@@ -96,8 +96,8 @@ static int resources_rmdir(struct nreq *q, const struct node *dir,
 	return rc ? rc : resource_remove(q->p->st, &q->a, r.id);
 }
 
-static void resources_stale(const struct store_change *ch,
-			    ino_inval_fn *inval, void *ctx)
+static void resources_stale(const struct store_change *ch, ino_inval_fn *inval,
+			    void *ctx)
 {
 	if (ch->kind == STORE_CH_RESOURCES)
 		inval(ctx, (struct ino){INO_RESOURCES, (unsigned)ch->day, 0});
@@ -167,8 +167,8 @@ static int resource_list_names(struct nreq *q, const struct node *dir,
 	return node_list_fixed(q, dir, res_names, RES_NNAMES, d, off);
 }
 
-static void resource_stale(const struct store_change *ch,
-			   ino_inval_fn *inval, void *ctx)
+static void resource_stale(const struct store_change *ch, ino_inval_fn *inval,
+			   void *ctx)
 {
 	if (ch->kind != STORE_CH_RESOURCE)
 		return;
@@ -230,8 +230,8 @@ static int res_attr_write(struct nreq *q, struct node *n, const char *buf,
 			      size);
 }
 
-static void res_attr_stale(const struct store_change *ch,
-			   ino_inval_fn *inval, void *ctx)
+static void res_attr_stale(const struct store_change *ch, ino_inval_fn *inval,
+			   void *ctx)
 {
 	if (ch->kind != STORE_CH_RESOURCE)
 		return;
@@ -329,8 +329,8 @@ static int res_tokens_mkdir(struct nreq *q, const struct node *dir,
 	return r;
 }
 
-static void res_tokens_stale(const struct store_change *ch,
-			     ino_inval_fn *inval, void *ctx)
+static void res_tokens_stale(const struct store_change *ch, ino_inval_fn *inval,
+			     void *ctx)
 {
 	if (ch->kind == STORE_CH_RESOURCE)
 		inval(ctx, (struct ino){INO_RES_TOKENS, 0, ch->user_id});

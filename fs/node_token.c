@@ -238,8 +238,8 @@ static void token_stale(const struct store_change *ch, ino_inval_fn *inval,
 	if (ch->kind != STORE_CH_TOKEN || !(ch->fields & deps))
 		return;
 	for (unsigned p = 0; p < places(ch); p++)
-		inval(ctx, (struct ino){INO_TOKEN, p ? INO_VIA : 0,
-					ch->token_id});
+		inval(ctx,
+		      (struct ino){INO_TOKEN, p ? INO_VIA : 0, ch->token_id});
 }
 
 const struct node_kind node_token = {
@@ -312,10 +312,11 @@ static int token_attr_write(struct nreq *q, struct node *n, const char *buf,
 }
 
 /* The files whose row (token_attrs[]) follows a changed value. */
-static void token_attr_stale(const struct store_change *ch,
-			     ino_inval_fn *inval, void *ctx)
+static void token_attr_stale(const struct store_change *ch, ino_inval_fn *inval,
+			     void *ctx)
 {
-	const unsigned other = TOKEN_A_LINK | TOKEN_A_SECRET; /* not this kind */
+	const unsigned other =
+	    TOKEN_A_LINK | TOKEN_A_SECRET; /* not this kind */
 
 	if (ch->kind != STORE_CH_TOKEN)
 		return;
@@ -444,8 +445,8 @@ static void secret_stale(const struct store_change *ch, ino_inval_fn *inval,
 	    !(ch->fields & token_attrs[TOKEN_SECRET].deps))
 		return;
 	for (unsigned p = 0; p < places(ch); p++)
-		inval(ctx, (struct ino){INO_SECRET, p ? INO_VIA : 0,
-					ch->token_id});
+		inval(ctx,
+		      (struct ino){INO_SECRET, p ? INO_VIA : 0, ch->token_id});
 }
 
 const struct node_kind node_secret = {

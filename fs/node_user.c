@@ -225,8 +225,8 @@ static int user_attr_write(struct nreq *q, struct node *n, const char *buf,
 	return user_write(q->p->st, &q->a, n->ino.id, n->ino.sub, buf, size);
 }
 
-static void user_attr_stale(const struct store_change *ch,
-			    ino_inval_fn *inval, void *ctx)
+static void user_attr_stale(const struct store_change *ch, ino_inval_fn *inval,
+			    void *ctx)
 {
 	if (ch->kind != STORE_CH_USER)
 		return;

@@ -4,9 +4,9 @@
 
 #include "cache.h"
 #include "ofile.h"
-#include "patfs/token.h"
 #include "ops.h"
 #include "pages.h"
+#include "patfs/token.h"
 
 struct ofile *ofile_new(enum ofile_kind kind)
 {

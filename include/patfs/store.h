@@ -29,8 +29,8 @@ enum store_change_kind {
 
 struct store_change {
 	enum store_change_kind kind;
-	int64_t user_id; /* USER, TOKENS, TOKEN: the user; USERS: the new
-			    user, or 0; RESOURCE(S): the project or group */
+	int64_t user_id;  /* USER, TOKENS, TOKEN: the user; USERS: the new
+			     user, or 0; RESOURCE(S): the project or group */
 	int64_t token_id; /* TOKEN */
 	int64_t day;	  /* RESOURCES: its kind (enum resource_kind) */
 	/* TOKEN: the values that changed (enum token_field), and whether it

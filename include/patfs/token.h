@@ -40,7 +40,7 @@ enum token_field {
 	TOKEN_F_DESCRIPTION = 1u << 0,
 	TOKEN_F_SCOPES = 1u << 1,
 	TOKEN_F_IMPERSONATION = 1u << 2,
-	TOKEN_F_EXPIRES = 1u << 3,   /* expires_at, and the day passing */
+	TOKEN_F_EXPIRES = 1u << 3, /* expires_at, and the day passing */
 	TOKEN_F_LAST_USED = 1u << 4,
 	TOKEN_F_REVOKED = 1u << 5,
 	TOKEN_F_SEALED = 1u << 6,    /* the secret taken or set */
