@@ -226,98 +226,165 @@ static int notify_key(struct cfg *c, const char *name, const char *value,
 	return -EINVAL;
 }
 
-static int handler(void *user, const char *section, const char *name,
-		   const char *value)
-{
-	struct cfg_parse *p = user;
-	struct cfg *c = p->c;
-	int r = 0;
-	const char *why = "invalid value";
+#define IS(k) (!strcmp(name, k))
 
-	if (KEY("store", "path"))
-		r = set_str(&c->store_path, absolute(p->dir, value));
-	else if (KEY("store", "pepper_file"))
-		r = set_str(&c->pepper_file, absolute(p->dir, value));
-	else if (KEY("store", "backend")) {
-		why = "expected sqlite or postgresql";
+/* The keys of [store]: 0 or -errno with *why. */
+static int store_key(struct cfg_parse *p, const char *name, const char *value,
+		     const char **why)
+{
+	struct cfg *c = p->c;
+
+	if (IS("path"))
+		return set_str(&c->store_path, absolute(p->dir, value));
+	if (IS("pepper_file"))
+		return set_str(&c->pepper_file, absolute(p->dir, value));
+	if (IS("backend")) {
+		*why = "expected sqlite or postgresql";
 		if (!strcmp(value, "sqlite"))
 			c->store_backend = CFG_STORE_SQLITE;
 		else if (!strcmp(value, "postgresql"))
 			c->store_backend = CFG_STORE_POSTGRESQL;
 		else
-			r = -EINVAL;
-	} else if (KEY("store", "dsn")) {
+			return -EINVAL;
+		return 0;
+	}
+	if (IS("dsn")) {
 		free(
 		    c->store_dsn); /* empty: libpq's defaults (PG* variables) */
 		c->store_dsn = NULL;
-		r = set_str(&c->store_dsn, strdup(value));
-	} else if (KEY("store", "max_stale_s"))
-		r = parse_int(value, 0, 3600, &c->max_stale_s);
-	else if (KEY("access", "admin_group")) {
+		return set_str(&c->store_dsn, strdup(value));
+	}
+	if (IS("max_stale_s"))
+		return parse_int(value, 0, 3600, &c->max_stale_s);
+	*why = "unknown key";
+	return -EINVAL;
+}
+
+/* The keys of [tokens] that are true or false: where each goes, or NULL. */
+static bool *tokens_flag(struct cfg *c, const char *name)
+{
+	if (IS("require_expiry"))
+		return &c->require_expiry;
+	if (IS("service_accounts_require_expiry"))
+		return &c->sa_require_expiry;
+	if (IS("reuse_detection"))
+		return &c->reuse_detection;
+	if (IS("allow_impersonation"))
+		return &c->allow_impersonation;
+	return NULL;
+}
+
+/* The keys of [tokens]: 0 or -errno with *why. */
+static int tokens_key(struct cfg *c, const char *name, const char *value,
+		      const char **why)
+{
+	bool *flag = tokens_flag(c, name);
+
+	if (flag) {
+		*why = "expected true or false";
+		return parse_bool(value, flag);
+	}
+	if (IS("prefix")) {
+		*why = "expected 1-32 of [A-Za-z0-9_-]";
+		return check_prefix(value)
+			   ?: set_str(&c->prefix, strdup(value));
+	}
+	if (IS("default_scopes")) {
+		*why = "expected known scopes separated by spaces or commas";
+		return policy_parse_scopes(value, strlen(value),
+					   &c->default_scopes);
+	}
+	if (IS("default_lifetime_days")) {
+		*why = "expected a number of days, 0 to 36500";
+		return parse_int(value, 0, 36500, &c->default_lifetime_days);
+	}
+	if (IS("max_lifetime_days")) {
+		*why = "expected a number of days, 1 to 36500";
+		return parse_int(value, 1, 36500, &c->max_lifetime_days);
+	}
+	if (IS("last_used_interval_s")) {
+		*why = "expected seconds, 0 to 86400";
+		return parse_int(value, 0, 86400, &c->last_used_interval_s);
+	}
+	*why = "unknown key";
+	return -EINVAL;
+}
+
+/* The keys of [auth]: 0 or -errno with *why. */
+static int auth_key(struct cfg_parse *p, const char *name, const char *value,
+		    const char **why)
+{
+	struct cfg *c = p->c;
+
+	if (IS("log"))
+		return set_str(&c->auth_log, absolute(p->dir, value));
+	if (IS("max_failures_per_minute")) {
+		*why = "expected a number, 1 to 1000000";
+		return parse_int(value, 1, 1000000,
+				 &c->max_failures_per_minute);
+	}
+	if (IS("log_max_bytes")) {
+		*why = "expected bytes, 4096 to 1099511627776";
+		return parse_i64(value, 4096, (int64_t)1 << 40,
+				 &c->log_max_bytes);
+	}
+	if (IS("log_keep")) {
+		*why = "expected a number of files, 0 to 100";
+		return parse_int(value, 0, 100, &c->log_keep);
+	}
+	*why = "unknown key";
+	return -EINVAL;
+}
+
+/* The keys of [access] and [metrics]: 0 or -errno with *why. */
+static int other_key(struct cfg_parse *p, const char *section, const char *name,
+		     const char *value, const char **why)
+{
+	struct cfg *c = p->c;
+
+	if (KEY("access", "admin_group")) {
 		free(c->admin_group); /* empty: no admin group */
 		c->admin_group = NULL;
-		if (value[0])
-			r = set_str(&c->admin_group, strdup(value));
-	} else if (KEY("tokens", "prefix")) {
-		why = "expected 1-32 of [A-Za-z0-9_-]";
-		r = check_prefix(value);
-		if (!r)
-			r = set_str(&c->prefix, strdup(value));
-	} else if (KEY("tokens", "default_scopes")) {
-		why = "expected known scopes separated by spaces or commas";
-		r = policy_parse_scopes(value, strlen(value),
-					&c->default_scopes);
-	} else if (KEY("tokens", "default_lifetime_days")) {
-		why = "expected a number of days, 0 to 36500";
-		r = parse_int(value, 0, 36500, &c->default_lifetime_days);
-	} else if (KEY("tokens", "max_lifetime_days")) {
-		why = "expected a number of days, 1 to 36500";
-		r = parse_int(value, 1, 36500, &c->max_lifetime_days);
-	} else if (KEY("tokens", "require_expiry")) {
-		why = "expected true or false";
-		r = parse_bool(value, &c->require_expiry);
-	} else if (KEY("tokens", "service_accounts_require_expiry")) {
-		why = "expected true or false";
-		r = parse_bool(value, &c->sa_require_expiry);
-	} else if (KEY("tokens", "reuse_detection")) {
-		why = "expected true or false";
-		r = parse_bool(value, &c->reuse_detection);
-	} else if (KEY("tokens", "allow_impersonation")) {
-		why = "expected true or false";
-		r = parse_bool(value, &c->allow_impersonation);
-	} else if (KEY("tokens", "last_used_interval_s")) {
-		why = "expected seconds, 0 to 86400";
-		r = parse_int(value, 0, 86400, &c->last_used_interval_s);
-	} else if (KEY("auth", "log"))
-		r = set_str(&c->auth_log, absolute(p->dir, value));
-	else if (KEY("auth", "max_failures_per_minute")) {
-		why = "expected a number, 1 to 1000000";
-		r = parse_int(value, 1, 1000000, &c->max_failures_per_minute);
-	} else if (KEY("auth", "log_max_bytes")) {
-		why = "expected bytes, 4096 to 1099511627776";
-		r = parse_i64(value, 4096, (int64_t)1 << 40, &c->log_max_bytes);
-	} else if (KEY("auth", "log_keep")) {
-		why = "expected a number of files, 0 to 100";
-		r = parse_int(value, 0, 100, &c->log_keep);
-	} else if (!strcmp(section, "notify")) {
-		r = notify_key(c, name, value, &why);
-	} else if (KEY("metrics", "textfile")) {
+		return value[0] ? set_str(&c->admin_group, strdup(value)) : 0;
+	}
+	if (KEY("metrics", "textfile")) {
 		free(c->metrics_textfile);
 		c->metrics_textfile = NULL;
-		r = value[0]
-			? set_str(&c->metrics_textfile, absolute(p->dir, value))
-			: 0;
-	} else if (KEY("metrics", "interval_s")) {
-		why = "expected seconds, 1 to 3600";
-		r = parse_int(value, 1, 3600, &c->metrics_interval_s);
-	} else {
-		r = -EINVAL;
-		why = "unknown key";
+		return value[0] ? set_str(&c->metrics_textfile,
+					  absolute(p->dir, value))
+				: 0;
 	}
+	if (KEY("metrics", "interval_s")) {
+		*why = "expected seconds, 1 to 3600";
+		return parse_int(value, 1, 3600, &c->metrics_interval_s);
+	}
+	*why = "unknown key";
+	return -EINVAL;
+}
+
+static int handler(void *user, const char *section, const char *name,
+		   const char *value)
+{
+	struct cfg_parse *p = user;
+	const char *why = "invalid value";
+	int r;
+
+	if (!strcmp(section, "store"))
+		r = store_key(p, name, value, &why);
+	else if (!strcmp(section, "tokens"))
+		r = tokens_key(p->c, name, value, &why);
+	else if (!strcmp(section, "auth"))
+		r = auth_key(p, name, value, &why);
+	else if (!strcmp(section, "notify"))
+		r = notify_key(p->c, name, value, &why);
+	else
+		r = other_key(p, section, name, value, &why);
 	if (r)
 		fail(p, section, name, r, r == -ENOMEM ? "out of memory" : why);
 	return r == 0;
 }
+
+#undef IS
 
 /* fgets that counts lines, so errors can name theirs, and refuses unknown
  * sections even when they hold no key (inih does not report those). */

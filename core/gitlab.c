@@ -92,33 +92,14 @@ static int ensure_user(struct import *im, int64_t gid, const char *bot,
 			 "gitlab_import");
 }
 
-/* Inserts or updates token t of user uid (of resource rid, or 0). */
-static int upsert(struct import *im, const struct glt *t, int64_t uid,
-		  const char *owner, int64_t rid, int rkind, const char *rname)
+/* Binds t to s, the insert (fresh) or the update statement of a GitLab
+ * token: the two share their parameters' places, ?1 the token to update
+ * (id) or the owner of the new one (uid), ?4 when what changes changed
+ * (now, or the new token's creation). */
+static void bind_token(struct import *im, struct store_stmt *s,
+		       const struct glt *t, bool fresh, int64_t uid, int64_t id,
+		       int64_t rid)
 {
-	struct store_conn *c = im->c;
-	struct store_stmt *s = store_sql(c, SQL_GL_TOKEN_FIND);
-	char object[OBJECT_MAX];
-	int64_t id = 0;
-	bool fresh;
-	int r;
-
-	if (!s)
-		return -EIO;
-	store_bind_int(s, 1, t->id);
-	r = store_step(c, s);
-	if (r == 1)
-		id = store_col_int(s, 0);
-	store_reset(s);
-	if (r < 0)
-		return r;
-	fresh = !id;
-	s = store_sql(c, id ? SQL_GL_TOKEN_UPDATE : SQL_GL_TOKEN_INSERT);
-	if (!s)
-		return -EIO;
-	/* the two statements share their parameters' places: ?1 the token
-	 * to update or the owner of the new one, ?4 when what changes changed
-	 * (now, or the new token's creation) */
 	store_bind_int(s, 1, fresh ? uid : id);
 	store_bind_str(s, 2, t->name);
 	store_bind_str(s, 3, t->description);
@@ -137,6 +118,51 @@ static int upsert(struct import *im, const struct glt *t, int64_t uid,
 		store_bind_int(s, 7, t->created_at);
 		store_bind_int(s, 12, t->id);
 	}
+}
+
+/* Counts a new token in its user's (uid) and its resource's (rid, or 0)
+ * number of tokens: 0 or -errno. */
+static int count_new(struct store_conn *c, int64_t uid, int64_t rid)
+{
+	struct store_stmt *s = store_sql(c, SQL_USER_ADD_TOKEN);
+	int r;
+
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, uid);
+	r = store_exec(c, s);
+	if (!r && rid) {
+		s = store_sql(c, SQL_RES_ADD_TOKEN);
+		if (!s)
+			return -EIO;
+		store_bind_int(s, 1, rid);
+		r = store_exec(c, s);
+	}
+	return r;
+}
+
+/* Inserts or updates token t of user uid (of resource rid, or 0). */
+static int upsert(struct import *im, const struct glt *t, int64_t uid,
+		  const char *owner, int64_t rid, int rkind, const char *rname)
+{
+	struct store_conn *c = im->c;
+	struct store_stmt *s = store_sql(c, SQL_GL_TOKEN_FIND);
+	char object[OBJECT_MAX];
+	int64_t id = 0;
+	bool fresh;
+	int r;
+
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, t->id);
+	r = store_one_int(c, s, &id);
+	if (r && r != -ENOENT)
+		return r;
+	fresh = !id;
+	s = store_sql(c, id ? SQL_GL_TOKEN_UPDATE : SQL_GL_TOKEN_INSERT);
+	if (!s)
+		return -EIO;
+	bind_token(im, s, t, fresh, uid, id, rid);
 	r = store_exec(c, s);
 	if (r)
 		return r;
@@ -146,15 +172,7 @@ static int upsert(struct import *im, const struct glt *t, int64_t uid,
 	}
 	if (fresh) {
 		id = store_last_id(c);
-		s = store_sql(c, SQL_USER_ADD_TOKEN);
-		if (!s)
-			return -EIO;
-		store_bind_int(s, 1, uid);
-		r = store_exec(c, s);
-		if (!r && rid && (s = store_sql(c, SQL_RES_ADD_TOKEN))) {
-			store_bind_int(s, 1, rid);
-			r = store_exec(c, s);
-		}
+		r = count_new(c, uid, rid);
 		if (r)
 			return r;
 	}
@@ -201,6 +219,61 @@ static int import_personal(struct import *im, size_t list)
 	return 0;
 }
 
+/* A GitLab resource's id and path (kind: enum resource_kind) from object o,
+ * and the name it has in patfs (its path, slashes made dots, as
+ * gitlab-org.gitlab) into name: 0 or -errno with im's message. */
+static int read_resource(struct import *im, size_t o, int kind, int64_t *gid,
+			 char path[PFS_NAME_MAX + 1], char *name)
+{
+	int r;
+
+	if (im->d.v[o].type != JR_OBJECT)
+		return gl_bad(im, resource_kind_names[kind],
+			      "expected an object");
+	r = gl_int(im, o, "id", gid);
+	if (!r)
+		r = gl_str(im, o,
+			   kind == RESOURCE_PROJECT ? "path_with_namespace"
+						    : "full_path",
+			   path, PFS_NAME_MAX + 1, false);
+	if (r)
+		return r;
+	snprintf(name, PFS_NAME_MAX + 1, "%s", path);
+	for (char *p = name; *p; p++)
+		if (*p == '/')
+			*p = '.';
+	if (policy_check_user_name(name, strlen(name)))
+		return gl_bad(im, "path", "not a path GitLab gives");
+	return 0;
+}
+
+/* A resource imported before: its id and its name in patfs. */
+struct found {
+	int64_t *rid;
+	char *name;
+};
+
+static void found_row(struct store_stmt *s, void *out)
+{
+	struct found *f = out;
+
+	*f->rid = store_col_int(s, 0);
+	snprintf(f->name, PFS_NAME_MAX + 1, "%s", store_col_text(s, 1));
+}
+
+/* Updates the path of resource rid, imported before: 0 or -errno. */
+static int update_path(struct import *im, int64_t rid, const char *path)
+{
+	struct store_stmt *s = store_sql(im->c, SQL_GL_RES_PATH);
+
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, rid);
+	store_bind_str(s, 2, path);
+	store_bind_int(s, 3, im->now);
+	return store_exec(im->c, s);
+}
+
 /* The patfs project or group of GitLab's object o: found, or made; its
  * path follows GitLab's. */
 static int ensure_resource(struct import *im, size_t o, int kind, int64_t *rid,
@@ -208,50 +281,21 @@ static int ensure_resource(struct import *im, size_t o, int kind, int64_t *rid,
 {
 	struct store_conn *c = im->c;
 	char path[PFS_NAME_MAX + 1], object[PFS_NAME_MAX + 16];
+	struct found found = {rid, name};
 	int64_t gid;
 	struct store_stmt *s;
-	int r;
+	int r = read_resource(im, o, kind, &gid, path, name);
 
-	if (im->d.v[o].type != JR_OBJECT)
-		return gl_bad(im, resource_kind_names[kind],
-			      "expected an object");
-	r = gl_int(im, o, "id", &gid);
-	if (!r)
-		r = gl_str(im, o,
-			   kind == RESOURCE_PROJECT ? "path_with_namespace"
-						    : "full_path",
-			   path, sizeof(path), false);
 	if (r)
 		return r;
-	/* the name: the path, its slashes made dots (gitlab-org.gitlab) */
-	snprintf(name, PFS_NAME_MAX + 1, "%s", path);
-	for (char *p = name; *p; p++)
-		if (*p == '/')
-			*p = '.';
-	if (policy_check_user_name(name, strlen(name)))
-		return gl_bad(im, "path", "not a path GitLab gives");
 	s = store_sql(c, SQL_GL_RES_FIND);
 	if (!s)
 		return -EIO;
 	store_bind_int(s, 1, kind);
 	store_bind_int(s, 2, gid);
-	r = store_step(c, s);
-	if (r == 1) {
-		*rid = store_col_int(s, 0);
-		snprintf(name, PFS_NAME_MAX + 1, "%s", store_col_text(s, 1));
-	}
-	store_reset(s);
-	if (r < 0)
-		return r;
-	if (r == 1) {
-		s = store_sql(c, SQL_GL_RES_PATH);
-		if (!s)
-			return -EIO;
-		store_bind_int(s, 1, *rid);
-		store_bind_str(s, 2, path);
-		store_bind_int(s, 3, im->now);
-		return store_exec(c, s);
-	}
+	r = store_one(c, s, found_row, &found);
+	if (r != -ENOENT)
+		return r ? r : update_path(im, *rid, path);
 	s = store_sql(c, SQL_GL_RES_INSERT);
 	if (!s)
 		return -EIO;
@@ -328,6 +372,24 @@ static int import_resources(struct import *im, size_t list, int kind)
 	return 0;
 }
 
+/* Puts the tokens, projects and groups that im's document holds in the
+ * store, in c's open transaction: 0 or -errno with im's message. */
+static int import_all(struct import *im, size_t pats, bool top_array,
+		      size_t projects, size_t groups)
+{
+	int r = 0;
+
+	if (pats || top_array)
+		r = import_personal(im, pats);
+	if (!r && projects)
+		r = import_resources(im, projects, RESOURCE_PROJECT);
+	if (!r && groups)
+		r = import_resources(im, groups, RESOURCE_GROUP);
+	if (!r)
+		store_touch(im->c, STORE_CH_ALL, 0, 0, 0);
+	return r;
+}
+
 int gitlab_import(struct store *st, const struct pfs_actor *a, const char *text,
 		  size_t len, struct gitlab_counts *out, gitlab_progress_fn *fn,
 		  void *ctx, char *err, size_t errlen)
@@ -371,21 +433,13 @@ int gitlab_import(struct store *st, const struct pfs_actor *a, const char *text,
 		snprintf(err, errlen, "the store is busy");
 		goto out;
 	}
-	if (pats || top_array == 1)
-		r = import_personal(&im, pats);
-	if (!r && projects)
-		r = import_resources(&im, projects, RESOURCE_PROJECT);
-	if (!r && groups)
-		r = import_resources(&im, groups, RESOURCE_GROUP);
-	if (!r) {
-		store_touch(im.c, STORE_CH_ALL, 0, 0, 0);
-		r = store_commit(im.c);
-		if (r)
-			snprintf(err, errlen, "committing: %s", strerror(-r));
-	} else {
+	r = import_all(&im, pats, top_array == 1, projects, groups);
+	if (r) {
 		store_rollback(im.c);
 		if (!strcmp(err, "no error"))
 			snprintf(err, errlen, "%s: %s", im.where, strerror(-r));
+	} else if ((r = store_commit(im.c))) {
+		snprintf(err, errlen, "committing: %s", strerror(-r));
 	}
 	if (r)
 		memset(out, 0, sizeof(*out));

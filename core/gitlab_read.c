@@ -62,16 +62,33 @@ static int gl_bool(struct import *im, size_t o, const char *key, int *out,
 }
 
 /* "2020-07-23T14:31:47.729Z" (or +hh:mm, -hh:mm) into seconds. */
+/* Two decimal digits at s: their value, or -1. */
+static int two_digits(const char *s)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+		return -1;
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* "HH:MM" at s (and ":SS" when sec): 0 with the values set, or -EINVAL. */
+static int clock_of(const char *s, int *h, int *m, int *sec)
+{
+	*h = two_digits(s);
+	*m = s[2] == ':' ? two_digits(s + 3) : -1;
+	if (sec)
+		*sec = s[5] == ':' ? two_digits(s + 6) : -1;
+	return *h < 0 || *m < 0 || (sec && *sec < 0) ? -EINVAL : 0;
+}
+
 static int parse_time(const char *s, int64_t *out)
 {
 	int64_t day;
-	int h, m, sec, oh = 0, om = 0, n = 0;
+	int h, m, sec, oh = 0, om = 0;
 	size_t len = strlen(s), k;
 	char sign;
 
 	if (len < 20 || s[10] != 'T' || policy_parse_date(s, 10, &day) ||
-	    sscanf(s + 11, "%2d:%2d:%2d%n", &h, &m, &sec, &n) != 3 || n != 8 ||
-	    h > 23 || m > 59 || sec > 60)
+	    clock_of(s + 11, &h, &m, &sec) || h > 23 || m > 59 || sec > 60)
 		return -EINVAL;
 	k = 19;
 	if (s[k] == '.')
@@ -79,15 +96,14 @@ static int parse_time(const char *s, int64_t *out)
 			;
 	sign = s[k];
 	if (sign == 'Z' && k + 1 == len) {
-		*out = day * 86400 + h * 3600 + m * 60 + sec;
+		*out = day * 86400 + (int64_t)h * 3600 + (int64_t)m * 60 + sec;
 		return 0;
 	}
 	if ((sign != '+' && sign != '-') || k + 6 != len ||
-	    sscanf(s + k + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5 ||
-	    oh > 23 || om > 59)
+	    clock_of(s + k + 1, &oh, &om, NULL) || oh > 23 || om > 59)
 		return -EINVAL;
-	*out = day * 86400 + h * 3600 + m * 60 + sec -
-	       (sign == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+	*out = day * 86400 + (int64_t)h * 3600 + (int64_t)m * 60 + sec -
+	       (sign == '+' ? 1 : -1) * ((int64_t)oh * 3600 + (int64_t)om * 60);
 	return 0;
 }
 
@@ -108,10 +124,30 @@ static int gl_time(struct import *im, size_t o, const char *key, int64_t *out,
 }
 
 /* Reads token object o (access_level when of a project or group). */
+/* The scopes of token object o into *scopes: 0 or -errno with im's
+ * message. */
+static int read_scopes(struct import *im, size_t o, uint32_t *scopes)
+{
+	size_t sv = jr_member(&im->d, o, "scopes");
+	char scope[64];
+
+	if (!sv || im->d.v[sv].type != JR_ARRAY || !im->d.v[sv].count)
+		return gl_bad(im, "scopes", "expected an array of scopes");
+	for (size_t i = sv + 1; i < im->d.v[sv].next; i = im->d.v[i].next) {
+		int idx = jr_string(&im->d, i, scope, sizeof(scope), NULL)
+			      ? -1
+			      : policy_scope_index(scope, strlen(scope));
+		if (idx < 0)
+			return gl_bad(im, "scopes",
+				      "a scope patfs does not know");
+		*scopes |= 1u << idx;
+	}
+	return 0;
+}
+
 int gl_read_token(struct import *im, size_t o, bool resource, struct glt *t)
 {
-	char date[16], scope[64];
-	size_t sv;
+	char date[16];
 	int64_t level;
 	int r;
 
@@ -144,21 +180,9 @@ int gl_read_token(struct import *im, size_t o, bool resource, struct glt *t)
 	if (!r && date[0] &&
 	    policy_parse_date(date, strlen(date), &t->expires_day))
 		r = gl_bad(im, "expires_at", "expected a date, YYYY-MM-DD");
-	if (r)
-		return r;
-	sv = jr_member(&im->d, o, "scopes");
-	if (!sv || im->d.v[sv].type != JR_ARRAY || !im->d.v[sv].count)
-		return gl_bad(im, "scopes", "expected an array of scopes");
-	for (size_t i = sv + 1; i < im->d.v[sv].next; i = im->d.v[i].next) {
-		int idx = jr_string(&im->d, i, scope, sizeof(scope), NULL)
-			      ? -1
-			      : policy_scope_index(scope, strlen(scope));
-		if (idx < 0)
-			return gl_bad(im, "scopes",
-				      "a scope patfs does not know");
-		t->scopes |= 1u << idx;
-	}
-	if (!resource)
+	if (!r)
+		r = read_scopes(im, o, &t->scopes);
+	if (r || !resource)
 		return 0;
 	if (gl_int(im, o, "access_level", &level) ||
 	    (level != 10 && level != 15 && level != 20 && level != 30 &&

@@ -141,7 +141,7 @@ static int parse_word(struct parse *p, const char *word, enum jr_type type)
 	size_t n = strlen(word);
 	long i;
 
-	if (p->d->len - p->at < n || memcmp(p->d->text + p->at, word, n))
+	if (p->d->len - p->at < n || memcmp(p->d->text + p->at, word, n) != 0)
 		return fail(p, -EINVAL);
 	i = push(p, type);
 	if (i < 0)
@@ -305,6 +305,33 @@ static int put_utf8(char *out, size_t size, size_t *n, unsigned cp)
 	return 0;
 }
 
+/* The code point of the escape at s[*k] (after its backslash; the parser
+ * saw every escape whole), with *k moved to its last byte; 0 (which no C
+ * string holds) for a lone or broken surrogate. */
+static unsigned unescape(const char *s, size_t len, size_t *k)
+{
+	static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
+	const char *c = strchr(from, s[*k]);
+	unsigned cp, lo;
+
+	if (s[*k] != 'u')
+		return c && *c ? (unsigned char)to[c - from]
+			       : (unsigned char)s[*k]; /* " \ / */
+	cp = (unsigned)hex4(s + *k + 1);
+	*k += 4;
+	if (cp >= 0xdc00 && cp <= 0xdfff)
+		return 0; /* a low surrogate alone */
+	if (cp < 0xd800 || cp > 0xdbff)
+		return cp;
+	if (*k + 6 >= len || s[*k + 1] != '\\' || s[*k + 2] != 'u')
+		return 0;
+	lo = (unsigned)hex4(s + *k + 3);
+	if (lo < 0xdc00 || lo > 0xdfff)
+		return 0;
+	*k += 6;
+	return 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+}
+
 int jr_string(const struct jr_doc *d, size_t i, char *out, size_t size,
 	      size_t *len)
 {
@@ -318,8 +345,8 @@ int jr_string(const struct jr_doc *d, size_t i, char *out, size_t size,
 	v = &d->v[i];
 	s = d->text + v->start;
 	while (k < v->len) {
-		unsigned cp;
 		size_t u;
+		unsigned cp;
 
 		if (s[k] != '\\') {
 			u = policy_utf8_seq(s + k, v->len - k);
@@ -332,46 +359,8 @@ int jr_string(const struct jr_doc *d, size_t i, char *out, size_t size,
 			k += u;
 			continue;
 		}
-		k++; /* the parser saw every escape whole */
-		switch (s[k]) {
-		case 'b':
-			cp = '\b';
-			break;
-		case 'f':
-			cp = '\f';
-			break;
-		case 'n':
-			cp = '\n';
-			break;
-		case 'r':
-			cp = '\r';
-			break;
-		case 't':
-			cp = '\t';
-			break;
-		case 'u':
-			cp = (unsigned)hex4(s + k + 1);
-			k += 4;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return -EINVAL; /* a low surrogate alone */
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				unsigned lo;
-
-				if (k + 6 >= v->len || s[k + 1] != '\\' ||
-				    s[k + 2] != 'u')
-					return -EINVAL;
-				lo = (unsigned)hex4(s + k + 3);
-				if (lo < 0xdc00 || lo > 0xdfff)
-					return -EINVAL;
-				cp = 0x10000 + ((cp - 0xd800) << 10) +
-				     (lo - 0xdc00);
-				k += 6;
-			}
-			break;
-		default:
-			cp = (unsigned char)s[k];
-			break; /* " \ / */
-		}
+		k++;
+		cp = unescape(s, v->len, &k);
 		if (cp == 0)
 			return -EINVAL; /* no NUL in a C string */
 		r = put_utf8(out, size, &n, cp);

@@ -48,8 +48,10 @@ int resource_parse_level(const char *val, size_t len, int *level)
 static const struct access_obj dirs = {.kind = ACCESS_RESOURCES,
 				       .owner_uid = -1};
 
-static void resource_row(struct store_stmt *s, struct resource_info *r)
+static void resource_row(struct store_stmt *s, void *out)
 {
+	struct resource_info *r = out;
+
 	r->id = store_col_int(s, 0);
 	r->kind = store_col_int(s, 1) == RESOURCE_GROUP ? RESOURCE_GROUP
 							: RESOURCE_PROJECT;
@@ -63,12 +65,7 @@ static void resource_row(struct store_stmt *s, struct resource_info *r)
 static int resource_one(struct store_conn *c, struct store_stmt *s,
 			struct resource_info *out)
 {
-	int r = store_step(c, s);
-
-	if (r == 1)
-		resource_row(s, out);
-	store_reset(s);
-	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+	return store_one(c, s, resource_row, out);
 }
 
 static int get_in(struct store_conn *c, int64_t id, struct resource_info *out)
@@ -196,7 +193,6 @@ static int active_in(struct store_conn *c, int64_t id, const char *name,
 		     size_t len, int64_t *token_id)
 {
 	struct store_stmt *s = store_sql(c, SQL_RES_ACTIVE_TOKEN);
-	int r;
 
 	if (!s)
 		return -EIO;
@@ -206,11 +202,7 @@ static int active_in(struct store_conn *c, int64_t id, const char *name,
 	store_bind_int(s, 2, policy_day_of(store_now()));
 	if (name)
 		store_bind_text(s, 3, name, len);
-	r = store_step(c, s);
-	if (r == 1)
-		*token_id = store_col_int(s, 0);
-	store_reset(s);
-	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+	return store_one_int(c, s, token_id);
 }
 
 int resource_find_active(struct store *st, int64_t id, const char *name,

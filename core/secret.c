@@ -45,11 +45,54 @@ static int write_full(int fd, const unsigned char *buf, size_t n)
 	return 0;
 }
 
+/* Makes a new pepper in pepper and writes it to fd, the new file path
+ * (removed again on failure): 0 or -errno with err. */
+static int pepper_create(int fd, const char *path, unsigned char *pepper,
+			 char *err, size_t errlen)
+{
+	int r;
+
+	randombytes_buf(pepper, SECRET_PEPPER_LEN);
+	r = write_full(fd, pepper, SECRET_PEPPER_LEN);
+	if (!r && fsync(fd) < 0)
+		r = -errno;
+	if (r) {
+		snprintf(err, errlen, "pepper file %s: %s", path, strerror(-r));
+		unlink(path);
+	}
+	return r;
+}
+
+/* Reads the pepper of fd, the file path, into pepper: 0 or -errno with
+ * err (not a regular file of SECRET_PEPPER_LEN bytes: -EINVAL). */
+static int pepper_read(int fd, const char *path, unsigned char *pepper,
+		       char *err, size_t errlen)
+{
+	struct stat sb;
+	int r;
+
+	if (fstat(fd, &sb) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "pepper file %s: %s", path,
+			 strerror(errno));
+		return r;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size != SECRET_PEPPER_LEN) {
+		snprintf(err, errlen,
+			 "pepper file %s: not a regular file of %d bytes", path,
+			 SECRET_PEPPER_LEN);
+		return -EINVAL;
+	}
+	r = read_full(fd, pepper, SECRET_PEPPER_LEN);
+	if (r)
+		snprintf(err, errlen, "pepper file %s: %s", path, strerror(-r));
+	return r;
+}
+
 int secret_pepper_load(const char *path, unsigned char **out, char *err,
 		       size_t errlen)
 {
 	unsigned char *pepper = NULL;
-	struct stat sb;
 	int fd = -1, r, created = 0;
 
 	pepper = sodium_malloc(SECRET_PEPPER_LEN);
@@ -70,46 +113,15 @@ int secret_pepper_load(const char *path, unsigned char **out, char *err,
 			 strerror(errno));
 		goto free_pepper;
 	}
-	if (created) {
-		randombytes_buf(pepper, SECRET_PEPPER_LEN);
-		r = write_full(fd, pepper, SECRET_PEPPER_LEN);
-		if (!r && fsync(fd) < 0)
-			r = -errno;
-		if (r) {
-			snprintf(err, errlen, "pepper file %s: %s", path,
-				 strerror(-r));
-			unlink(path);
-			goto close_fd;
-		}
-	} else {
-		if (fstat(fd, &sb) < 0) {
-			r = -errno;
-			snprintf(err, errlen, "pepper file %s: %s", path,
-				 strerror(errno));
-			goto close_fd;
-		}
-		if (!S_ISREG(sb.st_mode) || sb.st_size != SECRET_PEPPER_LEN) {
-			r = -EINVAL;
-			snprintf(
-			    err, errlen,
-			    "pepper file %s: not a regular file of %d bytes",
-			    path, SECRET_PEPPER_LEN);
-			goto close_fd;
-		}
-		r = read_full(fd, pepper, SECRET_PEPPER_LEN);
-		if (r) {
-			snprintf(err, errlen, "pepper file %s: %s", path,
-				 strerror(-r));
-			goto close_fd;
-		}
-	}
+	r = created ? pepper_create(fd, path, pepper, err, errlen)
+		    : pepper_read(fd, path, pepper, err, errlen);
 	close(fd);
+	if (r)
+		goto free_pepper;
 	sodium_mprotect_readonly(pepper);
 	*out = pepper;
 	return 0;
 
-close_fd:
-	close(fd);
 free_pepper:
 	sodium_free(pepper);
 	return r;

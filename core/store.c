@@ -130,6 +130,45 @@ int store_exec(struct store_conn *c, struct store_stmt *s)
 	return r < 0 ? r : 0;
 }
 
+int store_one(struct store_conn *c, struct store_stmt *s, store_row_fn *row,
+	      void *out)
+{
+	int r = store_step(c, s);
+
+	if (r == 1)
+		row(s, out);
+	store_reset(s);
+	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+}
+
+static void int_row(struct store_stmt *s, void *out)
+{
+	*(int64_t *)out = store_col_int(s, 0);
+}
+
+int store_one_int(struct store_conn *c, struct store_stmt *s, int64_t *out)
+{
+	return store_one(c, s, int_row, out);
+}
+
+int store_txn(struct store *st, store_txn_fn *fn, void *ctx)
+{
+	struct store_conn *c = store_conn(st);
+	int r;
+
+	if (!c)
+		return -EIO;
+	r = store_begin(c);
+	if (r)
+		return r;
+	r = fn(c, ctx);
+	if (r) {
+		store_rollback(c);
+		return r == STORE_UNCHANGED ? 0 : r;
+	}
+	return store_commit(c);
+}
+
 int store_begin(struct store_conn *c)
 {
 	c->nchanges = 0;

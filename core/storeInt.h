@@ -267,6 +267,27 @@ static inline int64_t store_changed(struct store_conn *c)
 	return c->st->ops->changed(c);
 }
 
+/* Steps s (bound) for one row, which row(s, out) reads into out, and resets
+ * s: 0, -ENOENT when there is none, or -errno. */
+typedef void store_row_fn(struct store_stmt *s, void *out);
+int store_one(struct store_conn *c, struct store_stmt *s, store_row_fn *row,
+	      void *out);
+/* The same, of a row of one integer column, into *out. */
+int store_one_int(struct store_conn *c, struct store_stmt *s, int64_t *out);
+
+/* The body of a write transaction: 0 to commit, STORE_UNCHANGED to end it
+ * with nothing to change (rolled back, and the caller told 0), or -errno
+ * (rolled back). It checks access, writes, audits and records its changes
+ * (store_touch_change) on c. */
+#define STORE_UNCHANGED 1
+typedef int store_txn_fn(struct store_conn *c, void *ctx);
+
+/* Runs fn in one write transaction on this thread's connection: begins,
+ * calls fn(c, ctx), commits when it returns 0 (the commit records and tells
+ * the changes), and rolls back otherwise. 0, or -errno with nothing
+ * changed. */
+int store_txn(struct store *st, store_txn_fn *fn, void *ctx);
+
 /* A write transaction, one at a time across every process (and host) of a
  * store. store_commit() records for others and tells the change hook of every
  * object recorded with store_touch(); store_rollback() forgets them.

@@ -1,13 +1,8 @@
 /* store_sqlite.c - the SQLite backend: one database file beside its pepper,
  * in WAL mode, one connection per thread; a write transaction is BEGIN
  * IMMEDIATE, so writers take turns on the file's lock. The schema and the
- * statements are store_sql.c's text, read as it is.
- *
- * Backups are SQLite's VACUUM INTO, run on a read transaction: it sees the
- * store as of one commit while writers go on in the write-ahead log, and
- * writes a compact, self-contained database file (no log beside it). The
- * file is created first, 0600 and exclusively, so that a copy never lands
- * on an existing file nor is readable by others for a moment. */
+ * statements are store_sql.c's text, read as it is. Copies (backups, and
+ * the copy kept before an upgrade) are store_sqlite_copy.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -20,6 +15,7 @@
 
 #include "patfs/cfg.h"
 #include "storeInt.h"
+#include "store_sqliteInt.h"
 
 #define WAL_RESERVE (4 << 20) /* bytes of disk kept for commits */
 #define STR(x)	    #x
@@ -47,7 +43,7 @@ static sqlite3_stmt *stmt_of(struct store_stmt *s)
 }
 
 /* The one mapping from SQLite result codes to -errno. */
-static int lite_errno(int rc)
+int store_sqlite_errno(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK:
@@ -174,7 +170,7 @@ static int lite_step(struct store_stmt *s)
 	    !(c->quiet_busy && (rc & 0xff) == SQLITE_BUSY))
 		pfs_log(PFS_LOG_ERR, "sqlite: %s", sqlite3_errmsg(db_of(c)));
 	sqlite3_reset(stmt_of(s));
-	return lite_errno(rc);
+	return store_sqlite_errno(rc);
 }
 
 static void lite_bind_int(struct store_stmt *s, int i, int64_t v)
@@ -296,147 +292,6 @@ static int lite_lead(struct store *st, int what, bool take)
 	return 1; /* one daemon per store: it leads */
 }
 
-/* Copies ---------------------------------------------------------------- */
-
-struct copying {
-	const char *path;
-	store_progress_fn *fn;
-	void *ctx;
-	uint64_t total;
-	struct timespec next; /* when to tell fn again */
-};
-
-static uint64_t db_bytes(sqlite3 *db)
-{
-	sqlite3_stmt *s;
-	uint64_t n[2] = {0, 0};
-	const char *q[2] = {"PRAGMA page_count", "PRAGMA page_size"};
-
-	for (int i = 0; i < 2; i++) {
-		if (sqlite3_prepare_v2(db, q[i], -1, &s, NULL) != SQLITE_OK)
-			return 0;
-		if (sqlite3_step(s) == SQLITE_ROW)
-			n[i] = (uint64_t)sqlite3_column_int64(s, 0);
-		sqlite3_finalize(s);
-	}
-	return n[0] * n[1];
-}
-
-/* SQLite's progress handler: tells fn, at most five times a second, how
- * much of the copy is written. Never interrupts. */
-static int on_progress(void *arg)
-{
-	struct copying *cp = arg;
-	struct timespec now;
-	struct stat sb;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec < cp->next.tv_sec ||
-	    (now.tv_sec == cp->next.tv_sec && now.tv_nsec < cp->next.tv_nsec))
-		return 0;
-	cp->next = now;
-	cp->next.tv_nsec += 200000000L;
-	if (cp->next.tv_nsec >= 1000000000L) {
-		cp->next.tv_sec++;
-		cp->next.tv_nsec -= 1000000000L;
-	}
-	if (stat(cp->path, &sb) == 0)
-		cp->fn(cp->ctx, (uint64_t)sb.st_size, cp->total);
-	return 0;
-}
-
-/* Copies the database of db into a new file path: 0 or -errno with err. */
-static int copy(sqlite3 *db, const char *path, store_progress_fn *fn, void *ctx,
-		char *err, size_t errlen)
-{
-	struct copying cp = {.path = path, .fn = fn, .ctx = ctx};
-	char *sql, *msg = NULL;
-	int fd, rc;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "creating %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	close(fd);
-	sql = sqlite3_mprintf("VACUUM INTO %Q", path);
-	if (!sql) {
-		unlink(path);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	if (fn) {
-		cp.total = db_bytes(db);
-		clock_gettime(CLOCK_MONOTONIC, &cp.next);
-		sqlite3_progress_handler(db, 10000, on_progress, &cp);
-	}
-	rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-	sqlite3_progress_handler(db, 0, NULL, NULL);
-	sqlite3_free(sql);
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "copying the store into %s: %s", path,
-			 msg ? msg : sqlite3_errstr(rc));
-		sqlite3_free(msg);
-		unlink(path);
-		return lite_errno(rc);
-	}
-	if (fn) {
-		struct stat sb;
-
-		if (stat(path, &sb) == 0)
-			fn(ctx, (uint64_t)sb.st_size, (uint64_t)sb.st_size);
-	}
-	return 0;
-}
-
-static int lite_backup(struct store *st, const char *path,
-		       store_progress_fn *fn, void *ctx, char *err,
-		       size_t errlen)
-{
-	struct store_conn *c = store_conn(st);
-	int fd, r;
-
-	if (!c) {
-		snprintf(err, errlen, "store %s: cannot open a connection",
-			 st->cfg->store_path);
-		return -EIO;
-	}
-	r = copy(db_of(c), path, fn, ctx, err, errlen);
-	if (r)
-		return r;
-	/* the copy is on disk before we say so */
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "syncing %s: %s", path, strerror(errno));
-	}
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-/* Bytes in path (0 when it does not exist), or -1 when it cannot be
- * told. */
-static off_t file_size(const char *path)
-{
-	struct stat sb;
-
-	if (lstat(path, &sb) == 0)
-		return sb.st_size;
-	return errno == ENOENT ? 0 : -1;
-}
-
-static int64_t lite_bytes(struct store *st)
-{
-	char wal[4096];
-	off_t db = file_size(st->cfg->store_path), log;
-
-	snprintf(wal, sizeof(wal), "%s-wal", st->cfg->store_path);
-	log = file_size(wal);
-	return db < 0 ? -1 : (int64_t)db + (log > 0 ? (int64_t)log : 0);
-}
-
 /* Opening -------------------------------------------------------------- */
 
 /* Creates the store file 0600 if it does not exist yet, so SQLite (which
@@ -468,8 +323,8 @@ static int lite_open(struct store *st, char *err, size_t errlen)
 {
 	const struct cfg *cfg = st->cfg;
 	char path[4096];
-	off_t db = file_size(cfg->store_path);
-	off_t pepper = file_size(cfg->pepper_file);
+	off_t db = store_sqlite_file_size(cfg->store_path);
+	off_t pepper = store_sqlite_file_size(cfg->pepper_file);
 
 	if (db < 0 || pepper < 0)
 		return 0; /* the opens that follow say why */
@@ -529,7 +384,7 @@ static int keep_old(struct store *st, sqlite3 *db, int version, char *err,
 		snprintf(err, errlen, "store path too long");
 		return -ENAMETOOLONG;
 	}
-	r = copy(db, bak, NULL, NULL, err, errlen);
+	r = store_sqlite_copy(db, bak, NULL, NULL, err, errlen);
 	if (r == -EEXIST)
 		return 0;
 	if (!r)
@@ -581,7 +436,7 @@ static int schema_ensure(struct store *st, sqlite3 *db, char *err,
 			 st->cfg->store_path, msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return lite_errno(rc);
+		return store_sqlite_errno(rc);
 	}
 	return 0;
 }
@@ -661,6 +516,6 @@ const struct store_ops store_sqlite_ops = {
     .poll = lite_poll,
     .alive = lite_alive,
     .lead = lite_lead,
-    .backup = lite_backup,
-    .bytes = lite_bytes,
+    .backup = store_sqlite_backup,
+    .bytes = store_sqlite_bytes,
 };

@@ -40,8 +40,10 @@ void token_col_text(char *dst, size_t size, struct store_stmt *s, int i)
 }
 
 /* Fills t from a row of TOKEN_COLS. */
-void token_row(struct store_stmt *s, struct token_info *t)
+void token_row(struct store_stmt *s, void *out)
 {
+	struct token_info *t = out;
+
 	t->id = store_col_int(s, 0);
 	t->user_id = store_col_int(s, 1);
 	token_col_text(t->name, sizeof(t->name), s, 2);
@@ -80,16 +82,11 @@ void token_row(struct store_stmt *s, struct token_info *t)
 int token_get_in(struct store_conn *c, int64_t id, struct token_info *out)
 {
 	struct store_stmt *s = store_sql(c, SQL_TOKEN_GET);
-	int r;
 
 	if (!s)
 		return -EIO;
 	store_bind_int(s, 1, id);
-	r = store_step(c, s);
-	if (r == 1)
-		token_row(s, out);
-	store_reset(s);
-	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+	return store_one(c, s, token_row, out);
 }
 
 int token_get(struct store *st, int64_t id, struct token_info *out)
@@ -103,7 +100,6 @@ int token_find_active_in(struct store_conn *c, int64_t user_id,
 			 const char *name, size_t len, int64_t *id)
 {
 	struct store_stmt *s = store_sql(c, SQL_TOKEN_FIND_ACTIVE);
-	int r;
 
 	if (!s)
 		return -EIO;
@@ -112,11 +108,7 @@ int token_find_active_in(struct store_conn *c, int64_t user_id,
 	store_bind_int(s, 1, user_id);
 	store_bind_text(s, 2, name, len);
 	store_bind_int(s, 3, policy_day_of(store_now()));
-	r = store_step(c, s);
-	if (r == 1)
-		*id = store_col_int(s, 0);
-	store_reset(s);
-	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+	return store_one_int(c, s, id);
 }
 
 int token_find_active(struct store *st, int64_t user_id, const char *name,
@@ -163,24 +155,26 @@ void token_object(const struct token_info *t, char out[OBJECT_MAX])
 	token_path(t, out, OBJECT_MAX);
 }
 
+/* The owner fields of a token (mapped uid, name) from a user's row. */
+static void owner_row(struct store_stmt *s, void *out)
+{
+	struct token_info *t = out;
+
+	t->user_uid = token_col_int(s, 4, -1);
+	token_col_text(t->user_name, sizeof(t->user_name), s, 1);
+}
+
 /* Fills the owner fields of t (name, mapped uid) from user user_id, inside
  * the open transaction: 0, -ENOENT or another -errno. */
 int token_owner_of(struct store_conn *c, int64_t user_id, struct token_info *t)
 {
 	struct store_stmt *s = store_sql(c, SQL_USER_GET);
-	int r;
 
 	if (!s)
 		return -EIO;
 	store_bind_int(s, 1, user_id);
-	r = store_step(c, s);
-	if (r == 1) {
-		t->user_id = user_id;
-		t->user_uid = token_col_int(s, 4, -1);
-		token_col_text(t->user_name, sizeof(t->user_name), s, 1);
-	}
-	store_reset(s);
-	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+	t->user_id = user_id;
+	return store_one(c, s, owner_row, t);
 }
 
 int token_insert(struct store_conn *c, int64_t user_id, const char *name,
@@ -220,7 +214,7 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 {
 	struct store_conn *c = store_conn(st);
 	struct access_obj obj;
-	struct token_info t;
+	struct token_info t = {0}; /* the owner only: a personal token */
 	char object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
 	int64_t now = store_now(), day = -1, other;
 	int r;
@@ -356,14 +350,9 @@ int token_next_expiry(struct store *st, int64_t after, int64_t *day)
 {
 	struct store_conn *c = store_conn(st);
 	struct store_stmt *s = c ? store_sql(c, SQL_TOKEN_NEXT_EXPIRY) : NULL;
-	int r;
 
 	if (!s)
 		return -EIO;
 	store_bind_int(s, 1, after);
-	r = store_step(c, s);
-	if (r == 1)
-		*day = store_col_int(s, 0);
-	store_reset(s);
-	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+	return store_one_int(c, s, day);
 }

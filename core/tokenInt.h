@@ -24,7 +24,7 @@ int token_list_rows(struct store_conn *c, struct store_stmt *s,
 		    token_list_fn *fn, void *ctx);
 
 /* Fills t from a row of the token columns (storeInt.h's TOKEN_COLS). */
-void token_row(struct store_stmt *s, struct token_info *t);
+void token_row(struct store_stmt *s, void *t);
 
 /* token_get and token_find_active on connection c, inside or outside a
  * transaction. */

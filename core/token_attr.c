@@ -37,7 +37,7 @@ struct token_edit {
 };
 
 /* What a parser returns when the value is the one already stored. */
-#define SAME 1
+#define SAME STORE_UNCHANGED
 
 static int64_t max64(int64_t a, int64_t b)
 {
@@ -477,30 +477,34 @@ static int write_in(struct store_conn *c, const struct pfs_actor *a,
 	return r;
 }
 
+/* A write of val to attr of token id by a, as token_write's body. */
+struct attr_write {
+	const struct pfs_actor *a;
+	int64_t id;
+	enum token_attr attr;
+	const char *val;
+	size_t len;
+};
+
+static int write_txn(struct store_conn *c, void *ctx)
+{
+	const struct attr_write *w = ctx;
+	struct access_obj obj;
+	struct token_info t;
+	int r = token_get_in(c, w->id, &t);
+
+	obj = access_of_token(&t, (int)w->attr);
+	if (!r)
+		r = access_check(w->a, &obj, ACCESS_W);
+	return r ? r : write_in(c, w->a, &t, w->attr, w->val, w->len);
+}
+
 int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		enum token_attr attr, const char *val, size_t len)
 {
-	struct store_conn *c = store_conn(st);
-	struct access_obj obj;
-	struct token_info t;
-	int r;
+	struct attr_write w = {a, id, attr, val, len};
 
-	if (!c)
-		return -EIO;
 	if ((unsigned)attr >= TOKEN_NATTR)
 		return -EPERM;
-	r = store_begin(c);
-	if (r)
-		return r;
-	r = token_get_in(c, id, &t);
-	obj = access_of_token(&t, (int)attr);
-	if (!r)
-		r = access_check(a, &obj, ACCESS_W);
-	if (!r)
-		r = write_in(c, a, &t, attr, val, len);
-	if (r) {
-		store_rollback(c);
-		return r == SAME ? 0 : r;
-	}
-	return store_commit(c);
+	return store_txn(st, write_txn, &w);
 }

@@ -197,16 +197,11 @@ int token_find_digest(struct store *st,
 {
 	struct store_conn *c = store_conn(st);
 	struct store_stmt *s = c ? store_sql(c, SQL_TOKEN_BY_DIGEST) : NULL;
-	int r;
 
 	if (!s)
 		return -EIO;
 	store_bind_blob(s, 1, d, SECRET_DIGEST_LEN);
-	r = store_step(c, s);
-	if (r == 1)
-		token_row(s, out);
-	store_reset(s);
-	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+	return store_one(c, s, token_row, out);
 }
 
 int token_touch(struct store *st, const struct token_info *t, int64_t now,

@@ -20,8 +20,10 @@ const char *const user_kind_names[USER_NKINDS] = {"human", "service_account",
 static const struct access_obj users = {.kind = ACCESS_USERS, .owner_uid = -1};
 
 /* Fills u from a row of USER_COLS. */
-static void user_row(struct store_stmt *s, struct user_info *u)
+static void user_row(struct store_stmt *s, void *out)
 {
+	struct user_info *u = out;
+
 	const char *name = store_col_text(s, 1);
 
 	u->id = store_col_int(s, 0);
@@ -43,12 +45,7 @@ static void user_row(struct store_stmt *s, struct user_info *u)
 static int user_one(struct store_conn *c, struct store_stmt *s,
 		    struct user_info *out)
 {
-	int r = store_step(c, s);
-
-	if (r == 1)
-		user_row(s, out);
-	store_reset(s);
-	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+	return store_one(c, s, user_row, out);
 }
 
 static int user_get_c(struct store_conn *c, int64_t id, struct user_info *out)
@@ -191,84 +188,104 @@ static int parse_kind(const struct user_info *u, const char *val, size_t len,
 	return -EINVAL;
 }
 
-int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
-	       enum user_attr attr, const char *val, size_t len)
+/* Parses val for attribute attr of u into *v: 0, STORE_UNCHANGED when it
+ * is the value u has, or -errno. */
+static int parse_value(const struct user_info *u, enum user_attr attr,
+		       const char *val, size_t len, int64_t *v)
 {
-	struct store_conn *c = store_conn(st);
-	char object[PFS_NAME_MAX + 8], old[32], new[32];
-	struct user_info u;
-	int64_t v = 0, cur, mtime;
-	struct access_obj obj;
-	const char *action;
-	struct store_stmt *s;
+	int64_t cur = u->uid;
 	int b, r;
 
-	if (!c)
-		return -EIO;
-	r = store_begin(c);
-	if (r)
-		return r;
-	r = user_get_c(c, id, &u);
-	obj = access_of(ACCESS_USER_ATTR, (int)attr, r ? -1 : u.uid);
-	if (!r)
-		r = access_check(a, &obj, ACCESS_W);
-	if (!r && attr == USER_BLOCKED) {
-		r = policy_parse_bool(val, len, &b);
-		v = b;
-	} else if (!r && attr == USER_KIND) {
-		r = parse_kind(&u, val, len, &v);
-	} else if (!r) {
-		r = policy_parse_uid(val, len, &v);
-	}
-	if (r)
-		goto rollback;
-	cur = attr == USER_BLOCKED ? u.blocked
-	      : attr == USER_KIND  ? (int64_t)u.kind
-				   : u.uid;
-	if (cur == v) {
-		store_rollback(c); /* no change, nothing to audit */
-		return 0;
-	}
-	user_render(&u, attr, old, sizeof(old), &mtime);
 	if (attr == USER_BLOCKED) {
-		u.blocked = (int)v;
-		action = v ? "user_block" : "user_unblock";
+		r = policy_parse_bool(val, len, &b);
+		*v = b;
+		cur = u->blocked;
+	} else if (attr == USER_KIND) {
+		r = parse_kind(u, val, len, v);
+		cur = (int64_t)u->kind;
+	} else {
+		r = policy_parse_uid(val, len, v);
+	}
+	return r ? r : cur == *v ? STORE_UNCHANGED : 0;
+}
+
+/* Sets attribute attr of u to v in u and in the store: 0 or -errno, with
+ * *action the audit trail's name for it. */
+static int store_value(struct store_conn *c, struct user_info *u,
+		       enum user_attr attr, int64_t v, const char **action)
+{
+	struct store_stmt *s;
+
+	if (attr == USER_BLOCKED) {
+		u->blocked = (int)v;
+		*action = v ? "user_block" : "user_unblock";
 		s = store_sql(c, SQL_USER_SET_BLOCKED);
 	} else if (attr == USER_KIND) {
-		u.kind = (enum user_kind)v;
-		action = "user_set_kind";
+		u->kind = (enum user_kind)v;
+		*action = "user_set_kind";
 		s = store_sql(c, SQL_USER_SET_KIND);
 	} else {
-		u.uid = v;
-		action = "user_set_uid";
+		u->uid = v;
+		*action = "user_set_uid";
 		s = store_sql(c, SQL_USER_SET_UID);
 	}
-	user_render(&u, attr, new, sizeof(new), &mtime);
-	if (!s) {
-		r = -EIO;
-		goto rollback;
-	}
-	store_bind_int(s, 1, id);
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, u->id);
 	if (v < 0)
 		store_bind_null(s, 2);
 	else
 		store_bind_int(s, 2, v);
 	store_bind_int(s, 3, store_now());
-	r = store_exec(c, s);
+	return store_exec(c, s);
+}
+
+/* A write of val to attr of user id by a, as user_write's body. */
+struct user_edit {
+	const struct pfs_actor *a;
+	int64_t id;
+	enum user_attr attr;
+	const char *val;
+	size_t len;
+};
+
+static int write_txn(struct store_conn *c, void *ctx)
+{
+	const struct user_edit *e = ctx;
+	char object[PFS_NAME_MAX + 8], old[32], new[32];
+	const char *action = NULL;
+	struct access_obj obj;
+	struct user_info u;
+	int64_t v = 0, mtime;
+	int r = user_get_c(c, e->id, &u);
+
+	obj = access_of(ACCESS_USER_ATTR, (int)e->attr, r ? -1 : u.uid);
+	if (!r)
+		r = access_check(e->a, &obj, ACCESS_W);
+	if (!r)
+		r = parse_value(&u, e->attr, e->val, e->len, &v);
 	if (r)
-		goto rollback;
+		return r; /* refused, or no change: nothing to audit */
+	user_render(&u, e->attr, old, sizeof(old), &mtime);
+	r = store_value(c, &u, e->attr, v, &action);
+	if (r)
+		return r;
+	user_render(&u, e->attr, new, sizeof(new), &mtime);
 	old[policy_value_len(old, strlen(old))] = '\0';
 	new[policy_value_len(new, strlen(new))] = '\0';
 	snprintf(object, sizeof(object), "users/%s", u.name);
-	r = audit_add(c, a, action, object, old, new, NULL);
-	if (r)
-		goto rollback;
-	store_touch(c, STORE_CH_USER, id, 0, 0);
-	return store_commit(c);
-
-rollback:
-	store_rollback(c);
+	r = audit_add(c, e->a, action, object, old, new, NULL);
+	if (!r)
+		store_touch(c, STORE_CH_USER, e->id, 0, 0);
 	return r;
+}
+
+int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
+	       enum user_attr attr, const char *val, size_t len)
+{
+	struct user_edit e = {a, id, attr, val, len};
+
+	return store_txn(st, write_txn, &e);
 }
 
 size_t user_render(const struct user_info *u, enum user_attr attr, char *buf,

@@ -391,55 +391,41 @@ static int parse_args(struct fuse_args *args, struct options *o,
 	return dead_mount(opts->mountpoint) ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+/* Opens the store of o's configuration and serves the mount opts says
+ * until it is unmounted or told to stop: the daemon's exit status. */
+static int daemon_main(struct fuse_args *args, struct options *o,
+		       struct fuse_cmdline_opts *opts)
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts opts = {0};
-	struct options o = {0};
 	struct fuse_session *se;
 	struct pfs p = {0};
 	struct cfg cfg = {0};
 	int ret = 1;
 
-	fuse_set_log_func(log_message);
-	pfs_set_log(core_message);
-	ret = parse_args(&args, &o, &opts);
-	if (ret) {
-		ret = ret < 0 ? 0 : ret;
-		goto free_args;
-	}
-	if (o.backup || o.import) {
-		ret = sodium_init() < 0 ? 1
-		      : o.backup	? tool_backup(o.config, o.backup)
-					: tool_import(o.config, o.import);
-		goto free_args;
-	}
-	ret = 1;
-	if (check_fd_limit(&opts))
-		goto free_args;
+	if (check_fd_limit(opts))
+		return 1;
 	no_core_dumps();
 	if (sodium_init() < 0) {
 		fuse_log(FUSE_LOG_ERR, "patfs: error: libsodium failed\n");
-		goto free_args;
+		return 1;
 	}
 	pthread_mutex_init(&p.lock, NULL);
 	p.lock_fd = -1;
 	p.started = time(NULL);
-	p.log_statements = o.debug_statements;
+	p.log_statements = o->debug_statements;
 	p.pages = pages_new(PAGES_MAX);
 	if (!p.pages) {
 		fuse_log(FUSE_LOG_ERR, "patfs: error: out of memory\n");
 		goto close_store;
 	}
-	if (open_store(&p, &cfg, &o))
+	if (open_store(&p, &cfg, o))
 		goto close_store;
-	fuse_opt_add_arg(&args, "-ofsname=patfs,subtype=patfs,"
-				"default_permissions");
+	fuse_opt_add_arg(args, "-ofsname=patfs,subtype=patfs,"
+			       "default_permissions");
 	if (geteuid() == 0)
-		fuse_opt_add_arg(&args, "-oallow_other");
-	se = fuse_session_new(&args, &ops_table, sizeof(ops_table), &p);
+		fuse_opt_add_arg(args, "-oallow_other");
+	se = fuse_session_new(args, &ops_table, sizeof(ops_table), &p);
 	if (se) {
-		ret = run(se, &p, &opts);
+		ret = run(se, &p, opts);
 		fuse_session_destroy(se);
 	}
 close_store:
@@ -451,7 +437,27 @@ close_store:
 	pages_free(p.pages);
 	metrics_free(&p);
 	pthread_mutex_destroy(&p.lock);
-free_args:
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts = {0};
+	struct options o = {0};
+	int ret;
+
+	fuse_set_log_func(log_message);
+	pfs_set_log(core_message);
+	ret = parse_args(&args, &o, &opts);
+	if (ret)
+		ret = ret < 0 ? 0 : ret;
+	else if (o.backup || o.import)
+		ret = sodium_init() < 0 ? 1
+		      : o.backup	? tool_backup(o.config, o.backup)
+					: tool_import(o.config, o.import);
+	else
+		ret = daemon_main(&args, &o, &opts);
 	free(opts.mountpoint);
 	free(o.config);
 	free(o.backup);

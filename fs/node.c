@@ -8,7 +8,7 @@
 #include "patfs/cfg.h"
 
 static const struct node_kind *const kinds[INO_NKINDS] = {
-#define NODE_KIND_ROW(kind, node) [kind] = &node,
+#define NODE_KIND_ROW(kind, node) [kind] = &(node),
     INO_KINDS(NODE_KIND_ROW)
 #undef NODE_KIND_ROW
 };

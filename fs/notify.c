@@ -188,8 +188,8 @@ static void *run(void *arg)
 	while (!nf->stop) {
 		time_t now = time(NULL);
 		int64_t today = policy_day_of(now);
-		time_t at =
-		    (time_t)(today * 86400 + nf->cfg->notify_hour * 3600);
+		time_t at = (time_t)(today * 86400 +
+				     (int64_t)nf->cfg->notify_hour * 3600);
 
 		if (now >= at && nf->last_day != today) {
 			bool done;
