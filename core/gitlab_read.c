@@ -183,7 +183,7 @@ int gl_read_token(struct import *im, size_t o, bool resource, struct glt *t)
 	if (!r)
 		r = read_scopes(im, o, &t->scopes);
 	if (r || !resource)
-		return 0;
+		return r;
 	if (gl_int(im, o, "access_level", &level) ||
 	    (level != 10 && level != 15 && level != 20 && level != 30 &&
 	     level != 40 && level != 50))

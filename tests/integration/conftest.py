@@ -434,3 +434,17 @@ def forget_names():
     pressure would), so that the next path walk asks the daemon again."""
     with open("/proc/sys/vm/drop_caches", "w") as f:
         f.write("2")
+
+
+def notice_run_ended(d, limit=15.0):
+    """Waits until d's daily run of expiry notices has ended (the metrics
+    file's patfs_notice_last_run_timestamp_seconds is set): the positive
+    event after which a notice that was not sent will not be."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        m = re.search(rb"^patfs_notice_last_run_timestamp_seconds (\d+)$",
+                      read(d.path("metrics")), re.M)
+        if m and int(m.group(1)) > 0:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the notice run did not end within %gs" % limit)

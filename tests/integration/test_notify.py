@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import FAKETIME_LIB, audit_lines, mint, read, write
+from conftest import FAKETIME_LIB, audit_lines, mint, notice_run_ended, read, write
 
 pytestmark = pytest.mark.skipif(not os.path.exists(FAKETIME_LIB),
                                 reason="needs libfaketime")
@@ -72,7 +72,7 @@ def test_each_threshold_is_notified_once_across_restarts(make_daemon):
         want.append((obj, what))
         assert settle(lambda: notices(d), want) == want
         restart_at(d, shift)  # the same day again: nothing repeats
-        time.sleep(0.5)
+        notice_run_ended(d)
         assert notices(d) == want
     assert read(notified) == b"60\n30\n7\nexpired\n"
     assert os.stat(notified).st_size == len(b"60\n30\n7\nexpired\n")
@@ -160,7 +160,7 @@ def test_without_a_command_revoked_and_blocked_get_nothing(make_daemon):
     assert write(d.path("users/alice/tokens/a/revoked"), "1") == 0
     assert write(d.path("users/bob/blocked"), "1") == 0
     restart_at(d, 29)
-    time.sleep(0.5)
+    notice_run_ended(d)
     assert notices(d) == []
 
 
