@@ -43,6 +43,19 @@ struct access_obj access_of_token(const struct token_info *t, int attr)
 				   .token = t};
 }
 
+unsigned access_token_attr(const struct token_info *t, int attr, bool admin)
+{
+	unsigned f = token_attrs[attr].flags;
+
+	if (t->gitlab_id || !(f & TOKEN_A_W))
+		return ACCESS_R; /* imported: GitLab's, shown and not changed */
+	if (((f & TOKEN_A_W_LIVE) && t->revoked_at) ||
+	    ((f & TOKEN_A_W_UNSEALED) && t->sealed_at) ||
+	    ((f & TOKEN_A_W_ADMIN) && !admin))
+		return ACCESS_R;
+	return ACCESS_R | ACCESS_W;
+}
+
 /* The rights of role on o, or -ENOENT when o is hidden from it. */
 static int rights_of(enum role role, const struct access_obj *o)
 {
@@ -71,7 +84,7 @@ static int rights_of(enum role role, const struct access_obj *o)
 			return -ENOENT; /* as GitLab hides them */
 		if (o->kind == ACCESS_TOKEN)
 			return ACCESS_R | ACCESS_X;
-		return (int)token_attr_rights(o->token, o->attr, admin);
+		return (int)access_token_attr(o->token, o->attr, admin);
 	case ACCESS_ADMIN_DIR:
 		return admin ? ACCESS_R | ACCESS_X : 0;
 	case ACCESS_LINK:

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #include "patfs/pfs.h"
-#include "storeInt.h"
+#include "store_stmt.h"
 
 /* Appends one record to the trail in c's open transaction. old, new and reason
  * may be NULL. Returns 0 or -errno; the caller then rolls back. */

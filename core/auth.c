@@ -19,7 +19,7 @@
 #include "patfs/json.h"
 #include "patfs/policy.h"
 #include "patfs/store.h"
-#include "storeInt.h"
+#include "store_stmt.h"
 #include "tokenInt.h"
 
 #define LIMIT_SLOTS  4096 /* uids tracked at once */
@@ -252,7 +252,7 @@ static int lookup(struct auth *au, const char *secret, size_t len,
 	len = policy_value_len(secret, len);
 	if (secret_check_format(au->cfg->prefix, secret, len))
 		return -EKEYREJECTED;
-	secret_digest(au->st->pepper, secret, len, digest);
+	store_digest(au->st, secret, len, digest);
 	/* readers never wait for writers (WAL); only a store locked outright
 	 * (or being recovered) makes them wait, and not for long */
 	store_set_wait(au->st, LOOKUP_WAIT_MS);
@@ -316,8 +316,9 @@ static void stamp_flush(struct auth *au)
 				       .user_id = batch[i].user_id,
 				       .resource_id = batch[i].resource_id,
 				       .last_used_at = batch[i].last_used_at};
-		if (token_touch(au->st, &t, batch[i].at,
-				au->cfg->last_used_interval_s, false) == -EBUSY)
+		if (token_stamp_used(au->st, &t, batch[i].at,
+				     au->cfg->last_used_interval_s,
+				     false) == -EBUSY)
 			stamp_queue(au, &t, batch[i].at);
 	}
 }
@@ -325,10 +326,10 @@ static void stamp_flush(struct auth *au)
 /* Stamps last_used_at of t, a token that passed, without waiting for a
  * writer: a held write lock queues the stamp instead. The check's answer
  * does not depend on it. */
-static void touch(struct auth *au, const struct token_info *t, int64_t now)
+static void stamp_used(struct auth *au, const struct token_info *t, int64_t now)
 {
-	int r =
-	    token_touch(au->st, t, now, au->cfg->last_used_interval_s, false);
+	int r = token_stamp_used(au->st, t, now, au->cfg->last_used_interval_s,
+				 false);
 	bool waiting;
 
 	if (r == -EBUSY)
@@ -367,7 +368,7 @@ static int check(struct auth *au, const struct pfs_actor *a, int idx, int idx2,
 	log_summary(au, &due, now);
 	atomic_fetch_add(&au->checks[why], 1);
 	if (why == WHY_OK) {
-		touch(au, t, now);
+		stamp_used(au, t, now);
 		return 0;
 	}
 	if (why != WHY_LIMITED && why != WHY_UNAVAILABLE) {

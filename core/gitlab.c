@@ -178,7 +178,7 @@ static int upsert(struct import *im, const struct glt *t, int64_t uid,
 	}
 	if (rid)
 		snprintf(object, sizeof(object), "%s/%s/tokens/%" PRId64,
-			 resource_dir_names[rkind], rname, id);
+			 policy_resource_dir_names[rkind], rname, id);
 	else
 		snprintf(object, sizeof(object), "users/%s/tokens/%" PRId64,
 			 owner, id);
@@ -228,7 +228,7 @@ static int read_resource(struct import *im, size_t o, int kind, int64_t *gid,
 	int r;
 
 	if (im->d.v[o].type != JR_OBJECT)
-		return gl_bad(im, resource_kind_names[kind],
+		return gl_bad(im, policy_resource_kind_names[kind],
 			      "expected an object");
 	r = gl_int(im, o, "id", gid);
 	if (!r)
@@ -307,13 +307,13 @@ static int ensure_resource(struct import *im, size_t o, int kind, int64_t *rid,
 	r = store_exec(c, s);
 	if (r == -EEXIST)
 		snprintf(im->err, im->errlen, "%s: %s %s exists in patfs",
-			 im->where, resource_kind_names[kind], name);
+			 im->where, policy_resource_kind_names[kind], name);
 	if (r)
 		return r;
 	*rid = store_last_id(c);
 	(*(kind == RESOURCE_PROJECT ? &im->out->projects : &im->out->groups))++;
-	snprintf(object, sizeof(object), "%s/%s", resource_dir_names[kind],
-		 name);
+	snprintf(object, sizeof(object), "%s/%s",
+		 policy_resource_dir_names[kind], name);
 	return audit_add(c, im->a,
 			 kind == RESOURCE_PROJECT ? "project_create"
 						  : "group_create",
@@ -332,7 +332,7 @@ static int import_resources(struct import *im, size_t list, int kind)
 	for (size_t i = list + 1; i < im->d.v[list].next;
 	     i = im->d.v[i].next, k++) {
 		snprintf(im->where, sizeof(im->where), "%s[%zu]",
-			 resource_dir_names[kind], k);
+			 policy_resource_dir_names[kind], k);
 		r = ensure_resource(im, i, kind, &rid, rname);
 		if (r)
 			return r;
@@ -346,7 +346,7 @@ static int import_resources(struct import *im, size_t list, int kind)
 		     e = im->d.v[e].next, j++) {
 			snprintf(im->where, sizeof(im->where),
 				 "%s[%zu].access_tokens[%zu]",
-				 resource_dir_names[kind], k, j);
+				 policy_resource_dir_names[kind], k, j);
 			r = gl_read_token(im, e, true, &t);
 			if (r)
 				return r;
@@ -354,7 +354,7 @@ static int import_resources(struct import *im, size_t list, int kind)
 			 * GitLab id in hex stands for it here */
 			snprintf(bot, sizeof(bot),
 				 "%s_%" PRId64 "_bot_%08" PRIx64,
-				 resource_kind_names[kind], rid,
+				 policy_resource_kind_names[kind], rid,
 				 (uint64_t)t.user_id & 0xffffffffu);
 			r = ensure_user(im, t.user_id, bot,
 					kind == RESOURCE_PROJECT
@@ -386,7 +386,7 @@ static int import_all(struct import *im, size_t pats, bool top_array,
 	if (!r && groups)
 		r = import_resources(im, groups, RESOURCE_GROUP);
 	if (!r)
-		store_touch(im->c, STORE_CH_ALL, 0, 0, 0);
+		store_record(im->c, STORE_CH_ALL, 0, 0, 0);
 	return r;
 }
 

@@ -8,7 +8,7 @@
 #include "patfs/cfg.h"
 #include "patfs/notice.h"
 #include "patfs/policy.h"
-#include "storeInt.h"
+#include "store_stmt.h"
 #include "tokenInt.h"
 
 /* Whether the notified list s ("60,30,0") holds threshold. */

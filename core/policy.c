@@ -334,3 +334,38 @@ int policy_parse_uid(const char *val, size_t len, int64_t *uid)
 	*uid = v;
 	return 0;
 }
+
+const char *const policy_resource_kind_names[RESOURCE_NKINDS] = {"project",
+								 "group"};
+const char *const policy_resource_dir_names[RESOURCE_NKINDS] = {"projects",
+								"groups"};
+
+static const struct {
+	int level;
+	const char *name;
+} levels[] = {{10, "guest"},	 {15, "planner"},    {20, "reporter"},
+	      {30, "developer"}, {40, "maintainer"}, {50, "owner"}};
+#define NLEVELS ((int)(sizeof(levels) / sizeof(levels[0])))
+
+const char *policy_level_name(int level)
+{
+	for (int i = 0; i < NLEVELS; i++)
+		if (levels[i].level == level)
+			return levels[i].name;
+	return NULL;
+}
+
+int policy_parse_level(const char *val, size_t len, int *level)
+{
+	len = policy_value_len(val, len);
+	for (int i = 0; i < NLEVELS; i++)
+		if (len == strlen(levels[i].name) &&
+		    !memcmp(val, levels[i].name, len)) {
+			*level = levels[i].level;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *const policy_user_kind_names[USER_NKINDS] = {
+    "human", "service_account", "project_bot", "group_bot"};

@@ -10,39 +10,10 @@
 #include "patfs/policy.h"
 #include "patfs/resource.h"
 #include "patfs/user.h"
-#include "storeInt.h"
+#include "store_stmt.h"
 #include "tokenInt.h"
 
-const char *const resource_kind_names[RESOURCE_NKINDS] = {"project", "group"};
-const char *const resource_dir_names[RESOURCE_NKINDS] = {"projects", "groups"};
 const char *const resource_attr_names[RESOURCE_NATTR] = {"id", "path"};
-
-static const struct {
-	int level;
-	const char *name;
-} levels[] = {{10, "guest"},	 {15, "planner"},    {20, "reporter"},
-	      {30, "developer"}, {40, "maintainer"}, {50, "owner"}};
-#define NLEVELS ((int)(sizeof(levels) / sizeof(levels[0])))
-
-const char *resource_level_name(int level)
-{
-	for (int i = 0; i < NLEVELS; i++)
-		if (levels[i].level == level)
-			return levels[i].name;
-	return NULL;
-}
-
-int resource_parse_level(const char *val, size_t len, int *level)
-{
-	len = policy_value_len(val, len);
-	for (int i = 0; i < NLEVELS; i++)
-		if (len == strlen(levels[i].name) &&
-		    !memcmp(val, levels[i].name, len)) {
-			*level = levels[i].level;
-			return 0;
-		}
-	return -EINVAL;
-}
 
 /* projects/ and groups/: where they are created and removed */
 static const struct access_obj dirs = {.kind = ACCESS_RESOURCES,
@@ -138,7 +109,8 @@ int resource_count(struct store *st, enum resource_kind kind, int64_t *n)
 
 static void object_of(const struct resource_info *r, char *out, size_t size)
 {
-	snprintf(out, size, "%s/%s", resource_dir_names[r->kind], r->name);
+	snprintf(out, size, "%s/%s", policy_resource_dir_names[r->kind],
+		 r->name);
 }
 
 int resource_create(struct store *st, const struct pfs_actor *a,
@@ -179,7 +151,7 @@ int resource_create(struct store *st, const struct pfs_actor *a,
 	    object, NULL, NULL, NULL);
 	if (rc)
 		goto rollback;
-	store_touch(c, STORE_CH_RESOURCES, *id, 0, kind);
+	store_record(c, STORE_CH_RESOURCES, *id, 0, kind);
 	return store_commit(c);
 
 rollback:
@@ -250,8 +222,8 @@ int resource_remove(struct store *st, const struct pfs_actor *a, int64_t id)
 			       object, NULL, NULL, NULL);
 	if (rc)
 		goto rollback;
-	store_touch(c, STORE_CH_RESOURCES, id, 0, r.kind);
-	store_touch(c, STORE_CH_ALL, 0, 0, 0); /* its tokens' paths change */
+	store_record(c, STORE_CH_RESOURCES, id, 0, r.kind);
+	store_record(c, STORE_CH_ALL, 0, 0, 0); /* its tokens' paths change */
 	return store_commit(c);
 
 rollback:
@@ -330,7 +302,7 @@ int resource_write(struct store *st, const struct pfs_actor *a, int64_t id,
 			       object, old, r.path, NULL);
 	if (rc)
 		goto rollback;
-	store_touch(c, STORE_CH_RESOURCE, id, 0, 0);
+	store_record(c, STORE_CH_RESOURCE, id, 0, 0);
 	return store_commit(c);
 
 rollback:
@@ -365,7 +337,7 @@ static int create_bot(struct store_conn *c, const struct pfs_actor *a,
 
 	for (int tries = 0; rc == -EEXIST && tries < 4; tries++) {
 		snprintf(bot, PFS_NAME_MAX + 1, "%s_%" PRId64 "_bot_%08x",
-			 resource_kind_names[r->kind], r->id,
+			 policy_resource_kind_names[r->kind], r->id,
 			 (unsigned)randombytes_random());
 		s = store_sql(c, SQL_USER_INSERT_BOT);
 		if (!s)
@@ -383,7 +355,7 @@ static int create_bot(struct store_conn *c, const struct pfs_actor *a,
 	*bot_id = store_last_id(c);
 	snprintf(object, sizeof(object), "users/%s", bot);
 	rc = audit_add(c, a, "user_create", object, NULL, NULL, NULL);
-	store_touch(c, STORE_CH_USERS, *bot_id, 0, 0);
+	store_record(c, STORE_CH_USERS, *bot_id, 0, 0);
 	return rc;
 }
 
@@ -425,14 +397,14 @@ int resource_mint(struct store *st, const struct pfs_actor *a, int64_t id,
 	store_bind_int(s, 1, id);
 	rc = store_exec(c, s);
 	snprintf(object, sizeof(object), "%s/%s/tokens/%" PRId64,
-		 resource_dir_names[r.kind], r.name, tid);
+		 policy_resource_dir_names[r.kind], r.name, tid);
 	snprintf(nm, sizeof(nm), "%.*s", (int)len, name);
 	if (!rc)
 		rc = audit_add(c, a, "token_create", object, NULL, nm, NULL);
 	if (rc)
 		goto rollback;
-	store_touch(c, STORE_CH_TOKENS, bot_id, tid, 0);
-	store_touch(c, STORE_CH_RESOURCE, id, 0, 0);
+	store_record(c, STORE_CH_TOKENS, bot_id, tid, 0);
+	store_record(c, STORE_CH_RESOURCE, id, 0, 0);
 	rc = store_commit(c);
 	if (!rc)
 		*token_id = tid;

@@ -296,7 +296,78 @@ void store_set_change_hook(struct store *st, store_change_fn *fn, void *ctx)
 	st->hook_ctx = ctx;
 }
 
+struct store *store_of(struct store_conn *c)
+{
+	return c->st;
+}
+
+int64_t store_origin(const struct store *st)
+{
+	return st->origin;
+}
+
+void store_digest(const struct store *st, const char *secret, size_t len,
+		  unsigned char out[SECRET_DIGEST_LEN])
+{
+	secret_digest(st->pepper, secret, len, out);
+}
+
+int store_origin_alive(struct store_conn *c, int64_t origin)
+{
+	return c->st->ops->alive(c, origin);
+}
+
 const struct cfg *store_cfg(const struct store *st)
 {
 	return st->cfg;
+}
+
+void store_bind_int(struct store_stmt *s, int i, int64_t v)
+{
+	s->c->st->ops->bind_int(s, i, v);
+}
+
+void store_bind_null(struct store_stmt *s, int i)
+{
+	s->c->st->ops->bind_null(s, i);
+}
+
+void store_bind_text(struct store_stmt *s, int i, const char *p, size_t len)
+{
+	s->c->st->ops->bind_text(s, i, p, len);
+}
+
+void store_bind_blob(struct store_stmt *s, int i, const void *p, size_t len)
+{
+	s->c->st->ops->bind_blob(s, i, p, len);
+}
+
+int64_t store_col_int(struct store_stmt *s, int i)
+{
+	return s->c->st->ops->col_int(s, i);
+}
+
+const char *store_col_text(struct store_stmt *s, int i)
+{
+	return s->c->st->ops->col_text(s, i);
+}
+
+bool store_col_null(struct store_stmt *s, int i)
+{
+	return s->c->st->ops->col_null(s, i);
+}
+
+void store_reset(struct store_stmt *s)
+{
+	s->c->st->ops->reset(s);
+}
+
+int64_t store_last_id(struct store_conn *c)
+{
+	return c->st->ops->last_id(c);
+}
+
+int64_t store_changed(struct store_conn *c)
+{
+	return c->st->ops->changed(c);
 }

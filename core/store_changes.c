@@ -1,4 +1,4 @@
-/* store_changes.c - what a transaction touched: recorded by store_touch,
+/* store_changes.c - what a transaction touched: recorded by store_record,
  * told at commit to the change hook (this process's cache) and written to
  * the changes table, which store_changes_since reads back for the caches of
  * other processes. */
@@ -121,7 +121,7 @@ int store_commit(struct store_conn *c)
 	return 0;
 }
 
-void store_touch_change(struct store_conn *c, const struct store_change *ch)
+void store_record_change(struct store_conn *c, const struct store_change *ch)
 {
 	for (int i = 0; i < c->nchanges; i++) {
 		struct store_change *o = &c->changes[i];
@@ -139,11 +139,11 @@ void store_touch_change(struct store_conn *c, const struct store_change *ch)
 	c->changes[c->nchanges++] = *ch;
 }
 
-void store_touch(struct store_conn *c, enum store_change_kind kind,
-		 int64_t user_id, int64_t token_id, int64_t day)
+void store_record(struct store_conn *c, enum store_change_kind kind,
+		  int64_t user_id, int64_t token_id, int64_t day)
 {
-	store_touch_change(c, &(struct store_change){.kind = kind,
-						     .user_id = user_id,
-						     .token_id = token_id,
-						     .day = day});
+	store_record_change(c, &(struct store_change){.kind = kind,
+						      .user_id = user_id,
+						      .token_id = token_id,
+						      .day = day});
 }

@@ -16,7 +16,7 @@
 #include "patfs/secret.h"
 #include "patfs/token.h"
 #include "patfs/user.h"
-#include "storeInt.h"
+#include "store_stmt.h"
 #include "tokenInt.h"
 
 int token_attr_index(const char *name)
@@ -119,40 +119,9 @@ int token_find_active(struct store *st, int64_t user_id, const char *name,
 	return c ? token_find_active_in(c, user_id, name, len, id) : -EIO;
 }
 
-bool token_expired(const struct token_info *t, int64_t now)
-{
-	return t->expires_day >= 0 && t->expires_day <= policy_day_of(now);
-}
-
-bool token_active(const struct token_info *t, int64_t now)
-{
-	return !t->revoked_at && !token_expired(t, now) && !t->user_blocked;
-}
-
-bool token_unsealed(const struct token_info *t)
-{
-	return !t->sealed_at && !t->revoked_at;
-}
-
 size_t token_secret_file_len(const struct store *st)
 {
 	return strlen(store_cfg(st)->prefix) + SECRET_BODY_LEN + 1;
-}
-
-void token_path(const struct token_info *t, char *out, size_t size)
-{
-	if (t->resource_id && !t->resource_removed_at)
-		snprintf(out, size, "%s/%s/tokens/%" PRId64,
-			 resource_dir_names[t->resource_kind], t->resource_name,
-			 t->id);
-	else
-		snprintf(out, size, "users/%s/tokens/%" PRId64, t->user_name,
-			 t->id);
-}
-
-void token_object(const struct token_info *t, char out[OBJECT_MAX])
-{
-	token_path(t, out, OBJECT_MAX);
 }
 
 /* The owner fields of a token (mapped uid, name) from a user's row. */
@@ -180,7 +149,7 @@ int token_owner_of(struct store_conn *c, int64_t user_id, struct token_info *t)
 int token_insert(struct store_conn *c, int64_t user_id, const char *name,
 		 size_t len, int level, int64_t now, int64_t *id, int64_t *day)
 {
-	const struct cfg *cfg = store_cfg(c->st);
+	const struct cfg *cfg = store_cfg(store_of(c));
 	struct store_stmt *s = store_sql(c, SQL_TOKEN_INSERT);
 	int r;
 
@@ -197,7 +166,7 @@ int token_insert(struct store_conn *c, int64_t user_id, const char *name,
 		store_bind_int(s, 5, *day);
 	if (level)
 		store_bind_int(s, 6, level);
-	store_bind_int(s, 7, c->st->origin);
+	store_bind_int(s, 7, store_origin(store_of(c)));
 	r = store_exec(c, s);
 	if (r)
 		return r;
@@ -247,7 +216,7 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 	r = audit_add(c, a, "token_create", object, NULL, nm, NULL);
 	if (r)
 		goto rollback;
-	store_touch(c, STORE_CH_TOKENS, user_id, t.id, 0);
+	store_record(c, STORE_CH_TOKENS, user_id, t.id, 0);
 	r = store_commit(c);
 	if (!r)
 		*id = t.id;
@@ -279,13 +248,13 @@ int token_update(struct store_conn *c, enum store_sql id, int64_t tid,
 void token_changed(struct store_conn *c, const struct token_info *t,
 		   uint32_t fields)
 {
-	store_touch_change(c, &(struct store_change){
-				  .kind = STORE_CH_TOKEN,
-				  .user_id = t->user_id,
-				  .token_id = t->id,
-				  .fields = fields,
-				  .resource = t->resource_id != 0,
-			      });
+	store_record_change(c, &(struct store_change){
+				   .kind = STORE_CH_TOKEN,
+				   .user_id = t->user_id,
+				   .token_id = t->id,
+				   .fields = fields,
+				   .resource = t->resource_id != 0,
+			       });
 }
 
 int token_list_rows(struct store_conn *c, struct store_stmt *s,

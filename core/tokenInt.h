@@ -7,11 +7,7 @@
 
 #include "patfs/secret.h"
 #include "patfs/token.h"
-#include "storeInt.h"
-
-/* The audit object of a token: "users/<name>/tokens/<id>". */
-#define OBJECT_MAX (PFS_NAME_MAX + 48)
-void token_object(const struct token_info *t, char out[OBJECT_MAX]);
+#include "store_stmt.h"
 
 /* Column i of a row: its integer, or none when NULL; its text copied into
  * dst (cut to size, "" when NULL). */
@@ -49,7 +45,7 @@ int token_update(struct store_conn *c, enum store_sql id, int64_t tid,
 		 int64_t v, bool null_if_negative, int64_t now);
 
 /* Records that the values fields (enum token_field) of token t changed in
- * c's open transaction, for the caches (store_touch_change). */
+ * c's open transaction, for the caches (store_record_change). */
 void token_changed(struct store_conn *c, const struct token_info *t,
 		   uint32_t fields);
 
@@ -75,7 +71,7 @@ int token_find_digest(struct store *st,
 /* Sets last_used_at of token id to now unless it was set within interval
  * seconds; concurrent calls write it once. Unless wait, -EBUSY at once while
  * another connection holds the write lock. 0 or -errno. */
-int token_touch(struct store *st, const struct token_info *t, int64_t now,
-		int interval, bool wait);
+int token_stamp_used(struct store *st, const struct token_info *t, int64_t now,
+		     int interval, bool wait);
 
 #endif

@@ -1,43 +1,24 @@
 /* token_attr.c - the attributes of a token, one row each: how its file
  * renders, how a written value is parsed and stored, who may write it, what
- * it follows. Rendering, token_write, access.c, the token nodes and the
+ * it follows. Rendering, token_write.c, access.c, the token nodes and the
  * kernel-cache invalidation all read token_attrs[]; docs/design.md gives
- * the recipe for a new attribute. */
+ * the recipe for a new attribute. And what follows from a token's row
+ * alone: whether it is active, its path, meta.json. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "auditInt.h"
-#include "patfs/access.h"
 #include "patfs/cfg.h"
+#include "patfs/json.h"
 #include "patfs/policy.h"
-#include "patfs/resource.h"
-#include "patfs/user.h"
-#include "storeInt.h"
-#include "tokenInt.h"
+#include "patfs/token_attr.h"
+#include "token_attrInt.h"
 
 /* What a value may depend on besides its own field: every file's mode
  * follows its owner and whether the owner may see it at all. */
 #define SEEN (TOKEN_F_OWNER | TOKEN_F_IMPERSONATION)
-
-/* A parsed value, as the attribute's UPDATE statement binds it (?2). */
-struct token_value {
-	int64_t i;
-	const char *s; /* text (len bytes) instead of i, when not NULL */
-	size_t len;
-	bool null;
-};
-
-/* The context of a write: who writes, the token as it is, when. */
-struct token_edit {
-	const struct cfg *cfg;
-	const struct pfs_actor *a;
-	const struct token_info *t;
-	int64_t now;
-};
-
-/* What a parser returns when the value is the one already stored. */
-#define SAME STORE_UNCHANGED
 
 static int64_t max64(int64_t a, int64_t b)
 {
@@ -150,7 +131,7 @@ static size_t r_active(const struct token_info *t, int64_t now, char *buf,
 static size_t r_access_level(const struct token_info *t, int64_t now, char *buf,
 			     size_t size, int64_t *mtime)
 {
-	const char *lv = resource_level_name(t->access_level);
+	const char *lv = policy_level_name(t->access_level);
 
 	(void)now;
 	*mtime = t->access_level_at;
@@ -302,7 +283,7 @@ static int p_access_level(const struct token_edit *e, const char *val,
 			  size_t len, struct token_info *nt,
 			  struct token_value *v)
 {
-	int level = 0, r = resource_parse_level(val, len, &level);
+	int level = 0, r = policy_parse_level(val, len, &level);
 
 	if (r)
 		return r;
@@ -314,17 +295,6 @@ static int p_access_level(const struct token_edit *e, const char *val,
 }
 
 /* The table ------------------------------------------------------------- */
-
-/* The private half of a row: how a written value is parsed and stored,
- * and the fields its statement changes (a new expiry starts the notices
- * again: notified is cleared with it). */
-struct token_attr_store {
-	int (*parse)(const struct token_edit *e, const char *val, size_t len,
-		     struct token_info *nt, struct token_value *v);
-	enum store_sql update; /* ?1 id, ?2 the value, ?3 now */
-	const char *action;    /* the audit trail's */
-	uint32_t field;	       /* what a write changes (enum token_field) */
-};
 
 #define STORE(fn, sql, act, f)                                                 \
 	(&(const struct token_attr_store){                                     \
@@ -398,19 +368,6 @@ bool token_attr_exists(const struct token_info *t, int attr)
 	       t->resource_id != 0;
 }
 
-unsigned token_attr_rights(const struct token_info *t, int attr, bool admin)
-{
-	unsigned f = token_attrs[attr].flags;
-
-	if (t->gitlab_id || !(f & TOKEN_A_W))
-		return ACCESS_R; /* imported: GitLab's, shown and not changed */
-	if (((f & TOKEN_A_W_LIVE) && t->revoked_at) ||
-	    ((f & TOKEN_A_W_UNSEALED) && t->sealed_at) ||
-	    ((f & TOKEN_A_W_ADMIN) && !admin))
-		return ACCESS_R;
-	return ACCESS_R | ACCESS_W;
-}
-
 size_t token_render(const struct token_info *t, enum token_attr attr,
 		    int64_t now, char *buf, size_t size, int64_t *mtime)
 {
@@ -419,92 +376,129 @@ size_t token_render(const struct token_info *t, enum token_attr attr,
 	return token_attrs[attr].render(t, now, buf, size, mtime);
 }
 
-/* The rendered value of attr without its newline, for the audit trail. */
-static void audit_value(const struct token_info *t, enum token_attr attr,
-			int64_t now, char *buf, size_t size)
+bool token_expired(const struct token_info *t, int64_t now)
 {
-	int64_t mtime;
-	size_t n = token_render(t, attr, now, buf, size, &mtime);
-
-	buf[policy_value_len(buf, n)] = '\0';
+	return t->expires_day >= 0 && t->expires_day <= policy_day_of(now);
 }
 
-/* Binds v as ?2 of s. */
-static void bind_value(struct store_stmt *s, const struct token_value *v)
+bool token_active(const struct token_info *t, int64_t now)
 {
-	if (v->null)
-		store_bind_null(s, 2);
-	else if (v->s)
-		store_bind_text(s, 2, v->s, v->len);
+	return !t->revoked_at && !token_expired(t, now) && !t->user_blocked;
+}
+
+bool token_unsealed(const struct token_info *t)
+{
+	return !t->sealed_at && !t->revoked_at;
+}
+
+void token_path(const struct token_info *t, char *out, size_t size)
+{
+	if (t->resource_id && !t->resource_removed_at)
+		snprintf(out, size, "%s/%s/tokens/%" PRId64,
+			 policy_resource_dir_names[t->resource_kind],
+			 t->resource_name, t->id);
 	else
-		store_bind_int(s, 2, v->i);
+		snprintf(out, size, "users/%s/tokens/%" PRId64, t->user_name,
+			 t->id);
 }
 
-/* Parses and stores val into attr of the token *t (read in this
- * transaction), and audits the change: 0 changed, SAME, or -errno. */
-static int write_in(struct store_conn *c, const struct pfs_actor *a,
-		    const struct token_info *t, enum token_attr attr,
-		    const char *val, size_t len)
+void token_object(const struct token_info *t, char out[OBJECT_MAX])
 {
-	const struct token_attr_store *how = token_attrs[attr].store;
-	struct token_edit e = {store_cfg(c->st), a, t, store_now()};
-	char object[OBJECT_MAX], old[TOKEN_RENDER_MAX], new[TOKEN_RENDER_MAX];
-	struct token_value v = {0};
-	struct token_info nt = *t;
-	struct store_stmt *s;
-	int r;
-
-	if (!how)
-		return -EPERM; /* rotate and the secret have their own calls */
-	r = how->parse(&e, val, len, &nt, &v);
-	if (r)
-		return r;
-	s = store_sql(c, how->update);
-	if (!s)
-		return -EIO;
-	store_bind_int(s, 1, t->id);
-	bind_value(s, &v);
-	store_bind_int(s, 3, e.now);
-	r = store_exec(c, s);
-	if (r)
-		return r;
-	audit_value(t, attr, e.now, old, sizeof(old));
-	audit_value(&nt, attr, e.now, new, sizeof(new));
-	token_object(&nt, object);
-	r = audit_add(c, a, how->action, object, old, new, NULL);
-	if (!r)
-		token_changed(c, &nt, how->field);
-	return r;
+	token_path(t, out, OBJECT_MAX);
 }
 
-/* A write of val to attr of token id by a, as token_write's body. */
-struct attr_write {
-	const struct pfs_actor *a;
-	int64_t id;
-	enum token_attr attr;
-	const char *val;
-	size_t len;
-};
-
-static int write_txn(struct store_conn *c, void *ctx)
+/* A Unix time as the files show it, or null when never (t 0). */
+static void json_time(struct json *j, const char *key, int64_t t)
 {
-	const struct attr_write *w = ctx;
-	struct access_obj obj;
-	struct token_info t;
-	int r = token_get_in(c, w->id, &t);
+	char when[21];
 
-	obj = access_of_token(&t, (int)w->attr);
-	if (!r)
-		r = access_check(w->a, &obj, ACCESS_W);
-	return r ? r : write_in(c, w->a, &t, w->attr, w->val, w->len);
+	policy_format_time(t, when);
+	json_str(j, key, t ? when : NULL, strlen(when));
 }
 
-int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
-		enum token_attr attr, const char *val, size_t len)
+/* An id, or null when none (0). */
+static void json_id(struct json *j, const char *key, int64_t id)
 {
-	struct attr_write w = {a, id, attr, val, len};
+	if (id)
+		json_int(j, key, id);
+	else
+		json_str(j, key, NULL, 0);
+}
 
-	if ((unsigned)attr >= TOKEN_NATTR)
-		return -EPERM;
-	return store_txn(st, write_txn, &w);
+void token_json(struct json *j, const struct token_info *t, int64_t now)
+{
+	char object[OBJECT_MAX], day[11];
+
+	json_begin(j, NULL, '{');
+	json_int(j, "id", t->id);
+	json_str(j, "name", t->name, strlen(t->name));
+	json_str(j, "description", t->description, strlen(t->description));
+	json_begin(j, "scopes", '[');
+	for (int i = 0; i < POLICY_NSCOPES; i++)
+		if (t->scopes & (1u << i))
+			json_str(j, NULL, policy_scope_names[i],
+				 strlen(policy_scope_names[i]));
+	json_end(j, ']');
+	json_bool(j, "impersonation", t->impersonation);
+	json_time(j, "created_at", t->created_at);
+	policy_format_date(t->expires_day, day);
+	json_str(j, "expires_at", t->expires_day < 0 ? NULL : day, strlen(day));
+	json_time(j, "last_used_at", t->last_used_at);
+	json_bool(j, "revoked", t->revoked_at != 0);
+	json_bool(j, "active", token_active(t, now));
+	json_int(j, "user_id", t->user_id);
+	json_str(j, "username", t->user_name, strlen(t->user_name));
+	json_str(j, "kind", policy_user_kind_names[t->user_kind],
+		 strlen(policy_user_kind_names[t->user_kind]));
+	if (t->resource_id) {
+		const char *lv = policy_level_name(t->access_level);
+		json_int(j, "access_level", t->access_level);
+		json_str(j, "access_level_name", lv, lv ? strlen(lv) : 0);
+		json_str(j, "resource_type",
+			 policy_resource_kind_names[t->resource_kind],
+			 strlen(policy_resource_kind_names[t->resource_kind]));
+		json_int(j, "resource_id", t->resource_id);
+		json_str(j, "resource_path", t->resource_path,
+			 strlen(t->resource_path));
+	}
+	token_object(t, object);
+	json_str(j, "path", object, strlen(object));
+	json_id(j, "previous_personal_access_token_id", t->previous_id);
+	json_id(j, "gitlab_id", t->gitlab_id); /* imported: GitLab's id */
+	json_end(j, '}');
+}
+
+/* The latest time one of t's values changed. */
+int64_t token_meta_mtime(const struct token_info *t, int64_t now)
+{
+	static const enum token_attr parts[] = {
+	    TOKEN_NAME,		 TOKEN_DESCRIPTION, TOKEN_SCOPES,
+	    TOKEN_IMPERSONATION, TOKEN_EXPIRES_AT,  TOKEN_LAST_USED_AT,
+	    TOKEN_REVOKED,	 TOKEN_ACTIVE};
+	char scratch[TOKEN_RENDER_MAX];
+	int64_t m, latest = t->created_at;
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		token_render(t, parts[i], now, scratch, sizeof(scratch), &m);
+		if (m > latest)
+			latest = m;
+	}
+	return latest;
+}
+
+size_t token_render_json(const struct token_info *t, int64_t now, char *buf,
+			 size_t size, int64_t *mtime)
+{
+	struct json j;
+	int n;
+
+	*mtime = token_meta_mtime(t, now);
+	json_init(&j, buf, size);
+	token_json(&j, t, now);
+	n = json_finish(&j);
+	if (n < 0 || (size_t)n + 1 >= size)
+		return 0;
+	buf[n] = '\n';
+	buf[n + 1] = '\0';
+	return (size_t)n + 1;
 }

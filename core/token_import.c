@@ -12,7 +12,7 @@
 #include "patfs/policy.h"
 #include "patfs/secret.h"
 #include "patfs/token.h"
-#include "storeInt.h"
+#include "store_stmt.h"
 #include "tokenInt.h"
 
 /* Checks seed v before it is imported: 0 or -EINVAL. */
@@ -51,7 +51,7 @@ static int import_one(struct store_conn *c, const struct pfs_actor *a,
 	s = store_sql(c, SQL_TOKEN_IMPORT);
 	if (!s)
 		return -EIO;
-	secret_digest(c->st->pepper, v->secret, v->secret_len, digest);
+	store_digest(store_of(c), v->secret, v->secret_len, digest);
 	store_bind_int(s, 1, v->user_id);
 	store_bind_str(s, 2, v->name);
 	store_bind_int(s, 3, v->scopes);
@@ -111,7 +111,7 @@ int token_import(struct store *st, const struct pfs_actor *a,
 		if (i == 0)
 			first = owner.id;
 	}
-	store_touch(c, STORE_CH_ALL, 0, 0, 0);
+	store_record(c, STORE_CH_ALL, 0, 0, 0);
 	r = store_commit(c);
 	if (!r)
 		*first_id = first;

@@ -12,7 +12,7 @@
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
 #include "patfs/token.h"
-#include "storeInt.h"
+#include "store_stmt.h"
 #include "tokenInt.h"
 
 /* The successor's expiry from a written value: "1" for the default (7 days
@@ -103,7 +103,7 @@ static int64_t insert_successor(struct store_conn *c,
 	store_bind_int(s, 9, t->family_id);
 	if (t->access_level)
 		store_bind_int(s, 10, t->access_level);
-	store_bind_int(s, 11, c->st->origin);
+	store_bind_int(s, 11, store_origin(store_of(c)));
 	r = store_exec(c, s);
 	if (!r) {
 		s = store_sql(c, SQL_USER_ADD_TOKEN);
@@ -122,7 +122,7 @@ static int rotate_in(struct store_conn *c, const struct pfs_actor *a,
 		     const struct token_info *t, int64_t day, int64_t now,
 		     int64_t *next, bool *reused)
 {
-	const struct cfg *cfg = store_cfg(c->st);
+	const struct cfg *cfg = store_cfg(store_of(c));
 	char object[OBJECT_MAX], old[24], new[24];
 	int64_t id;
 	int r;
@@ -147,7 +147,7 @@ static int rotate_in(struct store_conn *c, const struct pfs_actor *a,
 	if (r)
 		return r;
 	token_changed(c, t, TOKEN_F_REVOKED | TOKEN_F_ROTATION);
-	store_touch(c, STORE_CH_TOKENS, t->user_id, id, 0);
+	store_record(c, STORE_CH_TOKENS, t->user_id, id, 0);
 	*next = id;
 	return 0;
 }

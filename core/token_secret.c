@@ -13,7 +13,7 @@
 #include "patfs/policy.h"
 #include "patfs/secret.h"
 #include "patfs/token.h"
-#include "storeInt.h"
+#include "store_stmt.h"
 #include "tokenInt.h"
 
 /* Seals token id of t with the digest of secret; audits action. */
@@ -28,7 +28,7 @@ static int seal(struct store_conn *c, const struct pfs_actor *a,
 
 	if (!s)
 		return -EIO;
-	secret_digest(c->st->pepper, secret, len, digest);
+	store_digest(store_of(c), secret, len, digest);
 	store_bind_int(s, 1, t->id);
 	store_bind_blob(s, 2, digest, sizeof(digest));
 	store_bind_int(s, 3, store_now());
@@ -77,7 +77,7 @@ int token_seal_new(struct store_conn *c, const struct pfs_actor *a, int64_t id,
 
 	if (r)
 		return r;
-	len = secret_generate(store_cfg(c->st)->prefix, buf, size);
+	len = secret_generate(store_cfg(store_of(c))->prefix, buf, size);
 	r = len < 0 ? len
 		    : seal(c, a, &t, buf, (size_t)len, "token_secret_taken");
 	if (r)
@@ -165,7 +165,7 @@ int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
 		if (r <= 0)
 			break;
 		/* another daemon of the store may still hand it out */
-		r = minter ? c->st->ops->alive(c, minter) : 0;
+		r = minter ? store_origin_alive(c, minter) : 0;
 		if (r < 0)
 			break;
 		if (r)
@@ -204,8 +204,8 @@ int token_find_digest(struct store *st,
 	return store_one(c, s, token_row, out);
 }
 
-int token_touch(struct store *st, const struct token_info *t, int64_t now,
-		int interval, bool wait)
+int token_stamp_used(struct store *st, const struct token_info *t, int64_t now,
+		     int interval, bool wait)
 {
 	struct store_conn *c = store_conn(st);
 	struct store_stmt *s;

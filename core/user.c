@@ -8,13 +8,10 @@
 #include "patfs/access.h"
 #include "patfs/policy.h"
 #include "patfs/user.h"
-#include "storeInt.h"
+#include "store_stmt.h"
 
 const char *const user_attr_names[USER_NATTR] = {"id", "blocked", "uid",
 						 "kind"};
-
-const char *const user_kind_names[USER_NKINDS] = {"human", "service_account",
-						  "project_bot", "group_bot"};
 
 /* users/: where users are created and removed. */
 static const struct access_obj users = {.kind = ACCESS_USERS, .owner_uid = -1};
@@ -113,7 +110,7 @@ int user_create(struct store *st, const struct pfs_actor *a, const char *name,
 	r = audit_add(c, a, "user_create", object, NULL, NULL, NULL);
 	if (r)
 		goto rollback;
-	store_touch(c, STORE_CH_USERS, *id, 0, 0);
+	store_record(c, STORE_CH_USERS, *id, 0, 0);
 	return store_commit(c);
 
 rollback:
@@ -157,8 +154,8 @@ int user_remove(struct store *st, const struct pfs_actor *a, int64_t id)
 	r = audit_add(c, a, "user_remove", object, NULL, NULL, NULL);
 	if (r)
 		goto rollback;
-	store_touch(c, STORE_CH_USERS, id, 0, 0);
-	store_touch(c, STORE_CH_USER, id, 0, 0);
+	store_record(c, STORE_CH_USERS, id, 0, 0);
+	store_record(c, STORE_CH_USER, id, 0, 0);
 	return store_commit(c);
 
 rollback:
@@ -174,8 +171,8 @@ static int parse_kind(const struct user_info *u, const char *val, size_t len,
 	size_t n = policy_value_len(val, len);
 
 	for (int k = USER_HUMAN; k < USER_NKINDS; k++)
-		if (n == strlen(user_kind_names[k]) &&
-		    !memcmp(val, user_kind_names[k], n)) {
+		if (n == strlen(policy_user_kind_names[k]) &&
+		    !memcmp(val, policy_user_kind_names[k], n)) {
 			*v = k;
 			if (k == (int)u->kind)
 				return 0; /* no change */
@@ -276,7 +273,7 @@ static int write_txn(struct store_conn *c, void *ctx)
 	snprintf(object, sizeof(object), "users/%s", u.name);
 	r = audit_add(c, e->a, action, object, old, new, NULL);
 	if (!r)
-		store_touch(c, STORE_CH_USER, e->id, 0, 0);
+		store_record(c, STORE_CH_USER, e->id, 0, 0);
 	return r;
 }
 
@@ -309,7 +306,8 @@ size_t user_render(const struct user_info *u, enum user_attr attr, char *buf,
 		break;
 	case USER_KIND:
 		*mtime = u->kind_at;
-		n = snprintf(buf, size, "%s\n", user_kind_names[u->kind]);
+		n = snprintf(buf, size, "%s\n",
+			     policy_user_kind_names[u->kind]);
 		break;
 	case USER_NATTR:
 		break;

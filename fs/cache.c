@@ -207,7 +207,7 @@ uint64_t cache_generation(const struct cache *c)
 	return c ? atomic_load(&c->generation) : 0;
 }
 
-void cache_touch(struct cache *c, const struct store_change *ch)
+void cache_queue(struct cache *c, const struct store_change *ch)
 {
 	struct store_change *q;
 
@@ -234,7 +234,7 @@ queued:
 /* The store's change hook: runs on the committing thread, after COMMIT. */
 static void changed(void *ctx, const struct store_change *ch)
 {
-	cache_touch(ctx, ch);
+	cache_queue(ctx, ch);
 }
 
 static void deadline_in(struct timespec *ts, long ms)

@@ -37,7 +37,7 @@ void cache_stop(struct cache *c);
 /* Queues the invalidations of what ch touched, as a commit does: for
  * changes the store does not hear of (a taken secret's file going away when
  * its open file is released). */
-void cache_touch(struct cache *c, const struct store_change *ch);
+void cache_queue(struct cache *c, const struct store_change *ch);
 
 /* Waits until the invalidations that this thread's commits queued have been
  * sent, so the reply that follows is never overtaken by a stale cache. Waits

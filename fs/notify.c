@@ -74,7 +74,7 @@ static void environment(const struct notice *n, char *buf, size_t size,
 	ENV("PATFS_TOKEN_PATH=%s", path);
 	ENV("PATFS_TOKEN_NAME=%s", t->name);
 	ENV("PATFS_OWNER=%s", t->user_name);
-	ENV("PATFS_OWNER_KIND=%s", user_kind_names[t->user_kind]);
+	ENV("PATFS_OWNER_KIND=%s", policy_user_kind_names[t->user_kind]);
 	ENV("PATFS_EXPIRES_AT=%s", day);
 	if (t->resource_id)
 		ENV("PATFS_%s=%s",

@@ -69,7 +69,7 @@ void ofile_put(struct pfs *p, struct ofile *of)
 	if (!last)
 		return;
 	if (of->kind == OF_TAKE && of->secret) /* "token" goes away */
-		cache_touch(p->cache,
+		cache_queue(p->cache,
 			    &(struct store_change){.kind = STORE_CH_TOKEN,
 						   .token_id = of->token_id,
 						   .fields = TOKEN_F_SEALED,

@@ -7,6 +7,7 @@
 #ifndef PATFS_ACCESS_H
 #define PATFS_ACCESS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -83,5 +84,9 @@ int access_check(const struct pfs_actor *a, const struct access_obj *o,
  * else's in the other bits. */
 void access_mode(const struct cfg *cfg, const struct access_obj *o,
 		 mode_t *mode, uid_t *uid, gid_t *gid);
+
+/* The rights (ACCESS_R|W) that t's owner (admin: an admin) has on its file
+ * attr, by the attribute's row (token_attrs[]) and t's state. */
+unsigned access_token_attr(const struct token_info *t, int attr, bool admin);
 
 #endif

@@ -65,4 +65,29 @@ int policy_parse_bool(const char *s, size_t len, int *out);
  * *uid, or -1 for an empty value. 0 or -EINVAL. */
 int policy_parse_uid(const char *val, size_t len, int64_t *uid);
 
+/* What project and group tokens belong to (resource.h), and how the tree
+ * names them: "project", "group"; the directories "projects", "groups". */
+enum resource_kind { RESOURCE_PROJECT, RESOURCE_GROUP, RESOURCE_NKINDS };
+extern const char *const policy_resource_kind_names[RESOURCE_NKINDS];
+extern const char *const policy_resource_dir_names[RESOURCE_NKINDS];
+
+/* GitLab's access levels of project and group tokens, by number (10 guest
+ * ... 50 owner) and name. */
+#define ACCESS_LEVEL_DEFAULT 40 /* maintainer, as GitLab's API defaults */
+const char *policy_level_name(int level); /* NULL when unknown */
+/* A written level's name (optional newline): 0 with *level, or -EINVAL. */
+int policy_parse_level(const char *val, size_t len, int *level);
+
+/* What a user is, as GitLab has them: a person, a service account (made
+ * one by an admin before its first token), or the bot patfs creates with a
+ * project's or a group's token. */
+enum user_kind {
+	USER_HUMAN,
+	USER_SERVICE_ACCOUNT,
+	USER_PROJECT_BOT,
+	USER_GROUP_BOT,
+	USER_NKINDS
+};
+extern const char *const policy_user_kind_names[USER_NKINDS];
+
 #endif

@@ -8,22 +8,13 @@
 #include <stdint.h>
 
 #include "patfs/pfs.h"
+#include "patfs/policy.h"
 #include "patfs/token.h"
 
 struct store;
 
-enum resource_kind { RESOURCE_PROJECT, RESOURCE_GROUP, RESOURCE_NKINDS };
-/* "project", "group"; and the directories: "projects", "groups" */
-extern const char *const resource_kind_names[RESOURCE_NKINDS];
-extern const char *const resource_dir_names[RESOURCE_NKINDS];
-
 enum resource_attr { RESOURCE_ID, RESOURCE_PATH, RESOURCE_NATTR };
 extern const char *const resource_attr_names[RESOURCE_NATTR];
-
-/* GitLab's access levels of project and group tokens. */
-#define ACCESS_LEVEL_DEFAULT 40 /* maintainer, as GitLab's API defaults */
-const char *resource_level_name(int level); /* NULL when unknown */
-int resource_parse_level(const char *val, size_t len, int *level);
 
 struct resource_info {
 	int64_t id;

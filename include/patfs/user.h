@@ -6,23 +6,12 @@
 #include <stdint.h>
 
 #include "patfs/pfs.h"
+#include "patfs/policy.h"
 
 struct store;
 
 enum user_attr { USER_ID, USER_BLOCKED, USER_UID, USER_KIND, USER_NATTR };
 extern const char *const user_attr_names[USER_NATTR];
-
-/* What a user is, as GitLab has them: a person, a service account (made
- * one by an admin before its first token), or the bot patfs creates with a
- * project's or a group's token. */
-enum user_kind {
-	USER_HUMAN,
-	USER_SERVICE_ACCOUNT,
-	USER_PROJECT_BOT,
-	USER_GROUP_BOT,
-	USER_NKINDS
-};
-extern const char *const user_kind_names[USER_NKINDS];
 
 struct user_info {
 	int64_t id;
