@@ -5,8 +5,8 @@
 
 #include "patfs/access.h"
 #include "patfs/cfg.h"
-#include "patfs/token.h"
-#include "patfs/user.h"
+#include "patfs/policy.h"
+#include "patfs/token_attr.h"
 
 enum role { ROLE_ADMIN, ROLE_OWNER, ROLE_OTHER };
 

@@ -19,6 +19,7 @@
 #include "patfs/json.h"
 #include "patfs/policy.h"
 #include "patfs/store.h"
+#include "patfs/token.h"
 #include "store_stmt.h"
 #include "tokenInt.h"
 

@@ -15,6 +15,7 @@
 #include "gitlabInt.h"
 #include "patfs/policy.h"
 #include "patfs/resource.h"
+#include "patfs/token.h"
 #include "patfs/user.h"
 #include "tokenInt.h"
 

@@ -8,6 +8,7 @@
 #include "patfs/cfg.h"
 #include "patfs/notice.h"
 #include "patfs/policy.h"
+#include "patfs/token.h"
 #include "store_stmt.h"
 #include "tokenInt.h"
 

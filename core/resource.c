@@ -9,6 +9,7 @@
 #include "patfs/access.h"
 #include "patfs/policy.h"
 #include "patfs/resource.h"
+#include "patfs/token.h"
 #include "patfs/user.h"
 #include "store_stmt.h"
 #include "tokenInt.h"

@@ -151,24 +151,6 @@ int store_one_int(struct store_conn *c, struct store_stmt *s, int64_t *out)
 	return store_one(c, s, int_row, out);
 }
 
-int store_txn(struct store *st, store_txn_fn *fn, void *ctx)
-{
-	struct store_conn *c = store_conn(st);
-	int r;
-
-	if (!c)
-		return -EIO;
-	r = store_begin(c);
-	if (r)
-		return r;
-	r = fn(c, ctx);
-	if (r) {
-		store_rollback(c);
-		return r == STORE_UNCHANGED ? 0 : r;
-	}
-	return store_commit(c);
-}
-
 int store_begin(struct store_conn *c)
 {
 	c->nchanges = 0;

@@ -2,7 +2,7 @@
  * in WAL mode, one connection per thread; a write transaction is BEGIN
  * IMMEDIATE, so writers take turns on the file's lock. The schema and the
  * statements are store_sql.c's text, read as it is. Copies (backups, and
- * the copy kept before an upgrade) are store_sqlite_copy.c's. */
+ * the copy kept before an upgrade) are store_sqlite_file.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -40,34 +40,6 @@ static sqlite3 *db_of(struct store_conn *c)
 static sqlite3_stmt *stmt_of(struct store_stmt *s)
 {
 	return ((struct lite_stmt *)s)->s;
-}
-
-/* The one mapping from SQLite result codes to -errno. */
-int store_sqlite_errno(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_ROW:
-	case SQLITE_DONE:
-		return 0;
-	case SQLITE_CONSTRAINT:
-		return -EEXIST;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_FULL:
-		return -ENOSPC;
-	case SQLITE_READONLY:
-		return -EROFS;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	case SQLITE_PERM:
-	case SQLITE_AUTH:
-	case SQLITE_CANTOPEN:
-		return -EACCES;
-	default:
-		return -EIO;
-	}
 }
 
 sqlite3 *store_sqlite_db(struct store_conn *c)
@@ -290,6 +262,32 @@ static int lite_lead(struct store *st, int what, bool take)
 {
 	(void)st, (void)what, (void)take;
 	return 1; /* one daemon per store: it leads */
+}
+
+static int store_sqlite_backup(struct store *st, const char *path,
+			       store_progress_fn *fn, void *ctx, char *err,
+			       size_t errlen)
+{
+	struct store_conn *c = store_conn(st);
+	int fd, r;
+
+	if (!c) {
+		snprintf(err, errlen, "store %s: cannot open a connection",
+			 st->cfg->store_path);
+		return -EIO;
+	}
+	r = store_sqlite_copy(db_of(c), path, fn, ctx, err, errlen);
+	if (r)
+		return r;
+	/* the copy is on disk before we say so */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "syncing %s: %s", path, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 /* Opening -------------------------------------------------------------- */

@@ -20,10 +20,7 @@ off_t store_sqlite_file_size(const char *path);
 int store_sqlite_copy(sqlite3 *db, const char *path, store_progress_fn *fn,
 		      void *ctx, char *err, size_t errlen);
 
-/* store_ops' backup and bytes. */
-int store_sqlite_backup(struct store *st, const char *path,
-			store_progress_fn *fn, void *ctx, char *err,
-			size_t errlen);
+/* store_ops' bytes: the database's and its log's on disk, or -1. */
 int64_t store_sqlite_bytes(struct store *st);
 
 #endif

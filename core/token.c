@@ -12,7 +12,6 @@
 #include "patfs/access.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
-#include "patfs/resource.h"
 #include "patfs/secret.h"
 #include "patfs/token.h"
 #include "patfs/user.h"

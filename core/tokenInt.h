@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "patfs/secret.h"
-#include "patfs/token.h"
+#include "patfs/token_attr.h"
 #include "store_stmt.h"
 
 /* Column i of a row: its integer, or none when NULL; its text copied into

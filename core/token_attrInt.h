@@ -8,10 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "patfs/token_attr.h"
 #include "store_stmt.h"
 
 struct cfg;
+struct pfs_actor;
+struct token_info;
 
 /* A parsed value, as the attribute's UPDATE statement binds it (?2). */
 struct token_value {

@@ -78,6 +78,9 @@ const char *policy_level_name(int level); /* NULL when unknown */
 /* A written level's name (optional newline): 0 with *level, or -EINVAL. */
 int policy_parse_level(const char *val, size_t len, int *level);
 
+/* A user's files (users/<u>/<attr>): the id is read-only. */
+enum user_attr { USER_ID, USER_BLOCKED, USER_UID, USER_KIND, USER_NATTR };
+
 /* What a user is, as GitLab has them: a person, a service account (made
  * one by an admin before its first token), or the bot patfs creates with a
  * project's or a group's token. */

@@ -94,7 +94,6 @@ int token_ics(struct store *st, const struct pfs_actor *a, int64_t now,
 
 /* Calls fn for each token of user_id with id > after in id order, until fn
  * returns nonzero. Returns 0 or -errno. */
-typedef int token_list_fn(void *ctx, const struct token_info *t);
 int token_list_user(struct store *st, int64_t user_id, int64_t after,
 		    token_list_fn *fn, void *ctx);
 

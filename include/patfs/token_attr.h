@@ -131,6 +131,9 @@ struct token_info {
 	int64_t gitlab_id; /* imported from GitLab (its id there), or 0 */
 };
 
+/* What a listing of tokens calls for each: nonzero stops it. */
+typedef int token_list_fn(void *ctx, const struct token_info *t);
+
 bool token_expired(const struct token_info *t, int64_t now);
 bool token_active(const struct token_info *t, int64_t now);
 

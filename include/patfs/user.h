@@ -10,7 +10,6 @@
 
 struct store;
 
-enum user_attr { USER_ID, USER_BLOCKED, USER_UID, USER_KIND, USER_NATTR };
 extern const char *const user_attr_names[USER_NATTR];
 
 struct user_info {

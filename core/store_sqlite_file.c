@@ -1,4 +1,5 @@
-/* store_sqlite_copy.c - copies of a SQLite store, and its size.
+/* store_sqlite_file.c - a SQLite store's file: what SQLite's result codes
+ * mean as errnos, its size, and copies of it.
  *
  * Backups are SQLite's VACUUM INTO, run on a read transaction: it sees the
  * store as of one commit while writers go on in the write-ahead log, and
@@ -20,6 +21,34 @@
 #include "store_sqliteInt.h"
 
 /* Copies ---------------------------------------------------------------- */
+
+/* The one mapping from SQLite result codes to -errno. */
+int store_sqlite_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+	case SQLITE_CANTOPEN:
+		return -EACCES;
+	default:
+		return -EIO;
+	}
+}
 
 struct copying {
 	const char *path;
@@ -111,32 +140,6 @@ int store_sqlite_copy(sqlite3 *db, const char *path, store_progress_fn *fn,
 			fn(ctx, (uint64_t)sb.st_size, (uint64_t)sb.st_size);
 	}
 	return 0;
-}
-
-int store_sqlite_backup(struct store *st, const char *path,
-			store_progress_fn *fn, void *ctx, char *err,
-			size_t errlen)
-{
-	struct store_conn *c = store_conn(st);
-	int fd, r;
-
-	if (!c) {
-		snprintf(err, errlen, "store %s: cannot open a connection",
-			 st->cfg->store_path);
-		return -EIO;
-	}
-	r = store_sqlite_copy(store_sqlite_db(c), path, fn, ctx, err, errlen);
-	if (r)
-		return r;
-	/* the copy is on disk before we say so */
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "syncing %s: %s", path, strerror(errno));
-	}
-	if (fd >= 0)
-		close(fd);
-	return r;
 }
 
 /* Bytes in path (0 when it does not exist), or -1 when it cannot be

@@ -1,11 +1,12 @@
-/* store_changes.c - what a transaction touched: recorded by store_record,
- * told at commit to the change hook (this process's cache) and written to
- * the changes table, which store_changes_since reads back for the caches of
- * other processes. */
+/* store_txn.c - transactions: store_txn (begin, the body, commit or roll
+ * back), the commit, and what a transaction touched: recorded by
+ * store_record, told at commit to the change hook (this process's cache)
+ * and written to the changes table, which store_changes_since reads back
+ * for the caches of other processes. */
 #include <errno.h>
 #include <stdbool.h>
 
-#include "patfs/token.h"
+#include "patfs/token_attr.h"
 #include "storeInt.h"
 
 /* Rows of the changes table kept for readers in other processes: a reader
@@ -146,4 +147,22 @@ void store_record(struct store_conn *c, enum store_change_kind kind,
 						      .user_id = user_id,
 						      .token_id = token_id,
 						      .day = day});
+}
+
+int store_txn(struct store *st, store_txn_fn *fn, void *ctx)
+{
+	struct store_conn *c = store_conn(st);
+	int r;
+
+	if (!c)
+		return -EIO;
+	r = store_begin(c);
+	if (r)
+		return r;
+	r = fn(c, ctx);
+	if (r) {
+		store_rollback(c);
+		return r == STORE_UNCHANGED ? 0 : r;
+	}
+	return store_commit(c);
 }
