@@ -14,18 +14,19 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "metrics.h"
-#include "node.h"
-#include "notify.h"
-#include "ops.h"
-#include "pages.h"
+#include "daemon/cache.h"
+#include "daemon/daemon.h"
+#include "daemon/metrics.h"
+#include "daemon/notify.h"
+#include "daemon/pages.h"
+#include "daemon/tool.h"
+#include "nodes/node.h"
 #include "patfs/auth.h"
 #include "patfs/cfg.h"
 #include "patfs/store.h"
 #include "patfs/token.h"
-#include "tool.h"
-#include "uring.h"
+#include "transport/ops.h"
+#include "transport/uring.h"
 
 /* Documents whose pages the daemon keeps track of (pages.h): a user's
  * tokens.json each; beyond, the unread ones are read anew on next open. */

@@ -27,6 +27,10 @@ enum store_change_kind {
 			       (user_id: its id) */
 };
 
+/* Every field of a token: what a change read from the changes table says,
+ * since which ones changed only the committer knew. */
+#define STORE_FIELDS_ALL UINT32_MAX
+
 struct store_change {
 	enum store_change_kind kind;
 	int64_t user_id;  /* USER, TOKENS, TOKEN: the user; USERS: the new

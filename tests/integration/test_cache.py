@@ -1,5 +1,5 @@
 """The kernel keeps attributes, names, attribute contents and listings of the
-mount (fs/ops.c) and patfs takes them back when the store changes (fs/cache.c).
+mount (fs/transport/ops.c) and patfs takes them back when the store changes (fs/daemon/cache.c).
 These tests first warm every cache, then change things through the mount,
 through core's C API in another process, and with the clock, and check that
 nothing stale is ever served: at once for the mount's own changes, within a

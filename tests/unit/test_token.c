@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../core/storeInt.h"
+#include "../../core/store/storeInt.h"
 #include "check.h"
 #include "patfs/audit.h"
 #include "patfs/cfg.h"

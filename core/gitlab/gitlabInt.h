@@ -7,7 +7,7 @@
 
 #include "patfs/gitlab.h"
 #include "patfs/json_read.h"
-#include "store_stmt.h"
+#include "store/store_stmt.h"
 
 /* A user of the inventory's "users", by GitLab id (sorted, for bsearch). */
 struct known {

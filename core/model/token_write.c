@@ -6,14 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auditInt.h"
 #include "patfs/access.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
 #include "patfs/token.h"
-#include "store_stmt.h"
-#include "tokenInt.h"
+#include "store/store_stmt.h"
 #include "token_attrInt.h"
+#include "token_core.h"
 
 /* The rendered value of attr without its newline, for the audit trail. */
 static void audit_value(const struct token_info *t, enum token_attr attr,

@@ -3,7 +3,7 @@
 
 #include "patfs/policy.h"
 #include "patfs/stats.h"
-#include "store_stmt.h"
+#include "store/store_stmt.h"
 
 const char *const stats_kind_names[STATS_NKINDS] = {
     "personal", "impersonation", "service_account", "project", "group"};

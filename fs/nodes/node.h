@@ -19,8 +19,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include "daemon/daemon.h"
 #include "ino.h"
-#include "ops.h"
 #include "patfs/access.h"
 #include "patfs/resource.h"
 #include "patfs/store.h"

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdbool.h>
 
-#include "patfs/token_attr.h"
 #include "storeInt.h"
 
 /* Rows of the changes table kept for readers in other processes: a reader
@@ -92,7 +91,7 @@ int store_changes_since(struct store *st, int64_t *seq, store_change_fn *fn,
 		ch.user_id = store_col_int(s, 3);
 		ch.token_id = store_col_int(s, 4);
 		ch.day = store_col_int(s, 5);
-		ch.fields = TOKEN_F_ALL; /* which, only the committer knew */
+		ch.fields = STORE_FIELDS_ALL; /* only the committer knew */
 		ch.resource = true;
 		fn(ctx, &ch);
 	}

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "daemon.h"
 #include "metrics.h"
 #include "notify.h"
-#include "ops.h"
 #include "patfs/auth.h"
 #include "patfs/cfg.h"
 #include "patfs/stats.h"

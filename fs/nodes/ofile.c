@@ -2,10 +2,10 @@
 #include <sodium.h>
 #include <stdlib.h>
 
-#include "cache.h"
+#include "daemon/cache.h"
+#include "daemon/daemon.h"
+#include "daemon/pages.h"
 #include "ofile.h"
-#include "ops.h"
-#include "pages.h"
 #include "patfs/token.h"
 
 struct ofile *ofile_new(enum ofile_kind kind)

@@ -1,13 +1,14 @@
-/* tokenInt.h - token operations for other core modules; not public. */
-#ifndef PATFS_TOKEN_INT_H
-#define PATFS_TOKEN_INT_H
+/* token_core.h - token operations inside core, on a connection or in an
+ * open transaction: for the model, auth and gitlab modules; not public. */
+#ifndef PATFS_TOKEN_CORE_H
+#define PATFS_TOKEN_CORE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "patfs/secret.h"
 #include "patfs/token_attr.h"
-#include "store_stmt.h"
+#include "store/store_stmt.h"
 
 /* Column i of a row: its integer, or none when NULL; its text copied into
  * dst (cut to size, "" when NULL). */

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "metrics.h"
+#include "daemon/metrics.h"
+#include "daemon/pages.h"
 #include "node.h"
 #include "ofile.h"
-#include "pages.h"
 
 static int json_load(struct nreq *q, struct node *n)
 {

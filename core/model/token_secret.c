@@ -7,14 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auditInt.h"
 #include "patfs/access.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
 #include "patfs/secret.h"
 #include "patfs/token.h"
-#include "store_stmt.h"
-#include "tokenInt.h"
+#include "store/store_stmt.h"
+#include "token_core.h"
 
 /* Seals token id of t with the digest of secret; audits action. */
 static int seal(struct store_conn *c, const struct pfs_actor *a,

@@ -12,16 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auditInt.h"
 #include "authInt.h"
+#include "model/token_core.h"
 #include "patfs/auth.h"
 #include "patfs/cfg.h"
 #include "patfs/json.h"
 #include "patfs/policy.h"
 #include "patfs/store.h"
 #include "patfs/token.h"
-#include "store_stmt.h"
-#include "tokenInt.h"
+#include "store/store_stmt.h"
 
 #define LIMIT_SLOTS  4096 /* uids tracked at once */
 #define LIMIT_PROBE  16

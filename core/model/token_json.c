@@ -10,7 +10,7 @@
 #include "patfs/resource.h"
 #include "patfs/token.h"
 #include "patfs/user.h"
-#include "tokenInt.h"
+#include "token_core.h"
 
 int token_doc_add(struct token_doc *d, const char *s, size_t n)
 {

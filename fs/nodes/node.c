@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache.h"
+#include "daemon/cache.h"
 #include "node.h"
 #include "patfs/cfg.h"
 

@@ -1,9 +1,9 @@
-/* ops.h - the FUSE low-level operations of patfs. */
-#ifndef PATFS_OPS_H
-#define PATFS_OPS_H
+/* daemon.h - the daemon's context: the store, the checker, the threads
+ * that serve beside the requests, and what open files hold. Every request
+ * handler reaches it through fuse_req_userdata(); main.c builds it. */
+#ifndef PATFS_DAEMON_H
+#define PATFS_DAEMON_H
 
-#define FUSE_USE_VERSION 314
-#include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,7 +29,5 @@ struct pfs {
 	struct pages *pages;	 /* what the page cache holds of documents */
 	struct metrics *metrics; /* request counters (metrics.h) */
 };
-
-extern const struct fuse_lowlevel_ops ops_table;
 
 #endif

@@ -3,10 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auditInt.h"
 #include "patfs/audit.h"
 #include "patfs/json.h"
+#include "patfs/pfs.h"
 #include "patfs/policy.h"
+#include "store_stmt.h"
 
 #define AUDIT_LINE_MAX 4096
 

@@ -14,10 +14,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "cache.h"
-#include "metrics.h"
-#include "node.h"
-#include "ofile.h"
+#include "daemon/cache.h"
+#include "daemon/daemon.h"
+#include "daemon/metrics.h"
+#include "nodes/node.h"
+#include "nodes/ofile.h"
 #include "ops.h"
 #include "patfs/cfg.h"
 #include "patfs/store.h"

@@ -11,13 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auditInt.h"
 #include "gitlabInt.h"
 #include "patfs/policy.h"
 #include "patfs/resource.h"
 #include "patfs/token.h"
 #include "patfs/user.h"
-#include "tokenInt.h"
 
 static int name_taken(struct store_conn *c, const char *name, bool *taken)
 {

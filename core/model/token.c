@@ -8,15 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auditInt.h"
 #include "patfs/access.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
 #include "patfs/secret.h"
 #include "patfs/token.h"
 #include "patfs/user.h"
-#include "store_stmt.h"
-#include "tokenInt.h"
+#include "store/store_stmt.h"
+#include "token_core.h"
 
 int token_attr_index(const char *name)
 {

@@ -6,14 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auditInt.h"
 #include "patfs/access.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
 #include "patfs/secret.h"
 #include "patfs/token.h"
-#include "store_stmt.h"
-#include "tokenInt.h"
+#include "store/store_stmt.h"
+#include "token_core.h"
 
 /* Checks seed v before it is imported: 0 or -EINVAL. */
 static int seed_check(const struct cfg *cfg, const struct token_seed *v)

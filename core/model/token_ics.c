@@ -10,7 +10,7 @@
 #include "patfs/access.h"
 #include "patfs/policy.h"
 #include "patfs/token.h"
-#include "tokenInt.h"
+#include "token_core.h"
 
 #define FOLD 75 /* octets a line may hold, CRLF aside */
 

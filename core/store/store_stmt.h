@@ -182,4 +182,12 @@ void store_record(struct store_conn *c, enum store_change_kind kind,
 /* Current time, in seconds since the epoch. */
 int64_t store_now(void);
 
+/* Appends one record to the audit trail in c's open transaction (audit.c).
+ * old, new and reason may be NULL. Returns 0 or -errno; the caller then
+ * rolls back. */
+struct pfs_actor;
+int audit_add(struct store_conn *c, const struct pfs_actor *a,
+	      const char *action, const char *object, const char *old,
+	      const char *new, const char *reason);
+
 #endif

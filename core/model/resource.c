@@ -5,14 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auditInt.h"
 #include "patfs/access.h"
 #include "patfs/policy.h"
 #include "patfs/resource.h"
 #include "patfs/token.h"
 #include "patfs/user.h"
-#include "store_stmt.h"
-#include "tokenInt.h"
+#include "store/store_stmt.h"
+#include "token_core.h"
 
 const char *const resource_attr_names[RESOURCE_NATTR] = {"id", "path"};
 

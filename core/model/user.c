@@ -4,11 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auditInt.h"
 #include "patfs/access.h"
 #include "patfs/policy.h"
 #include "patfs/user.h"
-#include "store_stmt.h"
+#include "store/store_stmt.h"
 
 const char *const user_attr_names[USER_NATTR] = {"id", "blocked", "uid",
 						 "kind"};

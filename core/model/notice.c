@@ -4,13 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auditInt.h"
 #include "patfs/cfg.h"
 #include "patfs/notice.h"
 #include "patfs/policy.h"
 #include "patfs/token.h"
-#include "store_stmt.h"
-#include "tokenInt.h"
+#include "store/store_stmt.h"
+#include "token_core.h"
 
 /* Whether the notified list s ("60,30,0") holds threshold. */
 static bool has(const char *s, int threshold)

@@ -7,13 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auditInt.h"
 #include "patfs/access.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
 #include "patfs/token.h"
-#include "store_stmt.h"
-#include "tokenInt.h"
+#include "store/store_stmt.h"
+#include "token_core.h"
 
 /* The successor's expiry from a written value: "1" for the default (7 days
  * from today where expiry is required, else the longest lifetime), or a

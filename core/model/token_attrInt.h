@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store_stmt.h"
+#include "store/store_stmt.h"
 
 struct cfg;
 struct pfs_actor;
