@@ -104,29 +104,29 @@ int notice_due(struct store *st, int64_t now, notice_fn *fn, void *ctx)
 				 INT64_MAX, sw.today + furthest, consider, &sw);
 }
 
-int notice_record(struct store *st, const struct pfs_actor *a,
-		  const struct notice *n)
+/* A notice sent, as its transaction records it. */
+struct sent {
+	const struct pfs_actor *a;
+	const struct notice *n;
+};
+
+static int record_txn(struct store_conn *c, void *ctx)
 {
-	struct store_conn *c = store_conn(st);
+	const struct sent *x = ctx;
+	const struct notice *n = x->n;
 	char object[OBJECT_MAX], what[16];
 	struct token_info t;
 	struct store_stmt *s;
-	int r;
+	int r = token_get_in(c, n->t.id, &t);
 
-	if (!c)
-		return -EIO;
-	r = store_begin(c);
-	if (r)
-		return r;
-	r = token_get_in(c, n->t.id, &t);
 	if (!r && (has(t.notified, n->threshold) ||
 		   t.expires_day != n->t.expires_day))
 		r = -EALREADY; /* another sweep, or a new expiry date */
-	s = r ? NULL : store_sql(c, SQL_TOKEN_SET_NOTIFIED);
-	if (!r && !s)
-		r = -EIO;
 	if (r)
-		goto rollback;
+		return r;
+	s = store_sql(c, SQL_TOKEN_SET_NOTIFIED);
+	if (!s)
+		return -EIO;
 	store_bind_int(s, 1, t.id);
 	store_bind_text(s, 2, n->mark, strlen(n->mark));
 	store_bind_int(s, 3, store_now());
@@ -137,14 +137,17 @@ int notice_record(struct store *st, const struct pfs_actor *a,
 	else
 		snprintf(what, sizeof(what), "%d", n->threshold);
 	if (!r)
-		r = audit_add(c, a, "token_notice", object,
+		r = audit_add(c, x->a, "token_notice", object,
 			      t.notified[0] ? t.notified : NULL, what, NULL);
-	if (r)
-		goto rollback;
-	token_changed(c, &t, TOKEN_F_NOTIFIED);
-	return store_commit(c);
-
-rollback:
-	store_rollback(c);
+	if (!r)
+		token_changed(c, &t, TOKEN_F_NOTIFIED);
 	return r;
+}
+
+int notice_record(struct store *st, const struct pfs_actor *a,
+		  const struct notice *n)
+{
+	struct sent x = {a, n};
+
+	return store_txn(st, record_txn, &x);
 }

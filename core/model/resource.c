@@ -113,49 +113,59 @@ static void object_of(const struct resource_info *r, char *out, size_t size)
 		 r->name);
 }
 
+/* One change to a project or group, as the transactions below take it: who
+ * makes it, on which (id) or of which kind, with which name or value; out:
+ * the id made. */
+struct res_op {
+	const struct pfs_actor *a;
+	int64_t id;
+	enum resource_kind kind;
+	const char *val;
+	size_t len;
+	int64_t out;
+};
+
+static int create_txn(struct store_conn *c, void *ctx)
+{
+	struct res_op *op = ctx;
+	struct resource_info r = {.kind = op->kind};
+	char object[PFS_NAME_MAX + 16];
+	struct store_stmt *s = store_sql(c, SQL_RES_INSERT);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, (int)op->kind);
+	store_bind_text(s, 2, op->val, op->len);
+	store_bind_int(s, 3, store_now());
+	rc = store_exec(c, s);
+	if (rc)
+		return rc;
+	op->out = store_last_id(c);
+	snprintf(r.name, sizeof(r.name), "%.*s", (int)op->len, op->val);
+	object_of(&r, object, sizeof(object));
+	rc = audit_add(c, op->a,
+		       op->kind == RESOURCE_GROUP ? "group_create"
+						  : "project_create",
+		       object, NULL, NULL, NULL);
+	if (!rc)
+		store_record(c, STORE_CH_RESOURCES, op->out, 0, op->kind);
+	return rc;
+}
+
 int resource_create(struct store *st, const struct pfs_actor *a,
 		    enum resource_kind kind, const char *name, size_t len,
 		    int64_t *id)
 {
-	struct store_conn *c = store_conn(st);
-	struct resource_info r = {.kind = kind};
-	char object[PFS_NAME_MAX + 16];
-	struct store_stmt *s;
-	int rc;
+	struct res_op op = {.a = a, .kind = kind, .val = name, .len = len};
+	int rc = access_check(a, &dirs, ACCESS_W);
 
-	if (!c)
-		return -EIO;
-	rc = access_check(a, &dirs, ACCESS_W);
 	if (!rc)
 		rc = policy_check_user_name(name, len);
 	if (!rc)
-		rc = store_begin(c);
-	if (rc)
-		return rc;
-	s = store_sql(c, SQL_RES_INSERT);
-	if (!s) {
-		rc = -EIO;
-		goto rollback;
-	}
-	store_bind_int(s, 1, (int)kind);
-	store_bind_text(s, 2, name, len);
-	store_bind_int(s, 3, store_now());
-	rc = store_exec(c, s);
-	if (rc)
-		goto rollback;
-	*id = store_last_id(c);
-	snprintf(r.name, sizeof(r.name), "%.*s", (int)len, name);
-	object_of(&r, object, sizeof(object));
-	rc = audit_add(
-	    c, a, kind == RESOURCE_GROUP ? "group_create" : "project_create",
-	    object, NULL, NULL, NULL);
-	if (rc)
-		goto rollback;
-	store_record(c, STORE_CH_RESOURCES, *id, 0, kind);
-	return store_commit(c);
-
-rollback:
-	store_rollback(c);
+		rc = store_txn(st, create_txn, &op);
+	if (!rc)
+		*id = op.out;
 	return rc;
 }
 
@@ -185,50 +195,46 @@ int resource_find_active(struct store *st, int64_t id, const char *name,
 	return c ? active_in(c, id, name, len, token_id) : -EIO;
 }
 
-int resource_remove(struct store *st, const struct pfs_actor *a, int64_t id)
+static int remove_txn(struct store_conn *c, void *ctx)
 {
-	struct store_conn *c = store_conn(st);
+	const struct res_op *op = ctx;
 	char object[PFS_NAME_MAX + 16];
 	struct resource_info r;
-	int64_t tid;
 	struct store_stmt *s;
-	int rc;
+	int64_t tid;
+	int rc = get_in(c, op->id, &r);
 
-	if (!c)
-		return -EIO;
-	rc = access_check(a, &dirs, ACCESS_W);
-	if (!rc)
-		rc = store_begin(c);
-	if (rc)
-		return rc;
-	rc = get_in(c, id, &r);
 	if (!rc) {
-		rc = active_in(c, id, NULL, 0, &tid);
+		rc = active_in(c, op->id, NULL, 0, &tid);
 		rc = rc == 0 ? -ENOTEMPTY : rc == -ENOENT ? 0 : rc;
 	}
-	s = rc ? NULL : store_sql(c, SQL_RES_REMOVE);
-	if (!rc && !s)
-		rc = -EIO;
 	if (rc)
-		goto rollback;
-	store_bind_int(s, 1, id);
+		return rc;
+	s = store_sql(c, SQL_RES_REMOVE);
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, op->id);
 	store_bind_int(s, 2, store_now());
 	rc = store_exec(c, s);
 	object_of(&r, object, sizeof(object));
 	if (!rc)
-		rc = audit_add(c, a,
+		rc = audit_add(c, op->a,
 			       r.kind == RESOURCE_GROUP ? "group_remove"
 							: "project_remove",
 			       object, NULL, NULL, NULL);
 	if (rc)
-		goto rollback;
-	store_record(c, STORE_CH_RESOURCES, id, 0, r.kind);
+		return rc;
+	store_record(c, STORE_CH_RESOURCES, op->id, 0, r.kind);
 	store_record(c, STORE_CH_ALL, 0, 0, 0); /* its tokens' paths change */
-	return store_commit(c);
+	return 0;
+}
 
-rollback:
-	store_rollback(c);
-	return rc;
+int resource_remove(struct store *st, const struct pfs_actor *a, int64_t id)
+{
+	struct res_op op = {.a = a, .id = id};
+	int rc = access_check(a, &dirs, ACCESS_W);
+
+	return rc ? rc : store_txn(st, remove_txn, &op);
 }
 
 /* A path: segments of [A-Za-z0-9_.-], none empty, "." or "..", joined by
@@ -257,57 +263,50 @@ static int check_path(const char *p, size_t len)
 	return 0;
 }
 
-int resource_write(struct store *st, const struct pfs_actor *a, int64_t id,
-		   enum resource_attr attr, const char *val, size_t len)
+static int write_txn(struct store_conn *c, void *ctx)
 {
-	struct store_conn *c = store_conn(st);
-	struct access_obj obj = access_of(ACCESS_RESOURCE_ATTR, (int)attr, -1);
+	const struct res_op *op = ctx;
 	char object[PFS_NAME_MAX + 16], old[PFS_NAME_MAX + 1];
 	struct resource_info r;
 	struct store_stmt *s;
-	int rc;
+	int rc = get_in(c, op->id, &r);
 
-	if (!c)
+	if (rc)
+		return rc;
+	if (op->len == strlen(r.path) && !memcmp(op->val, r.path, op->len))
+		return STORE_UNCHANGED;
+	s = store_sql(c, SQL_RES_SET_PATH);
+	if (!s)
 		return -EIO;
-	rc = access_check(a, &obj, ACCESS_W);
-	if (rc)
-		return rc;
-	len = policy_value_len(val, len);
-	rc = check_path(val, len);
-	if (!rc)
-		rc = store_begin(c);
-	if (rc)
-		return rc;
-	rc = get_in(c, id, &r);
-	if (!rc && len == strlen(r.path) && !memcmp(val, r.path, len)) {
-		store_rollback(c);
-		return 0; /* no change */
-	}
-	s = rc ? NULL : store_sql(c, SQL_RES_SET_PATH);
-	if (!rc && !s)
-		rc = -EIO;
-	if (rc)
-		goto rollback;
-	store_bind_int(s, 1, id);
-	store_bind_text(s, 2, val, len);
+	store_bind_int(s, 1, op->id);
+	store_bind_text(s, 2, op->val, op->len);
 	store_bind_int(s, 3, store_now());
 	rc = store_exec(c, s);
 	snprintf(old, sizeof(old), "%s", r.path);
-	snprintf(r.path, sizeof(r.path), "%.*s", (int)len, val);
+	snprintf(r.path, sizeof(r.path), "%.*s", (int)op->len, op->val);
 	object_of(&r, object, sizeof(object));
 	if (!rc)
-		rc = audit_add(c, a,
+		rc = audit_add(c, op->a,
 			       r.kind == RESOURCE_GROUP ? "group_set_path"
 							: "project_set_path",
 			       object, old, r.path, NULL);
-	if (rc)
-		goto rollback;
-	store_record(c, STORE_CH_RESOURCE, id, 0, 0);
-	return store_commit(c);
-
-rollback:
-	store_rollback(c);
+	if (!rc)
+		store_record(c, STORE_CH_RESOURCE, op->id, 0, 0);
 	return rc;
+}
+
+int resource_write(struct store *st, const struct pfs_actor *a, int64_t id,
+		   enum resource_attr attr, const char *val, size_t len)
+{
+	struct access_obj obj = access_of(ACCESS_RESOURCE_ATTR, (int)attr, -1);
+	struct res_op op = {.a = a, .id = id, .val = val};
+	int rc = access_check(a, &obj, ACCESS_W);
+
+	if (rc)
+		return rc;
+	op.len = policy_value_len(val, len);
+	rc = check_path(val, op.len);
+	return rc ? rc : store_txn(st, write_txn, &op);
 }
 
 size_t resource_render(const struct resource_info *r, enum resource_attr attr,
@@ -359,59 +358,63 @@ static int create_bot(struct store_conn *c, const struct pfs_actor *a,
 	return rc;
 }
 
-int resource_mint(struct store *st, const struct pfs_actor *a, int64_t id,
-		  const char *name, size_t len, int64_t *token_id)
+/* Counts a new token in resource id's ntokens: 0 or -errno. */
+static int count_token(struct store_conn *c, int64_t id)
 {
-	struct store_conn *c = store_conn(st);
-	struct access_obj obj = access_of(ACCESS_RESOURCE_TOKENS, 0, -1);
+	struct store_stmt *s = store_sql(c, SQL_RES_ADD_TOKEN);
+
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, id);
+	return store_exec(c, s);
+}
+
+static int mint_txn(struct store_conn *c, void *ctx)
+{
+	struct res_op *op = ctx;
 	char bot[PFS_NAME_MAX + 1], object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
 	int64_t now = store_now(), bot_id, tid, day;
 	struct resource_info r;
-	struct store_stmt *s;
-	int rc;
+	int rc = get_in(c, op->id, &r);
 
-	if (!c)
-		return -EIO;
-	rc = access_check(a, &obj, ACCESS_W);
-	if (!rc)
-		rc = policy_check_token_name(name, len);
-	if (!rc)
-		rc = store_begin(c);
-	if (rc)
-		return rc;
-	rc = get_in(c, id, &r);
 	if (!rc) {
-		rc = active_in(c, id, name, len, &tid);
+		rc = active_in(c, op->id, op->val, op->len, &tid);
 		rc = rc == 0 ? -EEXIST : rc == -ENOENT ? 0 : rc;
 	}
 	if (!rc)
-		rc = create_bot(c, a, &r, now, &bot_id, bot);
+		rc = create_bot(c, op->a, &r, now, &bot_id, bot);
 	if (!rc)
-		rc = token_insert(c, bot_id, name, len, ACCESS_LEVEL_DEFAULT,
-				  now, &tid, &day);
-	s = rc ? NULL : store_sql(c, SQL_RES_ADD_TOKEN);
-	if (!rc && !s)
-		rc = -EIO;
+		rc = token_insert(c, bot_id, op->val, op->len,
+				  ACCESS_LEVEL_DEFAULT, now, &tid, &day);
+	if (!rc)
+		rc = count_token(c, op->id);
 	if (rc)
-		goto rollback;
-	store_bind_int(s, 1, id);
-	rc = store_exec(c, s);
+		return rc;
 	snprintf(object, sizeof(object), "%s/%s/tokens/%" PRId64,
 		 policy_resource_dir_names[r.kind], r.name, tid);
-	snprintf(nm, sizeof(nm), "%.*s", (int)len, name);
-	if (!rc)
-		rc = audit_add(c, a, "token_create", object, NULL, nm, NULL);
+	snprintf(nm, sizeof(nm), "%.*s", (int)op->len, op->val);
+	rc = audit_add(c, op->a, "token_create", object, NULL, nm, NULL);
 	if (rc)
-		goto rollback;
+		return rc;
 	store_record(c, STORE_CH_TOKENS, bot_id, tid, 0);
-	store_record(c, STORE_CH_RESOURCE, id, 0, 0);
-	rc = store_commit(c);
-	if (!rc)
-		*token_id = tid;
-	return rc;
+	store_record(c, STORE_CH_RESOURCE, op->id, 0, 0);
+	op->out = tid;
+	return 0;
+}
 
-rollback:
-	store_rollback(c);
+int resource_mint(struct store *st, const struct pfs_actor *a, int64_t id,
+		  const char *name, size_t len, int64_t *token_id)
+{
+	struct access_obj obj = access_of(ACCESS_RESOURCE_TOKENS, 0, -1);
+	struct res_op op = {.a = a, .id = id, .val = name, .len = len};
+	int rc = access_check(a, &obj, ACCESS_W);
+
+	if (!rc)
+		rc = policy_check_token_name(name, len);
+	if (!rc)
+		rc = store_txn(st, mint_txn, &op);
+	if (!rc)
+		*token_id = op.out;
 	return rc;
 }
 

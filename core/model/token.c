@@ -37,44 +37,47 @@ void token_col_text(char *dst, size_t size, struct store_stmt *s, int i)
 	snprintf(dst, size, "%s", v ? v : "");
 }
 
-/* Fills t from a row of TOKEN_COLS. */
+/* Fills t from a row of the token columns (TOKEN_COLUMNS). */
 void token_row(struct store_stmt *s, void *out)
 {
 	struct token_info *t = out;
 
-	t->id = store_col_int(s, 0);
-	t->user_id = store_col_int(s, 1);
-	token_col_text(t->name, sizeof(t->name), s, 2);
-	token_col_text(t->description, sizeof(t->description), s, 3);
-	t->scopes = (uint32_t)store_col_int(s, 4);
-	t->impersonation = store_col_int(s, 5);
-	t->created_at = store_col_int(s, 6);
-	t->description_at = store_col_int(s, 7);
-	t->scopes_at = store_col_int(s, 8);
-	t->impersonation_at = store_col_int(s, 9);
-	t->expires_day = token_col_int(s, 10, -1);
-	t->expires_at_at = store_col_int(s, 11);
-	t->last_used_at = token_col_int(s, 12, 0);
-	t->revoked_at = token_col_int(s, 13, 0);
-	t->sealed_at = token_col_int(s, 14, 0);
-	token_col_text(t->user_name, sizeof(t->user_name), s, 15);
-	t->user_blocked = store_col_int(s, 16);
-	t->user_blocked_at = store_col_int(s, 17);
-	t->user_uid = token_col_int(s, 18, -1);
-	t->user_kind = store_col_int(s, 19);
-	t->previous_id = token_col_int(s, 20, 0);
-	t->next_id = token_col_int(s, 21, 0);
-	t->family_id = store_col_int(s, 22);
-	t->access_level = (int)token_col_int(s, 23, 0);
-	t->access_level_at = store_col_int(s, 24);
-	t->resource_id = token_col_int(s, 25, 0);
-	t->resource_kind = (int)token_col_int(s, 26, 0);
-	token_col_text(t->resource_name, sizeof(t->resource_name), s, 27);
-	token_col_text(t->resource_path, sizeof(t->resource_path), s, 28);
-	t->resource_removed_at = token_col_int(s, 29, 0);
-	token_col_text(t->notified, sizeof(t->notified), s, 30);
-	t->notified_at = token_col_int(s, 31, 0);
-	t->gitlab_id = token_col_int(s, 32, 0);
+	t->id = store_col_int(s, TC_ID);
+	t->user_id = store_col_int(s, TC_USER_ID);
+	token_col_text(t->name, sizeof(t->name), s, TC_NAME);
+	token_col_text(t->description, sizeof(t->description), s,
+		       TC_DESCRIPTION);
+	t->scopes = (uint32_t)store_col_int(s, TC_SCOPES);
+	t->impersonation = store_col_int(s, TC_IMPERSONATION);
+	t->created_at = store_col_int(s, TC_CREATED_AT);
+	t->description_at = store_col_int(s, TC_DESCRIPTION_AT);
+	t->scopes_at = store_col_int(s, TC_SCOPES_AT);
+	t->impersonation_at = store_col_int(s, TC_IMPERSONATION_AT);
+	t->expires_day = token_col_int(s, TC_EXPIRES_AT, -1);
+	t->expires_at_at = store_col_int(s, TC_EXPIRES_AT_AT);
+	t->last_used_at = token_col_int(s, TC_LAST_USED_AT, 0);
+	t->revoked_at = token_col_int(s, TC_REVOKED_AT, 0);
+	t->sealed_at = token_col_int(s, TC_SEALED_AT, 0);
+	token_col_text(t->user_name, sizeof(t->user_name), s, TC_USER_NAME);
+	t->user_blocked = store_col_int(s, TC_USER_BLOCKED);
+	t->user_blocked_at = store_col_int(s, TC_USER_BLOCKED_AT);
+	t->user_uid = token_col_int(s, TC_USER_UID, -1);
+	t->user_kind = store_col_int(s, TC_USER_KIND);
+	t->previous_id = token_col_int(s, TC_PREVIOUS_ID, 0);
+	t->next_id = token_col_int(s, TC_NEXT_ID, 0);
+	t->family_id = store_col_int(s, TC_FAMILY_ID);
+	t->access_level = (int)token_col_int(s, TC_ACCESS_LEVEL, 0);
+	t->access_level_at = store_col_int(s, TC_ACCESS_LEVEL_AT);
+	t->resource_id = token_col_int(s, TC_RESOURCE_ID, 0);
+	t->resource_kind = (int)token_col_int(s, TC_RESOURCE_KIND, 0);
+	token_col_text(t->resource_name, sizeof(t->resource_name), s,
+		       TC_RESOURCE_NAME);
+	token_col_text(t->resource_path, sizeof(t->resource_path), s,
+		       TC_RESOURCE_PATH);
+	t->resource_removed_at = token_col_int(s, TC_RESOURCE_REMOVED_AT, 0);
+	token_col_text(t->notified, sizeof(t->notified), s, TC_NOTIFIED);
+	t->notified_at = token_col_int(s, TC_NOTIFIED_AT, 0);
+	t->gitlab_id = token_col_int(s, TC_GITLAB_ID, 0);
 }
 
 int token_get_in(struct store_conn *c, int64_t id, struct token_info *out)
@@ -176,52 +179,57 @@ int token_insert(struct store_conn *c, int64_t user_id, const char *name,
 	return store_exec(c, s);
 }
 
+/* A mint, as its transaction takes it; out: the new token's id. */
+struct mint {
+	const struct pfs_actor *a;
+	int64_t user_id;
+	const char *name;
+	size_t len;
+	int64_t out;
+};
+
+static int mint_txn(struct store_conn *c, void *ctx)
+{
+	struct mint *m = ctx;
+	struct token_info t = {0}; /* the owner only: a personal token */
+	char object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
+	int64_t day = -1, other;
+	struct access_obj obj;
+	int r = token_owner_of(c, m->user_id, &t);
+
+	obj = access_of(ACCESS_TOKENS, 0, r ? -1 : t.user_uid);
+	if (!r)
+		r = access_check(m->a, &obj, ACCESS_W);
+	if (!r) {
+		r = token_find_active_in(c, m->user_id, m->name, m->len,
+					 &other);
+		r = r == 0 ? -EEXIST : r == -ENOENT ? 0 : r;
+	}
+	if (!r)
+		r = token_insert(c, m->user_id, m->name, m->len, 0, store_now(),
+				 &t.id, &day);
+	if (r)
+		return r;
+	token_object(&t, object);
+	snprintf(nm, sizeof(nm), "%.*s", (int)m->len, m->name);
+	r = audit_add(c, m->a, "token_create", object, NULL, nm, NULL);
+	if (r)
+		return r;
+	store_record(c, STORE_CH_TOKENS, m->user_id, t.id, 0);
+	m->out = t.id;
+	return 0;
+}
+
 int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 	       const char *name, size_t len, int64_t *id)
 {
-	struct store_conn *c = store_conn(st);
-	struct access_obj obj;
-	struct token_info t = {0}; /* the owner only: a personal token */
-	char object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
-	int64_t now = store_now(), day = -1, other;
-	int r;
+	struct mint m = {a, user_id, name, len, 0};
+	int r = policy_check_token_name(name, len);
 
-	if (!c)
-		return -EIO;
-	r = policy_check_token_name(name, len);
-	if (r)
-		return r;
-	r = store_begin(c);
-	if (r)
-		return r;
-	r = token_owner_of(c, user_id, &t);
-	if (r)
-		goto rollback;
-	obj = access_of(ACCESS_TOKENS, 0, t.user_uid);
-	r = access_check(a, &obj, ACCESS_W);
-	if (r)
-		goto rollback;
-	r = token_find_active_in(c, user_id, name, len, &other);
-	if (r != -ENOENT) {
-		r = r == 0 ? -EEXIST : r;
-		goto rollback;
-	}
-	r = token_insert(c, user_id, name, len, 0, now, &t.id, &day);
-	if (r)
-		goto rollback;
-	token_object(&t, object);
-	snprintf(nm, sizeof(nm), "%.*s", (int)len, name);
-	r = audit_add(c, a, "token_create", object, NULL, nm, NULL);
-	if (r)
-		goto rollback;
-	store_record(c, STORE_CH_TOKENS, user_id, t.id, 0);
-	r = store_commit(c);
 	if (!r)
-		*id = t.id;
-	return r;
-
-rollback:
-	store_rollback(c);
+		r = store_txn(st, mint_txn, &m);
+	if (!r)
+		*id = m.out;
 	return r;
 }
 

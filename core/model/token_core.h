@@ -20,7 +20,7 @@ void token_col_text(char *dst, size_t size, struct store_stmt *s, int i);
 int token_list_rows(struct store_conn *c, struct store_stmt *s,
 		    token_list_fn *fn, void *ctx);
 
-/* Fills t from a row of the token columns (storeInt.h's TOKEN_COLS). */
+/* Fills t from a row of the token columns (store_stmt.h's TOKEN_COLUMNS). */
 void token_row(struct store_stmt *s, void *t);
 
 /* token_get and token_find_active on connection c, inside or outside a

@@ -79,16 +79,41 @@ static int import_one(struct store_conn *c, const struct pfs_actor *a,
 	return audit_add(c, a, "token_import", object, NULL, v->name, NULL);
 }
 
+/* An import, as its transaction takes it; first: the first id made. */
+struct import {
+	const struct pfs_actor *a;
+	const struct token_seed *v;
+	size_t n;
+	int64_t first;
+};
+
+static int import_txn(struct store_conn *c, void *ctx)
+{
+	struct import *im = ctx;
+	struct token_info owner = {.user_id = -1};
+	int r;
+
+	for (size_t i = 0; i < im->n; i++) {
+		r = im->v[i].user_id == owner.user_id
+			? 0
+			: token_owner_of(c, im->v[i].user_id, &owner);
+		if (!r)
+			r = import_one(c, im->a, &im->v[i], &owner);
+		if (r)
+			return r;
+		if (i == 0)
+			im->first = owner.id;
+	}
+	store_record(c, STORE_CH_ALL, 0, 0, 0);
+	return 0;
+}
+
 int token_import(struct store *st, const struct pfs_actor *a,
 		 const struct token_seed *v, size_t n, int64_t *first_id)
 {
-	struct store_conn *c = store_conn(st);
-	struct token_info owner = {.user_id = -1};
-	int64_t first = 0;
+	struct import im = {a, v, n, 0};
 	int r;
 
-	if (!c)
-		return -EIO;
 	if (!a->admin)
 		return -EPERM;
 	for (size_t i = 0; i < n; i++) {
@@ -96,27 +121,8 @@ int token_import(struct store *st, const struct pfs_actor *a,
 		if (r)
 			return r;
 	}
-	r = store_begin(c);
-	if (r)
-		return r;
-	for (size_t i = 0; i < n; i++) {
-		r = v[i].user_id == owner.user_id
-			? 0
-			: token_owner_of(c, v[i].user_id, &owner);
-		if (!r)
-			r = import_one(c, a, &v[i], &owner);
-		if (r)
-			goto rollback;
-		if (i == 0)
-			first = owner.id;
-	}
-	store_record(c, STORE_CH_ALL, 0, 0, 0);
-	r = store_commit(c);
+	r = store_txn(st, import_txn, &im);
 	if (!r)
-		*first_id = first;
-	return r;
-
-rollback:
-	store_rollback(c);
+		*first_id = im.first;
 	return r;
 }

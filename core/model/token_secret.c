@@ -45,17 +45,14 @@ static int seal(struct store_conn *c, const struct pfs_actor *a,
 	return 0;
 }
 
-/* Begins a transaction on the unsealed token id, which a may read (or, unless
- * reading, set): 0 or -errno (the transaction is then rolled back). */
-static int begin_unsealed(struct store_conn *c, const struct pfs_actor *a,
-			  int64_t id, bool reading, struct token_info *t)
+/* Reads the unsealed token id in c's transaction into t, when a may read
+ * its secret (or, unless reading, set it): 0 or -errno. */
+static int get_unsealed(struct store_conn *c, const struct pfs_actor *a,
+			int64_t id, bool reading, struct token_info *t)
 {
 	struct access_obj obj;
-	int r = store_begin(c);
+	int r = token_get_in(c, id, t);
 
-	if (r)
-		return r;
-	r = token_get_in(c, id, t);
 	obj = access_of_token(t, TOKEN_SECRET);
 	if (!r)
 		r = access_see(a, &obj);
@@ -63,9 +60,43 @@ static int begin_unsealed(struct store_conn *c, const struct pfs_actor *a,
 		r = -ENOENT;
 	if (!r)
 		r = access_check(a, &obj, reading ? ACCESS_R : ACCESS_W);
-	if (r)
-		store_rollback(c);
 	return r;
+}
+
+/* A secret taken (buf: where it is generated, size bytes; out: its length)
+ * or set (val, len), as its transaction takes it. */
+struct secret_op {
+	const struct pfs_actor *a;
+	int64_t id;
+	char *buf;
+	size_t size;
+	const char *val;
+	size_t len;
+	int out;
+};
+
+static int take_txn(struct store_conn *c, void *ctx)
+{
+	struct secret_op *op = ctx;
+	struct token_info t;
+	int r = get_unsealed(c, op->a, op->id, true, &t);
+
+	if (r)
+		return r;
+	op->out =
+	    secret_generate(store_cfg(store_of(c))->prefix, op->buf, op->size);
+	return op->out < 0 ? op->out
+			   : seal(c, op->a, &t, op->buf, (size_t)op->out,
+				  "token_secret_taken");
+}
+
+static int set_txn(struct store_conn *c, void *ctx)
+{
+	const struct secret_op *op = ctx;
+	struct token_info t;
+	int r = get_unsealed(c, op->a, op->id, false, &t);
+
+	return r ? r : seal(c, op->a, &t, op->val, op->len, "token_secret_set");
 }
 
 int token_seal_new(struct store_conn *c, const struct pfs_actor *a, int64_t id,
@@ -87,73 +118,64 @@ int token_seal_new(struct store_conn *c, const struct pfs_actor *a, int64_t id,
 int token_take_secret(struct store *st, const struct pfs_actor *a, int64_t id,
 		      char *buf, size_t size)
 {
-	struct store_conn *c = store_conn(st);
-	struct token_info t;
-	int len, r;
+	struct secret_op op = {.a = a, .id = id, .buf = buf, .size = size};
+	int r = store_txn(st, take_txn, &op);
 
-	if (!c)
-		return -EIO;
-	r = begin_unsealed(c, a, id, true, &t);
-	if (r)
-		return r;
-	len = secret_generate(store_cfg(st)->prefix, buf, size);
-	r = len < 0 ? len
-		    : seal(c, a, &t, buf, (size_t)len, "token_secret_taken");
-	if (!r)
-		r = store_commit(c);
-	else
-		store_rollback(c);
 	if (r) {
 		sodium_memzero(buf, size);
 		return r;
 	}
-	return len;
+	return op.out;
 }
 
 int token_set_secret(struct store *st, const struct pfs_actor *a, int64_t id,
 		     const char *val, size_t len)
 {
-	struct store_conn *c = store_conn(st);
-	struct token_info t;
+	struct secret_op op = {.a = a, .id = id, .val = val};
 	int r;
 
-	if (!c)
-		return -EIO;
-	len = policy_value_len(val, len);
-	r = secret_check_format(store_cfg(st)->prefix, val, len);
-	if (r)
-		return r;
-	r = begin_unsealed(c, a, id, false, &t);
-	if (r)
-		return r;
-	r = seal(c, a, &t, val, len, "token_secret_set");
+	op.len = policy_value_len(val, len);
+	r = secret_check_format(store_cfg(st)->prefix, val, op.len);
+	return r ? r : store_txn(st, set_txn, &op);
+}
+
+/* Revokes the unsealed token id as lost, in c's transaction: 0 or -errno. */
+static int revoke_lost(struct store_conn *c, const struct pfs_actor *a,
+		       int64_t id)
+{
+	char object[OBJECT_MAX];
+	struct token_info t;
+	int64_t now = store_now();
+	int r = token_get_in(c, id, &t); /* the whole token: its path */
+
 	if (!r)
-		return store_commit(c);
-	store_rollback(c);
+		r = token_update(c, SQL_TOKEN_REVOKE, t.id, now, false, now);
+	if (r)
+		return r;
+	token_object(&t, object);
+	r = audit_add(c, a, "token_revoke", object, "0", "1", "secret_lost");
+	if (!r)
+		token_changed(c, &t, TOKEN_F_REVOKED);
 	return r;
 }
 
-int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
+/* The sweep, as its transaction takes it. */
+struct lost {
+	const struct pfs_actor *a;
+	int count;
+};
+
+static int lost_txn(struct store_conn *c, void *ctx)
 {
-	struct store_conn *c = store_conn(st);
-	struct token_info t;
-	char object[OBJECT_MAX];
-	int64_t now = store_now(), minter = 0, after = 0;
+	struct lost *l = ctx;
+	int64_t minter = 0, after = 0;
 	struct store_stmt *s;
 	int r;
 
-	*count = 0;
-	if (!c)
-		return -EIO;
-	r = store_begin(c);
-	if (r)
-		return r;
 	for (;;) {
 		s = store_sql(c, SQL_TOKEN_LOST);
-		if (!s) {
-			r = -EIO;
-			break;
-		}
+		if (!s)
+			return -EIO;
 		store_bind_int(s, 1, after);
 		r = store_step(c, s);
 		if (r == 1) {
@@ -162,31 +184,26 @@ int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
 		}
 		store_reset(s);
 		if (r <= 0)
-			break;
+			return r;
 		/* another daemon of the store may still hand it out */
 		r = minter ? store_origin_alive(c, minter) : 0;
 		if (r < 0)
-			break;
+			return r;
 		if (r)
 			continue;
-		r = token_get_in(c, after, &t); /* the whole token: its path */
-		if (!r)
-			r = token_update(c, SQL_TOKEN_REVOKE, t.id, now, false,
-					 now);
+		r = revoke_lost(c, l->a, after);
 		if (r)
-			break;
-		token_object(&t, object);
-		r = audit_add(c, a, "token_revoke", object, "0", "1",
-			      "secret_lost");
-		if (r)
-			break;
-		token_changed(c, &t, TOKEN_F_REVOKED);
-		(*count)++;
+			return r;
+		l->count++;
 	}
-	if (r == 0)
-		return store_commit(c);
-	store_rollback(c);
-	*count = 0;
+}
+
+int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count)
+{
+	struct lost l = {a, 0};
+	int r = store_txn(st, lost_txn, &l);
+
+	*count = r ? 0 : l.count;
 	return r;
 }
 

@@ -75,91 +75,86 @@ int user_find(struct store *st, const char *name, size_t len,
 	return user_one(c, s, out);
 }
 
-int user_create(struct store *st, const struct pfs_actor *a, const char *name,
-		size_t len, int64_t *id)
+/* A user made or removed, as the transactions below take it: who, which
+ * (id; out: the id made), named what. */
+struct user_op {
+	const struct pfs_actor *a;
+	int64_t id;
+	const char *name;
+	size_t len;
+};
+
+static int create_txn(struct store_conn *c, void *ctx)
 {
-	struct store_conn *c = store_conn(st);
+	struct user_op *op = ctx;
 	char object[PFS_NAME_MAX + 8];
-	struct store_stmt *s;
+	struct store_stmt *s = store_sql(c, SQL_USER_INSERT);
 	int r;
 
-	if (!c)
+	if (!s)
 		return -EIO;
-	r = access_check(a, &users, ACCESS_W);
-	if (r)
-		return r;
-	r = policy_check_user_name(name, len);
-	if (r)
-		return r;
-	snprintf(object, sizeof(object), "users/%.*s", (int)len, name);
-	r = store_begin(c);
-	if (r)
-		return r;
-	s = store_sql(c, SQL_USER_INSERT);
-	if (!s) {
-		r = -EIO;
-		goto rollback;
-	}
-	store_bind_text(s, 1, name, len);
+	store_bind_text(s, 1, op->name, op->len);
 	store_bind_int(s, 2, store_now());
 	r = store_exec(c, s);
 	if (r)
-		goto rollback;
-	*id = store_last_id(c);
-	r = audit_add(c, a, "user_create", object, NULL, NULL, NULL);
-	if (r)
-		goto rollback;
-	store_record(c, STORE_CH_USERS, *id, 0, 0);
-	return store_commit(c);
-
-rollback:
-	store_rollback(c);
+		return r;
+	op->id = store_last_id(c);
+	snprintf(object, sizeof(object), "users/%.*s", (int)op->len, op->name);
+	r = audit_add(c, op->a, "user_create", object, NULL, NULL, NULL);
+	if (!r)
+		store_record(c, STORE_CH_USERS, op->id, 0, 0);
 	return r;
+}
+
+int user_create(struct store *st, const struct pfs_actor *a, const char *name,
+		size_t len, int64_t *id)
+{
+	struct user_op op = {.a = a, .name = name, .len = len};
+	int r = access_check(a, &users, ACCESS_W);
+
+	if (!r)
+		r = policy_check_user_name(name, len);
+	if (!r)
+		r = store_txn(st, create_txn, &op);
+	if (!r)
+		*id = op.id;
+	return r;
+}
+
+static int remove_txn(struct store_conn *c, void *ctx)
+{
+	const struct user_op *op = ctx;
+	char object[PFS_NAME_MAX + 8];
+	struct user_info u;
+	struct store_stmt *s;
+	int r = user_get_c(c, op->id, &u);
+
+	if (r)
+		return r;
+	if (u.ntokens > 0)
+		return -ENOTEMPTY;
+	s = store_sql(c, SQL_USER_DELETE);
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, op->id);
+	r = store_exec(c, s);
+	if (r)
+		return r;
+	snprintf(object, sizeof(object), "users/%s", u.name);
+	r = audit_add(c, op->a, "user_remove", object, NULL, NULL, NULL);
+	if (r)
+		return r;
+	store_record(c, STORE_CH_USERS, op->id, 0, 0);
+	store_record(c, STORE_CH_USER, op->id, 0, 0);
+	return 0;
 }
 
 int user_remove(struct store *st, const struct pfs_actor *a, int64_t id)
 {
-	struct store_conn *c = store_conn(st);
-	char object[PFS_NAME_MAX + 8];
-	struct user_info u;
-	struct store_stmt *s;
-	int r;
+	struct user_op op = {.a = a, .id = id};
+	int r = access_check(a, &users, ACCESS_W);
 
-	if (!c)
-		return -EIO;
-	r = access_check(a, &users, ACCESS_W);
-	if (r)
-		return r;
-	r = store_begin(c);
-	if (r)
-		return r;
-	r = user_get_c(c, id, &u);
-	if (r)
-		goto rollback;
-	if (u.ntokens > 0) {
-		r = -ENOTEMPTY;
-		goto rollback;
-	}
-	s = store_sql(c, SQL_USER_DELETE);
-	if (!s) {
-		r = -EIO;
-		goto rollback;
-	}
-	store_bind_int(s, 1, id);
-	r = store_exec(c, s);
-	if (r)
-		goto rollback;
-	snprintf(object, sizeof(object), "users/%s", u.name);
-	r = audit_add(c, a, "user_remove", object, NULL, NULL, NULL);
-	if (r)
-		goto rollback;
-	store_record(c, STORE_CH_USERS, id, 0, 0);
-	store_record(c, STORE_CH_USER, id, 0, 0);
-	return store_commit(c);
-
-rollback:
-	store_rollback(c);
-	return r;
+	return r ? r : store_txn(st, remove_txn, &op);
 }
 
 /* The kind val names, for user u: human and service_account only (bots are

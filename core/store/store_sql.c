@@ -2,18 +2,14 @@
  * every statement of the core. */
 #include "storeInt.h"
 
+/* The token columns (store_stmt.h's TOKEN_COLUMNS), and a last NULL that
+ * ends the list */
+#define TOKEN_COL_SQL(name, sql) sql ", "
 #define TOKEN_COLS                                                             \
-	"SELECT t.id, t.user_id, t.name, t.description, t.scopes,"             \
-	" t.impersonation, t.created_at, t.description_at, t.scopes_at,"       \
-	" t.impersonation_at, t.expires_at, t.expires_at_at,"                  \
-	" t.last_used_at, t.revoked_at, t.sealed_at, u.name, u.blocked,"       \
-	" u.blocked_at, u.uid, u.kind, t.previous_id,"                         \
-	" (SELECT n.id FROM tokens n WHERE n.previous_id = t.id),"             \
-	" coalesce(t.family_id, t.id), t.access_level,"                        \
-	" coalesce(t.access_level_at, t.created_at), r.id, r.kind, r.name,"    \
-	" r.path, r.removed_at, t.notified, t.notified_at, t.gitlab_id"        \
-	" FROM tokens t JOIN users u ON u.id = t.user_id"                      \
-	" LEFT JOIN resources r ON r.id = u.resource_id "
+	"SELECT " TOKEN_COLUMNS(                                               \
+	    TOKEN_COL_SQL) "NULL"                                              \
+			   " FROM tokens t JOIN users u ON u.id = t.user_id"   \
+			   " LEFT JOIN resources r ON r.id = u.resource_id "
 #define USER_COLS                                                              \
 	"SELECT id, name, blocked, blocked_at, uid, uid_at, created_at,"       \
 	" ntokens, kind, coalesce(kind_at, created_at), resource_id"           \

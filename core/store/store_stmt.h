@@ -18,6 +18,52 @@ struct store_stmt;
 
 #define BUSY_MS 10000 /* how long a change waits for the write lock */
 
+/* The columns of a token's row, in order: X(its index's name, its SQL).
+ * store_sql.c makes the SELECT list of it (TOKEN_COLS), token_row reads
+ * each column by its name, so the two cannot drift apart. */
+#define TOKEN_COLUMNS(X)                                                       \
+	X(TC_ID, "t.id")                                                       \
+	X(TC_USER_ID, "t.user_id")                                             \
+	X(TC_NAME, "t.name")                                                   \
+	X(TC_DESCRIPTION, "t.description")                                     \
+	X(TC_SCOPES, "t.scopes")                                               \
+	X(TC_IMPERSONATION, "t.impersonation")                                 \
+	X(TC_CREATED_AT, "t.created_at")                                       \
+	X(TC_DESCRIPTION_AT, "t.description_at")                               \
+	X(TC_SCOPES_AT, "t.scopes_at")                                         \
+	X(TC_IMPERSONATION_AT, "t.impersonation_at")                           \
+	X(TC_EXPIRES_AT, "t.expires_at")                                       \
+	X(TC_EXPIRES_AT_AT, "t.expires_at_at")                                 \
+	X(TC_LAST_USED_AT, "t.last_used_at")                                   \
+	X(TC_REVOKED_AT, "t.revoked_at")                                       \
+	X(TC_SEALED_AT, "t.sealed_at")                                         \
+	X(TC_USER_NAME, "u.name")                                              \
+	X(TC_USER_BLOCKED, "u.blocked")                                        \
+	X(TC_USER_BLOCKED_AT, "u.blocked_at")                                  \
+	X(TC_USER_UID, "u.uid")                                                \
+	X(TC_USER_KIND, "u.kind")                                              \
+	X(TC_PREVIOUS_ID, "t.previous_id")                                     \
+	X(TC_NEXT_ID,                                                          \
+	  "(SELECT n.id FROM tokens n WHERE n.previous_id = t.id)")            \
+	X(TC_FAMILY_ID, "coalesce(t.family_id, t.id)")                         \
+	X(TC_ACCESS_LEVEL, "t.access_level")                                   \
+	X(TC_ACCESS_LEVEL_AT, "coalesce(t.access_level_at, t.created_at)")     \
+	X(TC_RESOURCE_ID, "r.id")                                              \
+	X(TC_RESOURCE_KIND, "r.kind")                                          \
+	X(TC_RESOURCE_NAME, "r.name")                                          \
+	X(TC_RESOURCE_PATH, "r.path")                                          \
+	X(TC_RESOURCE_REMOVED_AT, "r.removed_at")                              \
+	X(TC_NOTIFIED, "t.notified")                                           \
+	X(TC_NOTIFIED_AT, "t.notified_at")                                     \
+	X(TC_GITLAB_ID, "t.gitlab_id")
+
+enum token_col {
+#define TOKEN_COL_ENUM(name, sql) name,
+	TOKEN_COLUMNS(TOKEN_COL_ENUM)
+#undef TOKEN_COL_ENUM
+	    TOKEN_NCOLS
+};
+
 /* Every statement of the core, prepared once per connection. */
 enum store_sql {
 	SQL_BEGIN,

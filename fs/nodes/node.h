@@ -177,9 +177,17 @@ int node_index_of(const char *const *names, int count, const char *name);
 ssize_t node_slice(const char *src, size_t len, char *buf, size_t size,
 		   off_t off);
 
-/* Makes child token t's directory (sub: its INO_FLAGS), loaded. */
-void node_token_dir(struct node *child, const struct token_info *t,
-		    unsigned sub);
+/* A tokens/ directory's owner: a user, or a project or group. */
+enum node_owner { NODE_OWNER_USER, NODE_OWNER_RESOURCE, NODE_NOWNERS };
+
+/* The lookup, listing and mkdir of the tokens/ of owner (a user's or a
+ * resource's id), one for both kinds of directory (node_token.c). */
+int node_tokens_lookup(struct nreq *q, enum node_owner which, int64_t owner,
+		       const char *name, struct node *child);
+int node_tokens_list(struct nreq *q, enum node_owner which, int64_t owner,
+		     struct dirbuf *d, off_t off);
+int node_tokens_mkdir(struct nreq *q, enum node_owner which, int64_t owner,
+		      const char *name, struct node *child);
 
 /* Makes child t's link attr (TOKEN_PREVIOUS or TOKEN_NEXT; alias: the
  * INO_ALIAS bit of the way there), loaded: 0, or -ENOENT when t has none. */

@@ -268,65 +268,21 @@ static void res_tokens_stat(struct nreq *q, const struct node *n,
 static int res_tokens_lookup(struct nreq *q, const struct node *dir,
 			     const char *name, struct node *child)
 {
-	struct token_info *t = &child->token;
-	unsigned sub = INO_VIA;
-	int64_t id;
-	int r;
-
-	if (strspn(name, "0123456789") == strlen(name)) {
-		r = node_parse_id(name, &id);
-	} else {
-		r = resource_find_active(q->p->st, dir->res.id, name,
-					 strlen(name), &id);
-		sub |= INO_ALIAS;
-	}
-	if (!r)
-		r = token_get(q->p->st, id, t);
-	if (!r && (t->resource_id != dir->res.id || t->resource_removed_at))
-		r = -ENOENT;
-	if (!r)
-		node_token_dir(child, t, sub);
-	return r;
-}
-
-struct res_tokens_listing {
-	struct nreq *q;
-	struct dirbuf *d;
-	struct node child;
-};
-
-static int add_res_token(void *ctx, const struct token_info *t)
-{
-	struct res_tokens_listing *l = ctx;
-	char name[24];
-
-	node_token_dir(&l->child, t, INO_VIA);
-	if (access_see(&l->q->a, &l->child.obj))
-		return 0;
-	snprintf(name, sizeof(name), "%" PRId64, t->id);
-	return node_dir_add(l->d, name, &l->child, (off_t)(t->id + OFF_FIRST));
+	return node_tokens_lookup(q, NODE_OWNER_RESOURCE, dir->res.id, name,
+				  child);
 }
 
 static int res_tokens_list(struct nreq *q, const struct node *dir,
 			   struct dirbuf *d, off_t off)
 {
-	struct res_tokens_listing l = {.q = q, .d = d};
-
-	return resource_list_tokens(q->p->st, dir->res.id,
-				    off < OFF_FIRST ? 0 : off - OFF_FIRST,
-				    add_res_token, &l);
+	return node_tokens_list(q, NODE_OWNER_RESOURCE, dir->res.id, d, off);
 }
 
 static int res_tokens_mkdir(struct nreq *q, const struct node *dir,
 			    const char *name, struct node *child)
 {
-	int64_t id;
-	int r = resource_mint(q->p->st, &q->a, dir->res.id, name, strlen(name),
-			      &id);
-
-	if (!r)
-		child->ino = (struct ino){INO_TOKEN, INO_VIA | INO_ALIAS, id};
-	return r;
+	return node_tokens_mkdir(q, NODE_OWNER_RESOURCE, dir->res.id, name,
+				 child);
 }
 
 static void res_tokens_stale(const struct store_change *ch, ino_inval_fn *inval,

@@ -59,12 +59,6 @@ static int token_fetch(struct nreq *q, struct node *n)
 	return r;
 }
 
-void node_token_dir(struct node *child, const struct token_info *t,
-		    unsigned sub)
-{
-	token_node(child, t, INO_TOKEN, sub);
-}
-
 /* users/<u>/tokens/ ------------------------------------------------------ */
 
 static int tokens_load(struct nreq *q, struct node *n)
@@ -82,24 +76,53 @@ static void tokens_stat(struct nreq *q, const struct node *n,
 		  n->user.created_at);
 }
 
-static int tokens_lookup(struct nreq *q, const struct node *dir,
-			 const char *name, struct node *child)
+/* Who a tokens/ directory belongs to: a user (users/<u>/tokens/), or a
+ * project or group (projects/<p>/tokens/, whose tokens' nodes carry
+ * INO_VIA). The two directories are one listing, lookup and mkdir over
+ * these. */
+struct token_owner {
+	unsigned via;
+	int (*find)(struct store *st, int64_t owner, const char *name,
+		    size_t len, int64_t *id);
+	int (*list)(struct store *st, int64_t owner, int64_t after,
+		    token_list_fn *fn, void *ctx);
+	int (*mint)(struct store *st, const struct pfs_actor *a, int64_t owner,
+		    const char *name, size_t len, int64_t *id);
+};
+
+static const struct token_owner owners[NODE_NOWNERS] = {
+    [NODE_OWNER_USER] = {0, token_find_active, token_list_user, token_mint},
+    [NODE_OWNER_RESOURCE] = {INO_VIA, resource_find_active,
+			     resource_list_tokens, resource_mint},
+};
+
+/* True when t lies in the tokens/ of owner (of kind which). */
+static bool holds(enum node_owner which, int64_t owner,
+		  const struct token_info *t)
 {
+	if (which == NODE_OWNER_USER)
+		return t->user_id == owner;
+	return t->resource_id == owner && !t->resource_removed_at;
+}
+
+int node_tokens_lookup(struct nreq *q, enum node_owner which, int64_t owner,
+		       const char *name, struct node *child)
+{
+	const struct token_owner *o = &owners[which];
 	struct token_info *t = &child->token;
-	unsigned sub = 0;
+	unsigned sub = o->via;
 	int64_t id;
 	int r;
 
 	if (strspn(name, "0123456789") == strlen(name)) {
 		r = node_parse_id(name, &id);
 	} else {
-		r = token_find_active(q->p->st, dir->user.id, name,
-				      strlen(name), &id);
-		sub = INO_ALIAS;
+		r = o->find(q->p->st, owner, name, strlen(name), &id);
+		sub |= INO_ALIAS;
 	}
 	if (!r)
 		r = token_get(q->p->st, id, t);
-	if (!r && t->user_id != dir->user.id)
+	if (!r && !holds(which, owner, t))
 		r = -ENOENT;
 	if (!r)
 		token_node(child, t, INO_TOKEN, sub);
@@ -109,6 +132,7 @@ static int tokens_lookup(struct nreq *q, const struct node *dir,
 struct tokens_listing {
 	struct nreq *q;
 	struct dirbuf *d;
+	unsigned via;
 	struct node child;
 };
 
@@ -117,34 +141,53 @@ static int add_token(void *ctx, const struct token_info *t)
 	struct tokens_listing *l = ctx;
 	char name[24];
 
-	token_node(&l->child, t, INO_TOKEN, 0);
+	token_node(&l->child, t, INO_TOKEN, l->via);
 	if (access_see(&l->q->a, &l->child.obj))
 		return 0; /* hidden from this caller */
 	snprintf(name, sizeof(name), "%" PRId64, t->id);
 	return node_dir_add(l->d, name, &l->child, (off_t)(t->id + OFF_FIRST));
 }
 
-static int tokens_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
-		       off_t off)
+int node_tokens_list(struct nreq *q, enum node_owner which, int64_t owner,
+		     struct dirbuf *d, off_t off)
 {
-	struct tokens_listing l = {.q = q, .d = d};
+	struct tokens_listing l = {.q = q, .d = d, .via = owners[which].via};
 
-	return token_list_user(q->p->st, dir->user.id,
-			       off < OFF_FIRST ? 0 : off - OFF_FIRST, add_token,
-			       &l);
+	return owners[which].list(q->p->st, owner,
+				  off < OFF_FIRST ? 0 : off - OFF_FIRST,
+				  add_token, &l);
 }
 
 /* The new directory is the name, which resolves to the new token. */
+int node_tokens_mkdir(struct nreq *q, enum node_owner which, int64_t owner,
+		      const char *name, struct node *child)
+{
+	const struct token_owner *o = &owners[which];
+	int64_t id;
+	int r = o->mint(q->p->st, &q->a, owner, name, strlen(name), &id);
+
+	if (!r)
+		child->ino = (struct ino){INO_TOKEN, o->via | INO_ALIAS, id};
+	return r;
+}
+
+static int tokens_lookup(struct nreq *q, const struct node *dir,
+			 const char *name, struct node *child)
+{
+	return node_tokens_lookup(q, NODE_OWNER_USER, dir->user.id, name,
+				  child);
+}
+
+static int tokens_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
+		       off_t off)
+{
+	return node_tokens_list(q, NODE_OWNER_USER, dir->user.id, d, off);
+}
+
 static int tokens_mkdir(struct nreq *q, const struct node *dir,
 			const char *name, struct node *child)
 {
-	int64_t id;
-	int r =
-	    token_mint(q->p->st, &q->a, dir->user.id, name, strlen(name), &id);
-
-	if (!r)
-		child->ino = (struct ino){INO_TOKEN, INO_ALIAS, id};
-	return r;
+	return node_tokens_mkdir(q, NODE_OWNER_USER, dir->user.id, name, child);
 }
 
 static void tokens_stale(const struct store_change *ch, ino_inval_fn *inval,
