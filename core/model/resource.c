@@ -96,15 +96,12 @@ int resource_count(struct store *st, enum resource_kind kind, int64_t *n)
 {
 	struct store_conn *c = store_conn(st);
 	struct store_stmt *s = c ? store_sql(c, SQL_RES_COUNT) : NULL;
-	int r;
 
+	*n = 0;
 	if (!s)
 		return -EIO;
 	store_bind_int(s, 1, (int)kind);
-	r = store_step(c, s);
-	*n = r == 1 ? store_col_int(s, 0) : 0;
-	store_reset(s);
-	return r < 0 ? r : 0;
+	return store_one_count(c, s, n);
 }
 
 static void object_of(const struct resource_info *r, char *out, size_t size)

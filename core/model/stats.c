@@ -50,16 +50,9 @@ int stats_audit_top(struct store *st, int64_t *id)
 {
 	struct store_conn *c = store_conn(st);
 	struct store_stmt *s = c ? store_sql(c, SQL_STATS_AUDIT_TOP) : NULL;
-	int r;
 
 	*id = 0;
-	if (!s)
-		return -EIO;
-	r = store_step(c, s);
-	if (r == 1)
-		*id = store_col_int(s, 0);
-	store_reset(s);
-	return r < 0 ? r : 0;
+	return s ? store_one_count(c, s, id) : -EIO;
 }
 
 int stats_actions_since(struct store *st, int64_t id,

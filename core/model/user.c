@@ -332,12 +332,7 @@ int user_count(struct store *st, int64_t *n)
 {
 	struct store_conn *c = store_conn(st);
 	struct store_stmt *s = c ? store_sql(c, SQL_USER_COUNT) : NULL;
-	int r;
 
-	if (!s)
-		return -EIO;
-	r = store_step(c, s);
-	*n = r == 1 ? store_col_int(s, 0) : 0;
-	store_reset(s);
-	return r < 0 ? r : 0;
+	*n = 0;
+	return s ? store_one_count(c, s, n) : -EIO;
 }

@@ -151,6 +151,13 @@ int store_one_int(struct store_conn *c, struct store_stmt *s, int64_t *out)
 	return store_one(c, s, int_row, out);
 }
 
+int store_one_count(struct store_conn *c, struct store_stmt *s, int64_t *out)
+{
+	int r = store_one_int(c, s, out);
+
+	return r == -ENOENT ? 0 : r;
+}
+
 int store_begin(struct store_conn *c)
 {
 	c->nchanges = 0;

@@ -189,6 +189,9 @@ int store_one(struct store_conn *c, struct store_stmt *s, store_row_fn *row,
 	      void *out);
 /* The same, of a row of one integer column, into *out. */
 int store_one_int(struct store_conn *c, struct store_stmt *s, int64_t *out);
+/* The same, where no row is no error (*out is left as it was): 0 or
+ * -errno. */
+int store_one_count(struct store_conn *c, struct store_stmt *s, int64_t *out);
 
 /* The body of a write transaction: 0 to commit, STORE_UNCHANGED to end it
  * with nothing to change (rolled back, and the caller told 0), or -errno
