@@ -196,6 +196,14 @@ static void new_day(struct cache *c)
 	c->day = today;
 }
 
+void cache_drop_attr(struct cache *c, uint64_t ino)
+{
+	if (!c)
+		return;
+	atomic_fetch_add(&c->inodes_sent, 1);
+	fuse_lowlevel_notify_inval_inode(c->se, ino, -1, 0);
+}
+
 void cache_counts(const struct cache *c, uint64_t *inodes, uint64_t *entries)
 {
 	*inodes = c ? atomic_load(&c->inodes_sent) : 0;

@@ -44,6 +44,12 @@ void cache_queue(struct cache *c, const struct store_change *ch);
  * at most a second. Cheap when this thread committed nothing new. */
 void cache_settle(struct cache *c);
 
+/* Takes back the kernel's attributes of inode ino now, from the calling
+ * thread (c NULL: nothing). Safe inside a request handler, unlike every
+ * other invalidation: dropping attributes (not pages, not names) waits for
+ * no lock that the request may hold. */
+void cache_drop_attr(struct cache *c, uint64_t ino);
+
 /* The invalidations sent to the kernel since start: of inodes (attributes,
  * contents, listings), and of names. 0 when c is NULL. */
 void cache_counts(const struct cache *c, uint64_t *inodes, uint64_t *entries);

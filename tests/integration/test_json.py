@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-from conftest import audit_lines, counts, mint, read, settles, snapshot, write
+from conftest import PATFS, audit_lines, counts, mint, read, settles, snapshot, write
+
+CLIENT = os.path.join(os.path.dirname(PATFS), "tests", "auth_client")
 
 OWNER, OTHER = 1000, 1001
 
@@ -319,6 +321,25 @@ def test_racing_readers_and_writers_never_see_two_states_in_one_read(fs):
     assert reads[0] > 20
     final = json.loads(read(p))
     assert final[0]["description"] == final[39]["description"] != "0"
+
+
+def test_a_change_the_daemon_has_not_heard_of_never_cuts_a_read_short(make_daemon):
+    """Another process (core's C API) lengthens a description; this daemon
+    hears of it at its next poll, up to 100 ms later, and until then the
+    kernel holds the old size. An open renders the new content: its reads
+    must not end at the old size (they did: the JSON was cut short)."""
+    d = make_daemon("")
+    tid, _ = mint(d, "alice", "t")
+    p = d.path("users/alice/tokens.json")
+    for i in range(8):
+        read(p)
+        os.stat(p)  # the kernel holds this size
+        desc = "x" * (10 + i)
+        r = subprocess.run([CLIENT, d.config, "--write", str(tid), "description", desc],
+                           capture_output=True, cwd=d.workdir)
+        assert r.stdout.decode().strip() == "ok", r.stderr
+        data = read(p)
+        assert json.loads(data)[0]["description"] == desc, (i, data[-40:])
 
 
 def test_jq_over_every_tokens_json(fs):
