@@ -76,31 +76,30 @@ static void inval_name(struct cache *c, fuse_ino_t parent, const char *name)
 	fuse_lowlevel_notify_inval_entry(c->se, parent, name, strlen(name));
 }
 
-/* A token of a user who changed: its owner did. */
-static int owner_changed(void *ctx, const struct token_info *t)
+/* Takes back what a change of fields of token t made stale. */
+static void token_changed(struct cache *c, const struct token_info *t,
+			  uint32_t fields)
 {
-	struct cache *c = ctx;
 	struct store_change ch = {.kind = STORE_CH_TOKEN,
 				  .user_id = t->user_id,
 				  .token_id = t->id,
-				  .fields = TOKEN_F_OWNER,
+				  .fields = fields,
 				  .resource = t->resource_id != 0};
 
 	c->stale(&ch, inval, c);
+}
+
+/* A token of a user who changed: its owner did. */
+static int owner_changed(void *ctx, const struct token_info *t)
+{
+	token_changed(ctx, t, TOKEN_F_OWNER);
 	return 0;
 }
 
 /* A token whose expiry day began: its active changed. */
 static int day_passed(void *ctx, const struct token_info *t)
 {
-	struct cache *c = ctx;
-	struct store_change ch = {.kind = STORE_CH_TOKEN,
-				  .user_id = t->user_id,
-				  .token_id = t->id,
-				  .fields = TOKEN_F_EXPIRES,
-				  .resource = t->resource_id != 0};
-
-	c->stale(&ch, inval, c);
+	token_changed(ctx, t, TOKEN_F_EXPIRES);
 	return 0;
 }
 
