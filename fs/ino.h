@@ -57,9 +57,10 @@ enum ino_kind {
 /* In sub of a token's inodes: reached through tokens/<name>,
  * which resolves anew on every lookup. */
 #define INO_ALIAS 0x80u
-/* In sub of a token's inodes: reached through projects/ or groups/ (the
+/* In sub of a token's directory: reached through projects/ or groups/ (the
  * same token as under its bot in users/, another inode: a directory has
- * one place in the kernel's tree). */
+ * one place in the kernel's tree). Its files have no such bit: each is one
+ * inode with two links. */
 #define INO_VIA	  0x40u
 #define INO_FLAGS (INO_ALIAS | INO_VIA)
 #define INO_NEVER 1u

@@ -391,9 +391,14 @@ bool token_unsealed(const struct token_info *t)
 	return !t->sealed_at && !t->revoked_at;
 }
 
+bool token_in_resource(const struct token_info *t)
+{
+	return t->resource_id && !t->resource_removed_at;
+}
+
 void token_path(const struct token_info *t, char *out, size_t size)
 {
-	if (t->resource_id && !t->resource_removed_at)
+	if (token_in_resource(t))
 		snprintf(out, size, "%s/%s/tokens/%" PRId64,
 			 policy_resource_dir_names[t->resource_kind],
 			 t->resource_name, t->id);

@@ -189,6 +189,15 @@ int node_tokens_list(struct nreq *q, enum node_owner which, int64_t owner,
 int node_tokens_mkdir(struct nreq *q, enum node_owner which, int64_t owner,
 		      const char *name, struct node *child);
 
+/* The links of a token's file (not its directory, which has one place in
+ * the kernel's tree): its attributes, secret and links are one inode, named
+ * below its bot and below its project or group, so a change takes back one
+ * inode however many places the kernel holds. */
+static inline nlink_t node_token_links(const struct token_info *t)
+{
+	return token_in_resource(t) ? 2 : 1;
+}
+
 /* Makes child t's link attr (TOKEN_PREVIOUS or TOKEN_NEXT; alias: the
  * INO_ALIAS bit of the way there), loaded: 0, or -ENOENT when t has none. */
 int token_rel_lookup(const struct token_info *t, int attr, unsigned alias,

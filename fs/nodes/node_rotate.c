@@ -45,7 +45,7 @@ static int rel_load(struct nreq *q, struct node *n)
 	if (!r && (n->ino.sub & INO_ALIAS) && !token_active(&t, time(NULL)))
 		r = -ENOENT; /* tokens/<name> names another token now */
 	return r ? r
-		 : token_rel_lookup(&t, (int)attr, n->ino.sub & INO_FLAGS, n);
+		 : token_rel_lookup(&t, (int)attr, n->ino.sub & INO_ALIAS, n);
 }
 
 /* Both tokens have one owner: the target lies beside. */
@@ -65,7 +65,8 @@ static void rel_stat(struct nreq *q, const struct node *n,
 	bool next = (n->ino.sub & ~INO_FLAGS) == TOKEN_NEXT;
 
 	/* next appears at the rotation: the revocation of this token */
-	node_fill(q, n, out, len > 0 ? (uint64_t)len : 0, 1,
+	node_fill(q, n, out, len > 0 ? (uint64_t)len : 0,
+		  node_token_links(&n->token),
 		  next ? n->token.revoked_at : n->token.created_at);
 	if (n->ino.sub & INO_ALIAS)
 		out->ttl = out->entry_ttl = 0.0;
@@ -84,11 +85,8 @@ static void rel_stale(const struct store_change *ch, ino_inval_fn *inval,
 	if (ch->kind != STORE_CH_TOKEN ||
 	    !(ch->fields & token_attrs[TOKEN_PREVIOUS].deps))
 		return;
-	for (unsigned via = 0; via <= (ch->resource ? INO_VIA : 0);
-	     via += INO_VIA)
-		for (unsigned a = TOKEN_PREVIOUS; a <= TOKEN_NEXT; a++)
-			inval(ctx, (struct ino){INO_TOKEN_REL, a | via,
-						ch->token_id});
+	for (unsigned a = TOKEN_PREVIOUS; a <= TOKEN_NEXT; a++)
+		inval(ctx, (struct ino){INO_TOKEN_REL, a, ch->token_id});
 }
 
 const struct node_kind node_token_rel = {

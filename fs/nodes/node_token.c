@@ -53,8 +53,7 @@ static int token_fetch(struct nreq *q, struct node *n)
 	if (!r && (n->ino.sub & INO_ALIAS) &&
 	    !token_active(&n->token, time(NULL)))
 		r = -ENOENT;
-	if (!r && (n->ino.sub & INO_VIA) &&
-	    (!n->token.resource_id || n->token.resource_removed_at))
+	if (!r && (n->ino.sub & INO_VIA) && !token_in_resource(&n->token))
 		r = -ENOENT; /* the project or group was removed */
 	return r;
 }
@@ -238,7 +237,7 @@ static int token_lookup(struct nreq *q, const struct node *dir,
 			const char *name, struct node *child)
 {
 	int i = token_attr_index(name);
-	unsigned alias = dir->ino.sub & INO_FLAGS, f;
+	unsigned alias = dir->ino.sub & INO_ALIAS, f;
 
 	if (!token_attr_exists(&dir->token, i))
 		return -ENOENT; /* none, or a project's or group's only */
@@ -327,7 +326,7 @@ static void token_attr_stat(struct nreq *q, const struct node *n,
 	int64_t mtime;
 	size_t len = render(n, buf, &mtime);
 
-	node_fill(q, n, out, len, 1, mtime);
+	node_fill(q, n, out, len, node_token_links(&n->token), mtime);
 	out->ttl = token_ttl(&n->token, &n->ino, false);
 	out->entry_ttl = token_ttl(&n->token, &n->ino, true);
 }
@@ -363,16 +362,13 @@ static void token_attr_stale(const struct store_change *ch, ino_inval_fn *inval,
 
 	if (ch->kind != STORE_CH_TOKEN)
 		return;
-	for (unsigned p = 0; p < places(ch); p++)
-		for (unsigned a = 0; a < TOKEN_NATTR; a++) {
-			const struct token_attr_def *d = &token_attrs[a];
-			if (!(d->deps & ch->fields) || (d->flags & other) ||
-			    ((d->flags & TOKEN_A_RESOURCE) && !ch->resource))
-				continue;
-			inval(ctx, (struct ino){INO_TOKEN_ATTR,
-						a | (p ? INO_VIA : 0),
-						ch->token_id});
-		}
+	for (unsigned a = 0; a < TOKEN_NATTR; a++) {
+		const struct token_attr_def *d = &token_attrs[a];
+		if (!(d->deps & ch->fields) || (d->flags & other) ||
+		    ((d->flags & TOKEN_A_RESOURCE) && !ch->resource))
+			continue;
+		inval(ctx, (struct ino){INO_TOKEN_ATTR, a, ch->token_id});
+	}
 }
 
 const struct node_kind node_token_attr = {
@@ -403,7 +399,8 @@ static void secret_stat(struct nreq *q, const struct node *n,
 {
 	const struct token_info *t = &n->token;
 
-	node_fill(q, n, out, token_secret_file_len(q->p->st), 1,
+	node_fill(q, n, out, token_secret_file_len(q->p->st),
+		  node_token_links(&n->token),
 		  t->sealed_at ? t->sealed_at : t->created_at);
 	out->ttl = out->entry_ttl = 0.0;
 }
@@ -487,9 +484,7 @@ static void secret_stale(const struct store_change *ch, ino_inval_fn *inval,
 	if (ch->kind != STORE_CH_TOKEN ||
 	    !(ch->fields & token_attrs[TOKEN_SECRET].deps))
 		return;
-	for (unsigned p = 0; p < places(ch); p++)
-		inval(ctx,
-		      (struct ino){INO_SECRET, p ? INO_VIA : 0, ch->token_id});
+	inval(ctx, (struct ino){INO_SECRET, 0, ch->token_id});
 }
 
 const struct node_kind node_secret = {

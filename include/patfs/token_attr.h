@@ -140,6 +140,10 @@ bool token_active(const struct token_info *t, int64_t now);
 /* True while the secret can still be taken (file "token" exists). */
 bool token_unsealed(const struct token_info *t);
 
+/* True while t has a second place in the mount, below its live project or
+ * group (and its first below its bot in users/). */
+bool token_in_resource(const struct token_info *t);
+
 /* Renders attr (not TOKEN_SECRET) as its file holds it into buf of at least
  * TOKEN_RENDER_MAX bytes; returns the length and sets *mtime (of meta.json:
  * the latest of its values'). */

@@ -194,6 +194,33 @@ def test_a_revoke_takes_back_only_what_follows_revoked(make_daemon):
     assert os.stat(os.path.join(tdir, "description")).st_mode & 0o222 == 0
 
 
+def test_a_project_token_s_revoke_takes_back_each_file_once(make_daemon):
+    """A project's token lies in two places, below its bot and below the
+    project: its directories are two inodes, each file one inode with two
+    links, so a revoke takes back no more with both places held."""
+    d = make_daemon(CONFIG)
+    os.mkdir(d.path("projects/web"))
+    os.mkdir(d.path("projects/web/tokens/deploy"))
+    (tid,) = [int(n) for n in os.listdir(d.path("projects/web/tokens"))]
+    (bot,) = [u for u in os.listdir(d.path("users")) if "_bot_" in u]
+    places = [d.path("users", bot, "tokens", str(tid)),
+              d.path("projects/web/tokens", str(tid))]
+    for tdir in places:
+        for name in os.listdir(tdir):
+            if not os.path.islink(os.path.join(tdir, name)) and name != "token":
+                read(os.path.join(tdir, name))
+    a, b = (os.stat(os.path.join(t, "revoked")) for t in places)
+    assert (a.st_ino, a.st_nlink) == (b.st_ino, 2)
+    assert os.stat(places[0]).st_ino != os.stat(places[1]).st_ino
+    before = invalidations(d)
+    assert write(os.path.join(places[1], "revoked"), "1") == 0
+    sent = invalidations(d) - before
+    assert 0 < sent <= 16, sent
+    for tdir in places:
+        assert read(os.path.join(tdir, "active")) == b"0\n"
+        assert b'"revoked":true' in read(os.path.join(tdir, "meta.json"))
+
+
 def test_a_mint_takes_back_the_listing_and_the_document(make_daemon):
     d = make_daemon(CONFIG)
     tid, _ = mint(d, "alice", "ci")
