@@ -6,7 +6,9 @@
 #include "patfs/access.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
+#include "patfs/resource.h"
 #include "patfs/token_attr.h"
+#include "patfs/user.h"
 
 enum role { ROLE_ADMIN, ROLE_OWNER, ROLE_OTHER };
 
@@ -71,7 +73,11 @@ static int rights_of(enum role role, const struct access_obj *o)
 	case ACCESS_USER_ATTR:
 		if (!mine)
 			return 0;
-		return ACCESS_R | (admin && o->attr != USER_ID ? ACCESS_W : 0);
+		return ACCESS_R |
+		       (admin && o->attr >= 0 && o->attr < USER_NATTR &&
+				user_attrs[o->attr].writable
+			    ? ACCESS_W
+			    : 0);
 	case ACCESS_TOKENS:
 		return mine ? ACCESS_R | ACCESS_W | ACCESS_X : 0;
 	case ACCESS_USER_JSON:
@@ -107,7 +113,12 @@ static int rights_of(enum role role, const struct access_obj *o)
 	case ACCESS_RESOURCE:
 		return admin ? ACCESS_R | ACCESS_X : 0;
 	case ACCESS_RESOURCE_ATTR:
-		return admin ? ACCESS_R | (o->attr ? ACCESS_W : 0) : 0;
+		if (!admin)
+			return 0;
+		return ACCESS_R | (o->attr >= 0 && o->attr < RESOURCE_NATTR &&
+					   resource_attrs[o->attr].writable
+				       ? ACCESS_W
+				       : 0);
 	}
 	return 0;
 }

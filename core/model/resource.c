@@ -13,8 +13,6 @@
 #include "store/store_stmt.h"
 #include "token_core.h"
 
-const char *const resource_attr_names[RESOURCE_NATTR] = {"id", "path"};
-
 /* projects/ and groups/: where they are created and removed */
 static const struct access_obj dirs = {.kind = ACCESS_RESOURCES,
 				       .owner_uid = -1};
@@ -297,28 +295,15 @@ int resource_write(struct store *st, const struct pfs_actor *a, int64_t id,
 {
 	struct access_obj obj = access_of(ACCESS_RESOURCE_ATTR, (int)attr, -1);
 	struct res_op op = {.a = a, .id = id, .val = val};
-	int rc = access_check(a, &obj, ACCESS_W);
+	int rc = (unsigned)attr < RESOURCE_NATTR
+		     ? access_check(a, &obj, ACCESS_W)
+		     : -ENOENT;
 
 	if (rc)
 		return rc;
 	op.len = policy_value_len(val, len);
 	rc = check_path(val, op.len);
 	return rc ? rc : store_txn(st, write_txn, &op);
-}
-
-size_t resource_render(const struct resource_info *r, enum resource_attr attr,
-		       char *buf, size_t size, int64_t *mtime)
-{
-	int n = 0;
-
-	if (attr == RESOURCE_ID) {
-		*mtime = r->created_at;
-		n = snprintf(buf, size, "%" PRId64 "\n", r->id);
-	} else if (attr == RESOURCE_PATH) {
-		*mtime = r->path_at;
-		n = snprintf(buf, size, "%s\n", r->path);
-	}
-	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
 }
 
 /* Creates the bot of a new token of r in c's transaction: 0 with *bot_id

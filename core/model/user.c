@@ -9,9 +9,6 @@
 #include "patfs/user.h"
 #include "store/store_stmt.h"
 
-const char *const user_attr_names[USER_NATTR] = {"id", "blocked", "uid",
-						 "kind"};
-
 /* users/: where users are created and removed. */
 static const struct access_obj users = {.kind = ACCESS_USERS, .owner_uid = -1};
 
@@ -179,57 +176,55 @@ static int parse_kind(const struct user_info *u, const char *val, size_t len,
 	return -EINVAL;
 }
 
-/* Parses val for attribute attr of u into *v: 0, STORE_UNCHANGED when it
- * is the value u has, or -errno. */
-static int parse_value(const struct user_info *u, enum user_attr attr,
-		       const char *val, size_t len, int64_t *v)
+static int parse_blocked(const struct user_info *u, const char *val, size_t len,
+			 int64_t *v)
 {
-	int64_t cur = u->uid;
-	int b, r;
+	int b, r = policy_parse_bool(val, len, &b);
 
-	if (attr == USER_BLOCKED) {
-		r = policy_parse_bool(val, len, &b);
-		*v = b;
-		cur = u->blocked;
-	} else if (attr == USER_KIND) {
-		r = parse_kind(u, val, len, v);
-		cur = (int64_t)u->kind;
-	} else {
-		r = policy_parse_uid(val, len, v);
-	}
-	return r ? r : cur == *v ? STORE_UNCHANGED : 0;
+	(void)u;
+	*v = b;
+	return r;
 }
 
-/* Sets attribute attr of u to v in u and in the store: 0 or -errno, with
- * *action the audit trail's name for it. */
-static int store_value(struct store_conn *c, struct user_info *u,
-		       enum user_attr attr, int64_t v, const char **action)
+static int parse_uid(const struct user_info *u, const char *val, size_t len,
+		     int64_t *v)
 {
-	struct store_stmt *s;
-
-	if (attr == USER_BLOCKED) {
-		u->blocked = (int)v;
-		*action = v ? "user_block" : "user_unblock";
-		s = store_sql(c, SQL_USER_SET_BLOCKED);
-	} else if (attr == USER_KIND) {
-		u->kind = (enum user_kind)v;
-		*action = "user_set_kind";
-		s = store_sql(c, SQL_USER_SET_KIND);
-	} else {
-		u->uid = v;
-		*action = "user_set_uid";
-		s = store_sql(c, SQL_USER_SET_UID);
-	}
-	if (!s)
-		return -EIO;
-	store_bind_int(s, 1, u->id);
-	if (v < 0)
-		store_bind_null(s, 2);
-	else
-		store_bind_int(s, 2, v);
-	store_bind_int(s, 3, store_now());
-	return store_exec(c, s);
+	(void)u;
+	return policy_parse_uid(val, len, v);
 }
+
+static int64_t cur_blocked(const struct user_info *u)
+{
+	return u->blocked;
+}
+
+static int64_t cur_uid(const struct user_info *u)
+{
+	return u->uid;
+}
+
+static int64_t cur_kind(const struct user_info *u)
+{
+	return (int64_t)u->kind;
+}
+
+/* The write half of user_attrs' writable rows: the value written (0 or
+ * -errno, into *v; a uid of -1 is NULL), the value held, the UPDATE (?1 id,
+ * ?2 value, ?3 now) and the audit trail's action (set: for v != 0). */
+static const struct user_attr_write {
+	int (*parse)(const struct user_info *u, const char *val, size_t len,
+		     int64_t *v);
+	int64_t (*current)(const struct user_info *u);
+	enum store_sql sql;
+	const char *unset, *set;
+} writes[USER_NATTR] = {
+    [USER_BLOCKED] = {parse_blocked, cur_blocked, SQL_USER_SET_BLOCKED,
+		      "user_unblock", "user_block"},
+    [USER_UID] = {parse_uid, cur_uid, SQL_USER_SET_UID, "user_set_uid",
+		  "user_set_uid"},
+    [USER_KIND] = {parse_kind, cur_kind, SQL_USER_SET_KIND, "user_set_kind",
+		   "user_set_kind"},
+};
 
 /* A write of val to attr of user id by a, as user_write's body. */
 struct user_edit {
@@ -240,32 +235,64 @@ struct user_edit {
 	size_t len;
 };
 
+/* Sets the value of e's attribute to v: 0 or -errno. */
+static int store_value(struct store_conn *c, const struct user_edit *e,
+		       int64_t v)
+{
+	struct store_stmt *s = store_sql(c, writes[e->attr].sql);
+
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, e->id);
+	if (v < 0)
+		store_bind_null(s, 2);
+	else
+		store_bind_int(s, 2, v);
+	store_bind_int(s, 3, store_now());
+	return store_exec(c, s);
+}
+
+/* attr of u as its file holds it, without the newline, into buf. */
+static void value_of(const struct user_info *u, enum user_attr attr,
+		     char buf[OWNER_RENDER_MAX])
+{
+	int64_t mtime;
+	size_t len = user_attrs[attr].render(u, buf, OWNER_RENDER_MAX, &mtime);
+
+	buf[policy_value_len(buf, len)] = '\0';
+}
+
 static int write_txn(struct store_conn *c, void *ctx)
 {
 	const struct user_edit *e = ctx;
-	char object[PFS_NAME_MAX + 8], old[32], new[32];
-	const char *action = NULL;
+	const struct user_attr_write *w = &writes[e->attr];
+	char object[PFS_NAME_MAX + 8], old[OWNER_RENDER_MAX];
+	char new[OWNER_RENDER_MAX];
 	struct access_obj obj;
 	struct user_info u;
-	int64_t v = 0, mtime;
+	int64_t v = 0;
 	int r = user_get_c(c, e->id, &u);
 
 	obj = access_of(ACCESS_USER_ATTR, (int)e->attr, r ? -1 : u.uid);
 	if (!r)
 		r = access_check(e->a, &obj, ACCESS_W);
+	if (!r && !w->parse)
+		r = -EPERM;
 	if (!r)
-		r = parse_value(&u, e->attr, e->val, e->len, &v);
+		r = w->parse(&u, e->val, e->len, &v);
+	if (!r && v == w->current(&u))
+		r = STORE_UNCHANGED;
 	if (r)
 		return r; /* refused, or no change: nothing to audit */
-	user_render(&u, e->attr, old, sizeof(old), &mtime);
-	r = store_value(c, &u, e->attr, v, &action);
+	value_of(&u, e->attr, old);
+	r = store_value(c, e, v);
+	if (!r)
+		r = user_get_c(c, e->id, &u);
 	if (r)
 		return r;
-	user_render(&u, e->attr, new, sizeof(new), &mtime);
-	old[policy_value_len(old, strlen(old))] = '\0';
-	new[policy_value_len(new, strlen(new))] = '\0';
+	value_of(&u, e->attr, new);
 	snprintf(object, sizeof(object), "users/%s", u.name);
-	r = audit_add(c, e->a, action, object, old, new, NULL);
+	r = audit_add(c, e->a, v ? w->set : w->unset, object, old, new, NULL);
 	if (!r)
 		store_record(c, STORE_CH_USER, e->id, 0, 0);
 	return r;
@@ -276,37 +303,9 @@ int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
 {
 	struct user_edit e = {a, id, attr, val, len};
 
+	if ((unsigned)attr >= USER_NATTR)
+		return -ENOENT;
 	return store_txn(st, write_txn, &e);
-}
-
-size_t user_render(const struct user_info *u, enum user_attr attr, char *buf,
-		   size_t size, int64_t *mtime)
-{
-	int n = 0;
-
-	switch (attr) {
-	case USER_ID:
-		*mtime = u->created_at;
-		n = snprintf(buf, size, "%" PRId64 "\n", u->id);
-		break;
-	case USER_BLOCKED:
-		*mtime = u->blocked_at;
-		n = snprintf(buf, size, "%d\n", u->blocked ? 1 : 0);
-		break;
-	case USER_UID:
-		*mtime = u->uid_at;
-		n = u->uid < 0 ? snprintf(buf, size, "%s", "")
-			       : snprintf(buf, size, "%" PRId64 "\n", u->uid);
-		break;
-	case USER_KIND:
-		*mtime = u->kind_at;
-		n = snprintf(buf, size, "%s\n",
-			     policy_user_kind_names[u->kind]);
-		break;
-	case USER_NATTR:
-		break;
-	}
-	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
 }
 
 int user_list(struct store *st, int64_t after, user_list_fn *fn, void *ctx)

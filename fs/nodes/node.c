@@ -36,11 +36,30 @@ int node_load(struct nreq *q, struct node *n)
 
 	if (n->loaded)
 		return 0;
-	if (!k->load)
+	if (!k->load && k->nsub && n->ino.sub >= k->nsub)
 		return -ENOENT;
+	if (!k->load) {
+		n->obj = access_of(k->access, 0, -1);
+		n->loaded = true;
+		return 0;
+	}
 	r = k->load(q, n);
 	n->loaded = r == 0;
 	return r;
+}
+
+void node_stat(struct nreq *q, const struct node *n, struct node_attr *out)
+{
+	const struct node_kind *k = node_kind_of(n->ino);
+
+	if (k->stat)
+		k->stat(q, n, out);
+	else
+		node_fill(q, n, out, 0,
+			  k->nlink		  ? k->nlink
+			  : (k->flags & NODE_DIR) ? 2
+						  : 1,
+			  q->p->started);
 }
 
 void node_fill(struct nreq *q, const struct node *n, struct node_attr *out,
@@ -75,7 +94,7 @@ bool node_dir_add(struct dirbuf *d, const char *name, const struct node *n,
 	struct node_attr at;
 	size_t used;
 
-	k->stat(d->q, n, &at);
+	node_stat(d->q, n, &at);
 	if (d->plus) {
 		memset(&e, 0, sizeof(e));
 		e.attr = at.st;
@@ -97,23 +116,15 @@ bool node_dir_add(struct dirbuf *d, const char *name, const struct node *n,
 	return false;
 }
 
-/* The name of row i of rows (stride bytes each, a name first). */
-static const char *row_name(const void *rows, size_t stride, int i)
-{
-	const char *const *name =
-	    (const void *)((const char *)rows + (size_t)i * stride);
-
-	return *name;
-}
-
-int node_list_rows(struct nreq *q, const struct node *dir, const void *rows,
-		   size_t stride, int count, struct dirbuf *d, off_t off)
+int node_list_names(struct nreq *q, const struct node *dir,
+		    node_name_fn *name_at, const void *ctx, int count,
+		    struct dirbuf *d, off_t off)
 {
 	const struct node_kind *k = node_kind_of(dir->ino);
 	int first = off < OFF_FIRST ? 0 : (int)(off - OFF_FIRST + 1);
 
 	for (int i = first; i < count; i++) {
-		const char *name = row_name(rows, stride, i);
+		const char *name = name_at(ctx, i);
 		struct node child = {.loaded = false};
 		if (k->lookup(q, dir, name, &child) ||
 		    (node_kind_of(child.ino)->flags & NODE_UNLISTED) ||
@@ -125,6 +136,39 @@ int node_list_rows(struct nreq *q, const struct node *dir, const void *rows,
 	return 0;
 }
 
+int node_name_index(node_name_fn *name_at, const void *ctx, int count,
+		    const char *name)
+{
+	for (int i = 0; i < count; i++)
+		if (!strcmp(name_at(ctx, i), name))
+			return i;
+	return -1;
+}
+
+/* A table of rows: its first row and the stride of one. */
+struct rows {
+	const void *first;
+	size_t stride;
+};
+
+/* The name of row i of a table whose rows begin with their name. */
+static const char *row_name(const void *ctx, int i)
+{
+	const struct rows *t = ctx;
+	const char *const *name =
+	    (const void *)((const char *)t->first + (size_t)i * t->stride);
+
+	return *name;
+}
+
+int node_list_rows(struct nreq *q, const struct node *dir, const void *rows,
+		   size_t stride, int count, struct dirbuf *d, off_t off)
+{
+	struct rows t = {rows, stride};
+
+	return node_list_names(q, dir, row_name, &t, count, d, off);
+}
+
 int node_list_fixed(struct nreq *q, const struct node *dir,
 		    const char *const *names, int count, struct dirbuf *d,
 		    off_t off)
@@ -134,10 +178,9 @@ int node_list_fixed(struct nreq *q, const struct node *dir,
 
 int node_index_of(const char *const *names, int count, const char *name)
 {
-	for (int i = 0; i < count; i++)
-		if (!strcmp(names[i], name))
-			return i;
-	return -1;
+	struct rows t = {names, sizeof(*names)};
+
+	return node_name_index(row_name, &t, count, name);
 }
 
 ssize_t node_slice(const char *src, size_t len, char *buf, size_t size,

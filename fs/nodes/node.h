@@ -100,11 +100,17 @@ enum node_flags {
 struct node_kind {
 	const char *name;
 	unsigned flags;
-	/* fetches n's row and fills n->obj (n->ino is set) */
+	/* fetches n's row and fills n->obj (n->ino is set). Without it,
+	 * every inode of the kind whose sub is below nsub (any, when nsub is
+	 * 0) is there since the mount, its object access_of(access, 0, -1) */
 	int (*load)(struct nreq *q, struct node *n);
-	/* n is loaded */
+	enum access_kind access;
+	unsigned nsub;
+	/* n is loaded. Without it: size 0, nlink links (0: 2 for a directory,
+	 * 1 for a file), the mount's start as its times */
 	void (*stat)(struct nreq *q, const struct node *n,
 		     struct node_attr *out);
+	nlink_t nlink;
 	/* dir is loaded; on success child is identified and loaded */
 	int (*lookup)(struct nreq *q, const struct node *dir, const char *name,
 		      struct node *child);
@@ -149,6 +155,9 @@ const struct node_kind *node_kind_of(struct ino n);
 /* Loads n once: 0 or -errno (-ENOENT for an unknown inode). */
 int node_load(struct nreq *q, struct node *n);
 
+/* What n's kind says of n (kind.stat). */
+void node_stat(struct nreq *q, const struct node *n, struct node_attr *out);
+
 /* Fills out for n: type and mode bits from access.h, size, links, time. */
 void node_fill(struct nreq *q, const struct node *n, struct node_attr *out,
 	       uint64_t size, nlink_t nlink, int64_t mtime);
@@ -157,6 +166,20 @@ void node_fill(struct nreq *q, const struct node *n, struct node_attr *out,
  * Returns true when the buffer is full. */
 bool node_dir_add(struct dirbuf *d, const char *name, const struct node *n,
 		  off_t next);
+
+/* The name of entry i of a directory whose names are fixed (ctx: what the
+ * function needs to know). */
+typedef const char *node_name_fn(const void *ctx, int i);
+
+/* Lists the count names of dir from offset off, each looked up through
+ * dir's kind (names that do not resolve for the caller are left out). */
+int node_list_names(struct nreq *q, const struct node *dir,
+		    node_name_fn *name_at, const void *ctx, int count,
+		    struct dirbuf *d, off_t off);
+
+/* The index of name among the count names, or -1. */
+int node_name_index(node_name_fn *name_at, const void *ctx, int count,
+		    const char *name);
 
 /* Lists fixed names[] of dir from offset off, each looked up through dir's
  * kind (names that do not resolve for the caller are left out). */

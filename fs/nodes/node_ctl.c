@@ -11,28 +11,7 @@
 #include "patfs/auth.h"
 #include "patfs/policy.h"
 
-static int fixed_load(struct node *n, enum access_kind kind)
-{
-	n->obj = access_of(kind, 0, -1);
-	return 0;
-}
-
-/* A file or directory that exists since the mount, of size 0. */
-static void fixed_stat(struct nreq *q, const struct node *n,
-		       struct node_attr *out)
-{
-	bool dir = node_kind_of(n->ino)->flags & NODE_DIR;
-
-	node_fill(q, n, out, 0, dir ? 2 : 1, q->p->started);
-}
-
 /* auth/ ------------------------------------------------------------------ */
-
-static int auth_load(struct nreq *q, struct node *n)
-{
-	(void)q;
-	return fixed_load(n, ACCESS_PUBLIC_DIR);
-}
 
 static int auth_lookup(struct nreq *q, const struct node *dir, const char *name,
 		       struct node *child)
@@ -63,22 +42,13 @@ static int auth_create(struct nreq *q, const struct node *dir, const char *name)
 const struct node_kind node_auth = {
     .name = "auth",
     .flags = NODE_DIR | NODE_LIST_CACHE,
-    .load = auth_load,
-    .stat = fixed_stat,
+    .access = ACCESS_PUBLIC_DIR,
     .lookup = auth_lookup,
     .list = auth_list,
     .create = auth_create,
 };
 
 /* auth/<scope> ----------------------------------------------------------- */
-
-static int scope_load(struct nreq *q, struct node *n)
-{
-	(void)q;
-	if (n->ino.sub >= POLICY_NSCOPES)
-		return -ENOENT;
-	return fixed_load(n, ACCESS_CHECKER);
-}
 
 static int scope_write(struct nreq *q, struct node *n, const char *buf,
 		       size_t size)
@@ -94,18 +64,12 @@ const struct node_kind node_scope = {
     .name = "scope",
     /* an oversize secret is token_invalid, and logged as such */
     .flags = NODE_REG | NODE_SECRET_IO | NODE_ANY_SIZE,
-    .load = scope_load,
-    .stat = fixed_stat,
+    .access = ACCESS_CHECKER,
+    .nsub = POLICY_NSCOPES,
     .write = scope_write,
 };
 
 /* revoke ----------------------------------------------------------------- */
-
-static int revoke_load(struct nreq *q, struct node *n)
-{
-	(void)q;
-	return fixed_load(n, ACCESS_REVOKE);
-}
 
 static int revoke_write(struct nreq *q, struct node *n, const char *buf,
 			size_t size)
@@ -117,18 +81,11 @@ static int revoke_write(struct nreq *q, struct node *n, const char *buf,
 const struct node_kind node_revoke = {
     .name = "revoke",
     .flags = NODE_REG | NODE_SECRET_IO,
-    .load = revoke_load,
-    .stat = fixed_stat,
+    .access = ACCESS_REVOKE,
     .write = revoke_write,
 };
 
 /* identify: each write's answer is read back on the same open file -------- */
-
-static int identify_load(struct nreq *q, struct node *n)
-{
-	(void)q;
-	return fixed_load(n, ACCESS_IDENTIFY);
-}
 
 static int identify_open(struct nreq *q, struct node *n,
 			 struct fuse_file_info *fi)
@@ -192,8 +149,7 @@ static ssize_t identify_read(struct nreq *q, struct node *n, char *buf,
 const struct node_kind node_identify = {
     .name = "identify",
     .flags = NODE_REG | NODE_SECRET_IO,
-    .load = identify_load,
-    .stat = fixed_stat,
+    .access = ACCESS_IDENTIFY,
     .open = identify_open,
     .read = identify_read,
     .write = identify_write,
@@ -207,7 +163,8 @@ static int audit_load(struct nreq *q, struct node *n)
 	int r = audit_stat(q->p->st, &size, &n->mtime);
 
 	n->count = (int64_t)size;
-	return r ? r : fixed_load(n, ACCESS_AUDIT);
+	n->obj = access_of(ACCESS_AUDIT, 0, -1);
+	return r;
 }
 
 static void audit_stat_node(struct nreq *q, const struct node *n,

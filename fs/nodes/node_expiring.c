@@ -11,21 +11,6 @@
 
 /* expiring/ -------------------------------------------------------------- */
 
-static int expiring_load(struct nreq *q, struct node *n)
-{
-	(void)q;
-	n->obj = access_of(ACCESS_ADMIN_DIR, 0, -1);
-	return 0;
-}
-
-/* st_nlink 1: not counted (as btrfs does); find then assumes no leaves.
- * Counting the dates would cost a probe per date on every path walk. */
-static void expiring_stat(struct nreq *q, const struct node *n,
-			  struct node_attr *out)
-{
-	node_fill(q, n, out, 0, 1, q->p->started);
-}
-
 /* Every real date resolves: `ls expiring/<a quiet day>` lists nothing. */
 static int expiring_lookup(struct nreq *q, const struct node *dir,
 			   const char *name, struct node *child)
@@ -80,8 +65,10 @@ static int expiring_list(struct nreq *q, const struct node *dir,
 const struct node_kind node_expiring = {
     .name = "expiring",
     .flags = NODE_DIR | NODE_RO | NODE_GEN,
-    .load = expiring_load,
-    .stat = expiring_stat,
+    .access = ACCESS_ADMIN_DIR,
+    /* not counted (as btrfs does); find then assumes no leaves. Counting
+     * the dates would cost a probe per date on every path walk */
+    .nlink = 1,
     .lookup = expiring_lookup,
     .list = expiring_list,
 };
@@ -155,7 +142,7 @@ static int date_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
 const struct node_kind node_date = {
     .name = "date",
     .flags = NODE_DIR | NODE_RO | NODE_GEN,
-    .load = expiring_load,
+    .access = ACCESS_ADMIN_DIR,
     .stat = date_stat,
     .lookup = date_lookup,
     .list = date_list,
@@ -237,25 +224,14 @@ static int within_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
 	return node_list_fixed(q, dir, windows, NWINDOWS, d, off);
 }
 
-static void within_stat(struct nreq *q, const struct node *n,
-			struct node_attr *out)
-{
-	node_fill(q, n, out, 0, 2 + NWINDOWS, q->p->started);
-}
-
 const struct node_kind node_within = {
     .name = "within",
     .flags = NODE_DIR | NODE_RO | NODE_GEN,
-    .load = expiring_load,
-    .stat = within_stat,
+    .access = ACCESS_ADMIN_DIR,
+    .nlink = 2 + NWINDOWS,
     .lookup = within_lookup,
     .list = within_list,
 };
-
-static int window_load(struct nreq *q, struct node *n)
-{
-	return n->ino.sub < NWINDOWS ? expiring_load(q, n) : -ENOENT;
-}
 
 /* True when t is active and expires within the window of dir, today on. */
 static bool in_window(const struct node *dir, const struct token_info *t,
@@ -325,7 +301,8 @@ static int window_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
 const struct node_kind node_window = {
     .name = "window",
     .flags = NODE_DIR | NODE_RO | NODE_GEN,
-    .load = window_load,
+    .access = ACCESS_ADMIN_DIR,
+    .nsub = NWINDOWS,
     .stat = date_stat,
     .lookup = window_lookup,
     .list = window_list,

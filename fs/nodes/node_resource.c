@@ -1,6 +1,7 @@
 /* node_resource.c - projects/ and groups/: a directory per project or
- * group, its id and path, and its tokens/, where mkdir mints a token held
- * by a new bot. The tokens are the same as under their bots in users/. */
+ * group, its id and path (node_value.c), and its tokens/, where mkdir mints a
+ * token held by a new bot. The tokens are the same as under their bots in
+ * users/. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,15 +11,6 @@
 
 /* projects/, groups/ --------------------------------------------------------
  */
-
-static int resources_load(struct nreq *q, struct node *n)
-{
-	(void)q;
-	if (n->ino.sub >= RESOURCE_NKINDS)
-		return -ENOENT;
-	n->obj = access_of(ACCESS_RESOURCES, 0, -1);
-	return 0;
-}
 
 static void resources_stat(struct nreq *q, const struct node *n,
 			   struct node_attr *out)
@@ -106,7 +98,8 @@ static void resources_stale(const struct store_change *ch, ino_inval_fn *inval,
 const struct node_kind node_resources = {
     .name = "resources",
     .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
-    .load = resources_load,
+    .access = ACCESS_RESOURCES,
+    .nsub = RESOURCE_NKINDS,
     .stat = resources_stat,
     .lookup = resources_lookup,
     .list = resources_list,
@@ -137,13 +130,20 @@ static void resource_stat(struct nreq *q, const struct node *n,
 	out->entry_ttl = 1.0; /* a removed name may come back */
 }
 
+/* The names in a project's or group's directory: its values
+ * (resource_attrs), then tokens/. */
 #define RES_NNAMES (RESOURCE_NATTR + 1)
-static const char *const res_names[RES_NNAMES] = {"id", "path", "tokens"};
+
+static const char *res_name_at(const void *ctx, int i)
+{
+	(void)ctx;
+	return i < RESOURCE_NATTR ? resource_attrs[i].name : "tokens";
+}
 
 static int resource_lookup(struct nreq *q, const struct node *dir,
 			   const char *name, struct node *child)
 {
-	int i = node_index_of(res_names, RES_NNAMES, name);
+	int i = node_name_index(res_name_at, NULL, RES_NNAMES, name);
 
 	(void)q;
 	if (i < 0)
@@ -164,7 +164,7 @@ static int resource_lookup(struct nreq *q, const struct node *dir,
 static int resource_list_names(struct nreq *q, const struct node *dir,
 			       struct dirbuf *d, off_t off)
 {
-	return node_list_fixed(q, dir, res_names, RES_NNAMES, d, off);
+	return node_list_names(q, dir, res_name_at, NULL, RES_NNAMES, d, off);
 }
 
 static void resource_stale(const struct store_change *ch, ino_inval_fn *inval,
@@ -184,69 +184,6 @@ const struct node_kind node_resource = {
     .lookup = resource_lookup,
     .list = resource_list_names,
     .stale = resource_stale,
-};
-
-/* projects/<p>/{id,path} ----------------------------------------------------
- */
-
-static int res_attr_load(struct nreq *q, struct node *n)
-{
-	int r;
-
-	if (n->ino.sub >= RESOURCE_NATTR)
-		return -ENOENT;
-	r = resource_get(q->p->st, n->ino.id, &n->res);
-	n->obj = access_of(ACCESS_RESOURCE_ATTR, (int)n->ino.sub, -1);
-	return r;
-}
-
-static void res_attr_stat(struct nreq *q, const struct node *n,
-			  struct node_attr *out)
-{
-	char buf[PFS_NAME_MAX + 2];
-	int64_t mtime;
-	size_t len =
-	    resource_render(&n->res, n->ino.sub, buf, sizeof(buf), &mtime);
-
-	node_fill(q, n, out, len, 1, mtime);
-}
-
-static ssize_t res_attr_read(struct nreq *q, struct node *n, char *buf,
-			     size_t size, off_t off)
-{
-	char val[PFS_NAME_MAX + 2];
-	int64_t mtime;
-	size_t len =
-	    resource_render(&n->res, n->ino.sub, val, sizeof(val), &mtime);
-
-	(void)q;
-	return node_slice(val, len, buf, size, off);
-}
-
-static int res_attr_write(struct nreq *q, struct node *n, const char *buf,
-			  size_t size)
-{
-	return resource_write(q->p->st, &q->a, n->ino.id, n->ino.sub, buf,
-			      size);
-}
-
-static void res_attr_stale(const struct store_change *ch, ino_inval_fn *inval,
-			   void *ctx)
-{
-	if (ch->kind != STORE_CH_RESOURCE)
-		return;
-	for (unsigned a = 0; a < RESOURCE_NATTR; a++)
-		inval(ctx, (struct ino){INO_RESOURCE_ATTR, a, ch->user_id});
-}
-
-const struct node_kind node_resource_attr = {
-    .name = "resource attribute",
-    .flags = NODE_REG | NODE_PAGES | NODE_GEN,
-    .load = res_attr_load,
-    .stat = res_attr_stat,
-    .read = res_attr_read,
-    .write = res_attr_write,
-    .stale = res_attr_stale,
 };
 
 /* projects/<p>/tokens/ ------------------------------------------------------

@@ -23,20 +23,6 @@ static const struct {
 };
 #define NENTRIES ((int)(sizeof(entries) / sizeof(entries[0])))
 
-static int root_load(struct nreq *q, struct node *n)
-{
-	(void)q;
-	n->obj = access_of(ACCESS_PUBLIC_DIR, 0, -1);
-	return 0;
-}
-
-static void root_stat(struct nreq *q, const struct node *n,
-		      struct node_attr *out)
-{
-	/* users, projects, groups, expiring, auth */
-	node_fill(q, n, out, 0, 7, q->p->started);
-}
-
 static int root_lookup(struct nreq *q, const struct node *dir, const char *name,
 		       struct node *child)
 {
@@ -63,8 +49,8 @@ static int root_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
 const struct node_kind node_root = {
     .name = "root",
     .flags = NODE_DIR | NODE_LIST_CACHE,
-    .load = root_load,
-    .stat = root_stat,
+    .access = ACCESS_PUBLIC_DIR,
+    .nlink = 7, /* users, projects, groups, expiring, auth */
     .lookup = root_lookup,
     .list = root_list,
 };

@@ -100,19 +100,6 @@ const struct node_kind node_token_rel = {
 
 /* rotate: write a secret, read its successor's on the same open file ------ */
 
-static int self_load(struct nreq *q, struct node *n)
-{
-	(void)q;
-	n->obj = access_of(ACCESS_SELF_ROTATE, 0, -1);
-	return 0;
-}
-
-static void self_stat(struct nreq *q, const struct node *n,
-		      struct node_attr *out)
-{
-	node_fill(q, n, out, 0, 1, q->p->started);
-}
-
 /* Read and write: a write-only open would rotate the token and lose the
  * successor's secret with it. */
 static int self_open(struct nreq *q, struct node *n, struct fuse_file_info *fi)
@@ -189,8 +176,7 @@ static ssize_t self_read(struct nreq *q, struct node *n, char *buf, size_t size,
 const struct node_kind node_self_rotate = {
     .name = "rotate",
     .flags = NODE_REG | NODE_SECRET_IO,
-    .load = self_load,
-    .stat = self_stat,
+    .access = ACCESS_SELF_ROTATE,
     .open = self_open,
     .read = self_read,
     .write = self_write,

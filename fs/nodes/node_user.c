@@ -1,17 +1,11 @@
-/* node_user.c - users/, a user's directory and its attributes. */
+/* node_user.c - users/ and a user's directory (its value files:
+ * node_value.c). */
 #include <errno.h>
 #include <string.h>
 
 #include "node.h"
 
 /* users/ ----------------------------------------------------------------- */
-
-static int users_load(struct nreq *q, struct node *n)
-{
-	(void)q;
-	n->obj = access_of(ACCESS_USERS, 0, -1);
-	return 0;
-}
 
 /* The one stat that queries: st_nlink counts the users, and a lookup below
  * users/ should not pay for that count. */
@@ -100,7 +94,7 @@ static void users_stale(const struct store_change *ch, ino_inval_fn *inval,
 const struct node_kind node_users = {
     .name = "users",
     .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
-    .load = users_load,
+    .access = ACCESS_USERS,
     .stat = users_stat,
     .lookup = users_lookup,
     .list = users_list,
@@ -128,16 +122,22 @@ static void user_stat(struct nreq *q, const struct node *n,
 	/* the name stays until cache.c takes it back (inval_name) */
 }
 
-/* The names in a user's directory: its attributes, then tokens/ and
- * tokens.json. */
+/* The names in a user's directory: its values (user_attrs), then tokens/
+ * and tokens.json. */
 #define USER_NNAMES (USER_NATTR + 2)
-static const char *const user_names[USER_NNAMES] = {
-    "id", "blocked", "uid", "kind", "tokens", "tokens.json"};
+
+static const char *user_name_at(const void *ctx, int i)
+{
+	static const char *const dirs[] = {"tokens", "tokens.json"};
+
+	(void)ctx;
+	return i < USER_NATTR ? user_attrs[i].name : dirs[i - USER_NATTR];
+}
 
 static int user_lookup(struct nreq *q, const struct node *dir, const char *name,
 		       struct node *child)
 {
-	int i = node_index_of(user_names, USER_NNAMES, name);
+	int i = node_name_index(user_name_at, NULL, USER_NNAMES, name);
 
 	(void)q;
 	if (i < 0)
@@ -161,7 +161,7 @@ static int user_lookup(struct nreq *q, const struct node *dir, const char *name,
 static int user_list_names(struct nreq *q, const struct node *dir,
 			   struct dirbuf *d, off_t off)
 {
-	return node_list_fixed(q, dir, user_names, USER_NNAMES, d, off);
+	return node_list_names(q, dir, user_name_at, NULL, USER_NNAMES, d, off);
 }
 
 /* blocked changes every token's active, uid every owner and mode: cache.c
@@ -181,65 +181,4 @@ const struct node_kind node_user = {
     .lookup = user_lookup,
     .list = user_list_names,
     .stale = user_stale,
-};
-
-/* users/<u>/<attr> ------------------------------------------------------- */
-
-static int user_attr_load(struct nreq *q, struct node *n)
-{
-	int r;
-
-	if (n->ino.sub >= USER_NATTR)
-		return -ENOENT;
-	r = user_get(q->p->st, n->ino.id, &n->user);
-	n->obj = access_of(ACCESS_USER_ATTR, (int)n->ino.sub, n->user.uid);
-	return r;
-}
-
-static void user_attr_stat(struct nreq *q, const struct node *n,
-			   struct node_attr *out)
-{
-	char buf[32];
-	int64_t mtime;
-	size_t len =
-	    user_render(&n->user, n->ino.sub, buf, sizeof(buf), &mtime);
-
-	node_fill(q, n, out, len, 1, mtime);
-}
-
-static ssize_t user_attr_read(struct nreq *q, struct node *n, char *buf,
-			      size_t size, off_t off)
-{
-	char val[32];
-	int64_t mtime;
-	size_t len =
-	    user_render(&n->user, n->ino.sub, val, sizeof(val), &mtime);
-
-	(void)q;
-	return node_slice(val, len, buf, size, off);
-}
-
-static int user_attr_write(struct nreq *q, struct node *n, const char *buf,
-			   size_t size)
-{
-	return user_write(q->p->st, &q->a, n->ino.id, n->ino.sub, buf, size);
-}
-
-static void user_attr_stale(const struct store_change *ch, ino_inval_fn *inval,
-			    void *ctx)
-{
-	if (ch->kind != STORE_CH_USER)
-		return;
-	for (unsigned a = 0; a < USER_NATTR; a++)
-		inval(ctx, (struct ino){INO_USER_ATTR, a, ch->user_id});
-}
-
-const struct node_kind node_user_attr = {
-    .name = "user attribute",
-    .flags = NODE_REG | NODE_PAGES | NODE_GEN,
-    .load = user_attr_load,
-    .stat = user_attr_stat,
-    .read = user_attr_read,
-    .write = user_attr_write,
-    .stale = user_attr_stale,
 };

@@ -84,7 +84,7 @@ static void reply_entry(struct nreq *q, const char *op, struct node *n)
 	struct fuse_entry_param e;
 	struct node_attr at;
 
-	k->stat(q, n, &at);
+	node_stat(q, n, &at);
 	q->what = k->name;
 	q->id = n->ino.id;
 	memset(&e, 0, sizeof(e));
@@ -142,7 +142,7 @@ static void reply_attr(struct nreq *q, const char *op, struct node *n)
 {
 	struct node_attr at;
 
-	node_kind_of(n->ino)->stat(q, n, &at);
+	node_stat(q, n, &at);
 	q->what = node_kind_of(n->ino)->name;
 	q->id = n->ino.id;
 	q_done(q, op);
@@ -364,7 +364,7 @@ static void open_default(struct nreq *q, struct node *n,
 
 	fi->direct_io = 1;
 	if ((k->flags & NODE_PAGES) && (fi->flags & O_ACCMODE) == O_RDONLY) {
-		k->stat(q, n, &at);
+		node_stat(q, n, &at);
 		if (at.ttl == CACHE_S) {
 			fi->direct_io = 0;
 			fi->keep_cache = 1;
@@ -486,7 +486,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		return reply_err(&q, "OPENDIR", r);
 	/* A listing the same for every reader is kept by the kernel until
 	 * cache.c takes it back. */
-	k->stat(&q, &n, &at);
+	node_stat(&q, &n, &at);
 	if ((k->flags & NODE_LIST_CACHE) && at.ttl == CACHE_S) {
 		fi->cache_readdir = 1;
 		fi->keep_cache = 1;

@@ -4,6 +4,7 @@
 #ifndef PATFS_RESOURCE_H
 #define PATFS_RESOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,7 +15,6 @@
 struct store;
 
 enum resource_attr { RESOURCE_ID, RESOURCE_PATH, RESOURCE_NATTR };
-extern const char *const resource_attr_names[RESOURCE_NATTR];
 
 struct resource_info {
 	int64_t id;
@@ -25,6 +25,16 @@ struct resource_info {
 	int64_t created_at;
 	int64_t ntokens; /* tokens ever minted for it */
 };
+
+/* A project's or group's value files (projects/<p>/<attr>), as user.h's
+ * user_attrs: only path is written (resource_write). */
+struct resource_attr_def {
+	const char *name;
+	bool writable;
+	size_t (*render)(const struct resource_info *r, char *buf, size_t size,
+			 int64_t *mtime);
+};
+extern const struct resource_attr_def resource_attrs[RESOURCE_NATTR];
 
 /* Lookups of a project or group that has not been removed: 0, -ENOENT or
  * another -errno. */
@@ -53,9 +63,6 @@ int resource_remove(struct store *st, const struct pfs_actor *a, int64_t id);
  * single slashes, none "." or "..". 0, -EINVAL, -EPERM. */
 int resource_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		   enum resource_attr attr, const char *val, size_t len);
-
-size_t resource_render(const struct resource_info *r, enum resource_attr attr,
-		       char *buf, size_t size, int64_t *mtime);
 
 /* Mints a token of project or group id named name: creates its bot
  * (<kind>_<id>_bot_<8 hex>, kind project_bot or group_bot) and the token,

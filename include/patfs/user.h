@@ -2,6 +2,7 @@
 #ifndef PATFS_USER_H
 #define PATFS_USER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,8 +10,6 @@
 #include "patfs/policy.h"
 
 struct store;
-
-extern const char *const user_attr_names[USER_NATTR];
 
 struct user_info {
 	int64_t id;
@@ -25,6 +24,23 @@ struct user_info {
 	int64_t kind_at;     /* last change of kind, or creation */
 	int64_t resource_id; /* a bot's project or group, or 0 */
 };
+
+/* How many bytes a value file of a user or a project or group holds, at
+ * most, with its NUL. */
+#define OWNER_RENDER_MAX (PFS_NAME_MAX + 2)
+
+/* A user's value files (users/<u>/<attr>), one row each in enum user_attr's
+ * order (owner_attr.c): the name; whether administrators may write it
+ * (user_write; access.c reads it); and how it renders, NUL-terminated in
+ * buf of size (OWNER_RENDER_MAX) bytes: its length, with *mtime when the
+ * value last changed. */
+struct user_attr_def {
+	const char *name;
+	bool writable;
+	size_t (*render)(const struct user_info *u, char *buf, size_t size,
+			 int64_t *mtime);
+};
+extern const struct user_attr_def user_attrs[USER_NATTR];
 
 /* Lookups: 0, -ENOENT, or another -errno; *out is filled only on success. */
 int user_get(struct store *st, int64_t id, struct user_info *out);
@@ -45,11 +61,6 @@ int user_remove(struct store *st, const struct pfs_actor *a, int64_t id);
  * no token and is no bot (else EPERM). */
 int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	       enum user_attr attr, const char *val, size_t len);
-
-/* Renders attr as its file holds it; returns the length (NUL-terminated in
- * buf, which needs 32 bytes) and sets *mtime to when the value last changed. */
-size_t user_render(const struct user_info *u, enum user_attr attr, char *buf,
-		   size_t size, int64_t *mtime);
 
 /* Calls fn for each user with id > after, in id order, until fn returns
  * nonzero. Returns 0 or -errno. */
