@@ -111,26 +111,17 @@ static void object_of(const struct resource_info *r, char *out, size_t size)
 /* One change to a project or group, as the transactions below take it: who
  * makes it, on which (id) or of which kind, with which name or value; out:
  * the id made. */
-struct res_op {
-	const struct pfs_actor *a;
-	int64_t id;
-	enum resource_kind kind;
-	const char *val;
-	size_t len;
-	int64_t out;
-};
-
 static int create_txn(struct store_conn *c, void *ctx)
 {
-	struct res_op *op = ctx;
-	struct resource_info r = {.kind = op->kind};
+	struct store_edit *op = ctx;
+	struct resource_info r = {.kind = (enum resource_kind)op->attr};
 	char object[PFS_NAME_MAX + 16];
 	struct store_stmt *s = store_sql(c, SQL_RES_INSERT);
 	int rc;
 
 	if (!s)
 		return -EIO;
-	store_bind_int(s, 1, (int)op->kind);
+	store_bind_int(s, 1, op->attr);
 	store_bind_text(s, 2, op->val, op->len);
 	store_bind_int(s, 3, store_now());
 	rc = store_exec(c, s);
@@ -140,11 +131,11 @@ static int create_txn(struct store_conn *c, void *ctx)
 	snprintf(r.name, sizeof(r.name), "%.*s", (int)op->len, op->val);
 	object_of(&r, object, sizeof(object));
 	rc = audit_add(c, op->a,
-		       op->kind == RESOURCE_GROUP ? "group_create"
+		       op->attr == RESOURCE_GROUP ? "group_create"
 						  : "project_create",
 		       object, NULL, NULL, NULL);
 	if (!rc)
-		store_record(c, STORE_CH_RESOURCES, op->out, 0, op->kind);
+		store_record(c, STORE_CH_RESOURCES, op->out, 0, op->attr);
 	return rc;
 }
 
@@ -152,7 +143,8 @@ int resource_create(struct store *st, const struct pfs_actor *a,
 		    enum resource_kind kind, const char *name, size_t len,
 		    int64_t *id)
 {
-	struct res_op op = {.a = a, .kind = kind, .val = name, .len = len};
+	struct store_edit op = {
+	    .a = a, .attr = (int)kind, .val = name, .len = len};
 	int rc = access_check(a, &dirs, ACCESS_W);
 
 	if (!rc)
@@ -192,7 +184,7 @@ int resource_find_active(struct store *st, int64_t id, const char *name,
 
 static int remove_txn(struct store_conn *c, void *ctx)
 {
-	const struct res_op *op = ctx;
+	const struct store_edit *op = ctx;
 	char object[PFS_NAME_MAX + 16];
 	struct resource_info r;
 	struct store_stmt *s;
@@ -226,7 +218,7 @@ static int remove_txn(struct store_conn *c, void *ctx)
 
 int resource_remove(struct store *st, const struct pfs_actor *a, int64_t id)
 {
-	struct res_op op = {.a = a, .id = id};
+	struct store_edit op = {.a = a, .id = id};
 	int rc = access_check(a, &dirs, ACCESS_W);
 
 	return rc ? rc : store_txn(st, remove_txn, &op);
@@ -260,7 +252,7 @@ static int check_path(const char *p, size_t len)
 
 static int write_txn(struct store_conn *c, void *ctx)
 {
-	const struct res_op *op = ctx;
+	const struct store_edit *op = ctx;
 	char object[PFS_NAME_MAX + 16], old[PFS_NAME_MAX + 1];
 	struct resource_info r;
 	struct store_stmt *s;
@@ -294,7 +286,7 @@ int resource_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		   enum resource_attr attr, const char *val, size_t len)
 {
 	struct access_obj obj = access_of(ACCESS_RESOURCE_ATTR, (int)attr, -1);
-	struct res_op op = {.a = a, .id = id, .val = val};
+	struct store_edit op = {.a = a, .id = id, .val = val};
 	int rc = (unsigned)attr < RESOURCE_NATTR
 		     ? access_check(a, &obj, ACCESS_W)
 		     : -ENOENT;
@@ -353,7 +345,7 @@ static int count_token(struct store_conn *c, int64_t id)
 
 static int mint_txn(struct store_conn *c, void *ctx)
 {
-	struct res_op *op = ctx;
+	struct store_edit *op = ctx;
 	char bot[PFS_NAME_MAX + 1], object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
 	int64_t now = store_now(), bot_id, tid, day;
 	struct resource_info r;
@@ -388,7 +380,7 @@ int resource_mint(struct store *st, const struct pfs_actor *a, int64_t id,
 		  const char *name, size_t len, int64_t *token_id)
 {
 	struct access_obj obj = access_of(ACCESS_RESOURCE_TOKENS, 0, -1);
-	struct res_op op = {.a = a, .id = id, .val = name, .len = len};
+	struct store_edit op = {.a = a, .id = id, .val = name, .len = len};
 	int rc = access_check(a, &obj, ACCESS_W);
 
 	if (!rc)

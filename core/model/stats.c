@@ -48,11 +48,7 @@ int stats_tokens(struct store *st, int64_t now, struct stats_tokens *out)
 
 int stats_audit_top(struct store *st, int64_t *id)
 {
-	struct store_conn *c = store_conn(st);
-	struct store_stmt *s = c ? store_sql(c, SQL_STATS_AUDIT_TOP) : NULL;
-
-	*id = 0;
-	return s ? store_one_count(c, s, id) : -EIO;
+	return store_count(st, SQL_STATS_AUDIT_TOP, id);
 }
 
 int stats_actions_since(struct store *st, int64_t id,

@@ -179,43 +179,33 @@ int token_insert(struct store_conn *c, int64_t user_id, const char *name,
 	return store_exec(c, s);
 }
 
-/* A mint, as its transaction takes it; out: the new token's id. */
-struct mint {
-	const struct pfs_actor *a;
-	int64_t user_id;
-	const char *name;
-	size_t len;
-	int64_t out;
-};
-
 static int mint_txn(struct store_conn *c, void *ctx)
 {
-	struct mint *m = ctx;
-	struct token_info t = {0}; /* the owner only: a personal token */
+	struct store_edit *m = ctx; /* id: the owner; val: the name */
+	struct token_info t = {0};  /* the owner only: a personal token */
 	char object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
 	int64_t day = -1, other;
 	struct access_obj obj;
-	int r = token_owner_of(c, m->user_id, &t);
+	int r = token_owner_of(c, m->id, &t);
 
 	obj = access_of(ACCESS_TOKENS, 0, r ? -1 : t.user_uid);
 	if (!r)
 		r = access_check(m->a, &obj, ACCESS_W);
 	if (!r) {
-		r = token_find_active_in(c, m->user_id, m->name, m->len,
-					 &other);
+		r = token_find_active_in(c, m->id, m->val, m->len, &other);
 		r = r == 0 ? -EEXIST : r == -ENOENT ? 0 : r;
 	}
 	if (!r)
-		r = token_insert(c, m->user_id, m->name, m->len, 0, store_now(),
+		r = token_insert(c, m->id, m->val, m->len, 0, store_now(),
 				 &t.id, &day);
 	if (r)
 		return r;
 	token_object(&t, object);
-	snprintf(nm, sizeof(nm), "%.*s", (int)m->len, m->name);
+	snprintf(nm, sizeof(nm), "%.*s", (int)m->len, m->val);
 	r = audit_add(c, m->a, "token_create", object, NULL, nm, NULL);
 	if (r)
 		return r;
-	store_record(c, STORE_CH_TOKENS, m->user_id, t.id, 0);
+	store_record(c, STORE_CH_TOKENS, m->id, t.id, 0);
 	m->out = t.id;
 	return 0;
 }
@@ -223,7 +213,7 @@ static int mint_txn(struct store_conn *c, void *ctx)
 int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 	       const char *name, size_t len, int64_t *id)
 {
-	struct mint m = {a, user_id, name, len, 0};
+	struct store_edit m = {a, user_id, 0, name, len, 0};
 	int r = policy_check_token_name(name, len);
 
 	if (!r)

@@ -72,18 +72,9 @@ static int write_in(struct store_conn *c, const struct pfs_actor *a,
 	return r;
 }
 
-/* A write of val to attr of token id by a, as token_write's body. */
-struct attr_write {
-	const struct pfs_actor *a;
-	int64_t id;
-	enum token_attr attr;
-	const char *val;
-	size_t len;
-};
-
 static int write_txn(struct store_conn *c, void *ctx)
 {
-	const struct attr_write *w = ctx;
+	const struct store_edit *w = ctx;
 	struct access_obj obj;
 	struct token_info t;
 	int r = token_get_in(c, w->id, &t);
@@ -91,13 +82,15 @@ static int write_txn(struct store_conn *c, void *ctx)
 	obj = access_of_token(&t, (int)w->attr);
 	if (!r)
 		r = access_check(w->a, &obj, ACCESS_W);
-	return r ? r : write_in(c, w->a, &t, w->attr, w->val, w->len);
+	return r ? r
+		 : write_in(c, w->a, &t, (enum token_attr)w->attr, w->val,
+			    w->len);
 }
 
 int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		enum token_attr attr, const char *val, size_t len)
 {
-	struct attr_write w = {a, id, attr, val, len};
+	struct store_edit w = {a, id, (int)attr, val, len, 0};
 
 	if ((unsigned)attr >= TOKEN_NATTR)
 		return -EPERM;

@@ -226,17 +226,8 @@ static const struct user_attr_write {
 		   "user_set_kind"},
 };
 
-/* A write of val to attr of user id by a, as user_write's body. */
-struct user_edit {
-	const struct pfs_actor *a;
-	int64_t id;
-	enum user_attr attr;
-	const char *val;
-	size_t len;
-};
-
 /* Sets the value of e's attribute to v: 0 or -errno. */
-static int store_value(struct store_conn *c, const struct user_edit *e,
+static int store_value(struct store_conn *c, const struct store_edit *e,
 		       int64_t v)
 {
 	struct store_stmt *s = store_sql(c, writes[e->attr].sql);
@@ -264,7 +255,7 @@ static void value_of(const struct user_info *u, enum user_attr attr,
 
 static int write_txn(struct store_conn *c, void *ctx)
 {
-	const struct user_edit *e = ctx;
+	const struct store_edit *e = ctx;
 	const struct user_attr_write *w = &writes[e->attr];
 	char object[PFS_NAME_MAX + 8], old[OWNER_RENDER_MAX];
 	char new[OWNER_RENDER_MAX];
@@ -284,13 +275,13 @@ static int write_txn(struct store_conn *c, void *ctx)
 		r = STORE_UNCHANGED;
 	if (r)
 		return r; /* refused, or no change: nothing to audit */
-	value_of(&u, e->attr, old);
+	value_of(&u, (enum user_attr)e->attr, old);
 	r = store_value(c, e, v);
 	if (!r)
 		r = user_get_c(c, e->id, &u);
 	if (r)
 		return r;
-	value_of(&u, e->attr, new);
+	value_of(&u, (enum user_attr)e->attr, new);
 	snprintf(object, sizeof(object), "users/%s", u.name);
 	r = audit_add(c, e->a, v ? w->set : w->unset, object, old, new, NULL);
 	if (!r)
@@ -301,7 +292,7 @@ static int write_txn(struct store_conn *c, void *ctx)
 int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	       enum user_attr attr, const char *val, size_t len)
 {
-	struct user_edit e = {a, id, attr, val, len};
+	struct store_edit e = {a, id, (int)attr, val, len, 0};
 
 	if ((unsigned)attr >= USER_NATTR)
 		return -ENOENT;
@@ -329,9 +320,5 @@ int user_list(struct store *st, int64_t after, user_list_fn *fn, void *ctx)
 
 int user_count(struct store *st, int64_t *n)
 {
-	struct store_conn *c = store_conn(st);
-	struct store_stmt *s = c ? store_sql(c, SQL_USER_COUNT) : NULL;
-
-	*n = 0;
-	return s ? store_one_count(c, s, n) : -EIO;
+	return store_count(st, SQL_USER_COUNT, n);
 }

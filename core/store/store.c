@@ -158,6 +158,15 @@ int store_one_count(struct store_conn *c, struct store_stmt *s, int64_t *out)
 	return r == -ENOENT ? 0 : r;
 }
 
+int store_count(struct store *st, enum store_sql id, int64_t *out)
+{
+	struct store_conn *c = store_conn(st);
+	struct store_stmt *s = c ? store_sql(c, id) : NULL;
+
+	*out = 0;
+	return s ? store_one_count(c, s, out) : -EIO;
+}
+
 int store_begin(struct store_conn *c)
 {
 	c->nchanges = 0;

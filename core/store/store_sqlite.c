@@ -323,23 +323,22 @@ static int lite_open(struct store *st, char *err, size_t errlen)
 	char path[4096];
 	off_t db = store_sqlite_file_size(cfg->store_path);
 	off_t pepper = store_sqlite_file_size(cfg->pepper_file);
+	const char *why = NULL, *fix = NULL;
 
 	if (db < 0 || pepper < 0)
 		return 0; /* the opens that follow say why */
 	if (db == 0 && pepper > 0 && !cfg->store_init) {
-		snprintf(err, errlen,
-			 "store %s is missing or empty but its pepper %s "
-			 "exists: restore the store from a backup, or start "
-			 "with --init to begin a new, empty store",
-			 cfg->store_path, cfg->pepper_file);
-		return -ENOENT;
+		why = "is missing or empty but its pepper";
+		fix = "exists: restore the store from a backup, or start with "
+		      "--init to begin a new, empty store";
+	} else if (db > 0 && pepper == 0 && access(cfg->pepper_file, F_OK)) {
+		why = "has data but its pepper";
+		fix = "is missing: restore the pepper from its backup (a new "
+		      "one would fail every secret)";
 	}
-	if (db > 0 && pepper == 0 && access(cfg->pepper_file, F_OK) != 0) {
-		snprintf(err, errlen,
-			 "store %s has data but its pepper %s is missing: "
-			 "restore the pepper from its backup (a new one would "
-			 "fail every secret)",
-			 cfg->store_path, cfg->pepper_file);
+	if (why) {
+		snprintf(err, errlen, "store %s %s %s %s", cfg->store_path, why,
+			 cfg->pepper_file, fix);
 		return -ENOENT;
 	}
 	for (int i = 0; db == 0 && i < 2; i++) {

@@ -192,6 +192,9 @@ int store_one_int(struct store_conn *c, struct store_stmt *s, int64_t *out);
 /* The same, where no row is no error (*out is left as it was): 0 or
  * -errno. */
 int store_one_count(struct store_conn *c, struct store_stmt *s, int64_t *out);
+/* The one integer of statement id (no parameters) on this thread's
+ * connection into *out, 0 when there is no row: 0 or -errno. */
+int store_count(struct store *st, enum store_sql id, int64_t *out);
 
 /* The body of a write transaction: 0 to commit, STORE_UNCHANGED to end it
  * with nothing to change (rolled back, and the caller told 0), or -errno
@@ -199,6 +202,18 @@ int store_one_count(struct store_conn *c, struct store_stmt *s, int64_t *out);
  * (store_record_change) on c. */
 #define STORE_UNCHANGED 1
 typedef int store_txn_fn(struct store_conn *c, void *ctx);
+
+/* What most bodies are handed as ctx: actor a writes the len bytes at val
+ * to attribute attr of object id (a token, a user, a project or group), or
+ * makes one named val under id (of kind attr), its new id into out. */
+struct store_edit {
+	const struct pfs_actor *a;
+	int64_t id;
+	int attr;
+	const char *val;
+	size_t len;
+	int64_t out;
+};
 
 /* Runs fn in one write transaction on this thread's connection: begins,
  * calls fn(c, ctx), commits when it returns 0 (the commit records and tells
