@@ -346,33 +346,28 @@ static int count_token(struct store_conn *c, int64_t id)
 static int mint_txn(struct store_conn *c, void *ctx)
 {
 	struct store_edit *op = ctx;
-	char bot[PFS_NAME_MAX + 1], object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
-	int64_t now = store_now(), bot_id, tid, day;
+	char bot[PFS_NAME_MAX + 1];
+	struct token_info t = {0};
 	struct resource_info r;
+	int64_t other;
 	int rc = get_in(c, op->id, &r);
+	int found = rc ? rc : active_in(c, op->id, op->val, op->len, &other);
 
-	if (!rc) {
-		rc = active_in(c, op->id, op->val, op->len, &tid);
-		rc = rc == 0 ? -EEXIST : rc == -ENOENT ? 0 : rc;
-	}
-	if (!rc)
-		rc = create_bot(c, op->a, &r, now, &bot_id, bot);
-	if (!rc)
-		rc = token_insert(c, bot_id, op->val, op->len,
-				  ACCESS_LEVEL_DEFAULT, now, &tid, &day);
+	if (!rc && found == -ENOENT) /* the name is free: its bot first */
+		rc = create_bot(c, op->a, &r, store_now(), &t.user_id, bot);
+	if (rc)
+		return rc;
+	t.resource_id = r.id;
+	t.resource_kind = r.kind;
+	snprintf(t.resource_name, sizeof(t.resource_name), "%s", r.name);
+	rc = token_create_in(c, op->a, &t, found, op->val, op->len,
+			     ACCESS_LEVEL_DEFAULT);
 	if (!rc)
 		rc = count_token(c, op->id);
 	if (rc)
 		return rc;
-	snprintf(object, sizeof(object), "%s/%s/tokens/%" PRId64,
-		 policy_resource_dir_names[r.kind], r.name, tid);
-	snprintf(nm, sizeof(nm), "%.*s", (int)op->len, op->val);
-	rc = audit_add(c, op->a, "token_create", object, NULL, nm, NULL);
-	if (rc)
-		return rc;
-	store_record(c, STORE_CH_TOKENS, bot_id, tid, 0);
 	store_record(c, STORE_CH_RESOURCE, op->id, 0, 0);
-	op->out = tid;
+	op->out = t.id;
 	return 0;
 }
 

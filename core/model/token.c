@@ -179,35 +179,46 @@ int token_insert(struct store_conn *c, int64_t user_id, const char *name,
 	return store_exec(c, s);
 }
 
+int token_create_in(struct store_conn *c, const struct pfs_actor *a,
+		    struct token_info *t, int found, const char *name,
+		    size_t len, int level)
+{
+	char object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
+	int64_t day;
+	int r = found == 0 ? -EEXIST : found == -ENOENT ? 0 : found;
+
+	if (!r)
+		r = token_insert(c, t->user_id, name, len, level, store_now(),
+				 &t->id, &day);
+	if (r)
+		return r;
+	token_object(t, object);
+	snprintf(nm, sizeof(nm), "%.*s", (int)len, name);
+	r = audit_add(c, a, "token_create", object, NULL, nm, NULL);
+	if (!r)
+		store_record(c, STORE_CH_TOKENS, t->user_id, t->id, 0);
+	return r;
+}
+
 static int mint_txn(struct store_conn *c, void *ctx)
 {
 	struct store_edit *m = ctx; /* id: the owner; val: the name */
 	struct token_info t = {0};  /* the owner only: a personal token */
-	char object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
-	int64_t day = -1, other;
 	struct access_obj obj;
+	int64_t other;
 	int r = token_owner_of(c, m->id, &t);
 
 	obj = access_of(ACCESS_TOKENS, 0, r ? -1 : t.user_uid);
 	if (!r)
 		r = access_check(m->a, &obj, ACCESS_W);
-	if (!r) {
-		r = token_find_active_in(c, m->id, m->val, m->len, &other);
-		r = r == 0 ? -EEXIST : r == -ENOENT ? 0 : r;
-	}
 	if (!r)
-		r = token_insert(c, m->id, m->val, m->len, 0, store_now(),
-				 &t.id, &day);
-	if (r)
-		return r;
-	token_object(&t, object);
-	snprintf(nm, sizeof(nm), "%.*s", (int)m->len, m->val);
-	r = audit_add(c, m->a, "token_create", object, NULL, nm, NULL);
-	if (r)
-		return r;
-	store_record(c, STORE_CH_TOKENS, m->id, t.id, 0);
-	m->out = t.id;
-	return 0;
+		r = token_create_in(
+		    c, m->a, &t,
+		    token_find_active_in(c, m->id, m->val, m->len, &other),
+		    m->val, m->len, 0);
+	if (!r)
+		m->out = t.id;
+	return r;
 }
 
 int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,

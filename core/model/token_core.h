@@ -36,6 +36,17 @@ int token_find_active_in(struct store_conn *c, int64_t user_id,
 int token_insert(struct store_conn *c, int64_t user_id, const char *name,
 		 size_t len, int level, int64_t now, int64_t *id, int64_t *day);
 
+/* A mint's protocol, in c's transaction, for personal, project and group
+ * tokens alike: found is the lookup of an active token of the same name
+ * where names must be unique (0: there is one, EEXIST; -ENOENT: free; or
+ * -errno). Inserts a token named name of access level level (0: none) held
+ * by t->user_id, audits token_create on its place (t holds its owner's
+ * fields, and its project's or group's, for token_object) and records it:
+ * 0 with t->id, or -errno. */
+int token_create_in(struct store_conn *c, const struct pfs_actor *a,
+		    struct token_info *t, int found, const char *name,
+		    size_t len, int level);
+
 /* Fills the owner fields of t (user_id, user_name, user_uid) from user
  * user_id, inside the open transaction: 0, -ENOENT or another -errno. */
 int token_owner_of(struct store_conn *c, int64_t user_id, struct token_info *t);
