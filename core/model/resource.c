@@ -31,20 +31,9 @@ static void resource_row(struct store_stmt *s, void *out)
 	r->ntokens = store_col_int(s, 6);
 }
 
-static int resource_one(struct store_conn *c, struct store_stmt *s,
-			struct resource_info *out)
-{
-	return store_one(c, s, resource_row, out);
-}
-
 static int get_in(struct store_conn *c, int64_t id, struct resource_info *out)
 {
-	struct store_stmt *s = store_sql(c, SQL_RES_GET);
-
-	if (!s)
-		return -EIO;
-	store_bind_int(s, 1, id);
-	return resource_one(c, s, out);
+	return store_one_id(c, SQL_RES_GET, id, resource_row, out);
 }
 
 int resource_get(struct store *st, int64_t id, struct resource_info *out)
@@ -66,7 +55,7 @@ int resource_find(struct store *st, enum resource_kind kind, const char *name,
 		return -ENOENT;
 	store_bind_int(s, 1, (int)kind);
 	store_bind_text(s, 2, name, len);
-	return resource_one(c, s, out);
+	return store_one(c, s, resource_row, out);
 }
 
 int resource_list(struct store *st, enum resource_kind kind, int64_t after,

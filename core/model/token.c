@@ -82,12 +82,7 @@ void token_row(struct store_stmt *s, void *out)
 
 int token_get_in(struct store_conn *c, int64_t id, struct token_info *out)
 {
-	struct store_stmt *s = store_sql(c, SQL_TOKEN_GET);
-
-	if (!s)
-		return -EIO;
-	store_bind_int(s, 1, id);
-	return store_one(c, s, token_row, out);
+	return store_one_id(c, SQL_TOKEN_GET, id, token_row, out);
 }
 
 int token_get(struct store *st, int64_t id, struct token_info *out)
@@ -138,13 +133,8 @@ static void owner_row(struct store_stmt *s, void *out)
  * the open transaction: 0, -ENOENT or another -errno. */
 int token_owner_of(struct store_conn *c, int64_t user_id, struct token_info *t)
 {
-	struct store_stmt *s = store_sql(c, SQL_USER_GET);
-
-	if (!s)
-		return -EIO;
-	store_bind_int(s, 1, user_id);
 	t->user_id = user_id;
-	return store_one(c, s, owner_row, t);
+	return store_one_id(c, SQL_USER_GET, user_id, owner_row, t);
 }
 
 int token_insert(struct store_conn *c, int64_t user_id, const char *name,

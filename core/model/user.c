@@ -34,21 +34,9 @@ static void user_row(struct store_stmt *s, void *out)
 	u->resource_id = store_col_null(s, 10) ? 0 : store_col_int(s, 10);
 }
 
-/* Runs a one-row user query bound by bind; 0, -ENOENT or -errno. */
-static int user_one(struct store_conn *c, struct store_stmt *s,
-		    struct user_info *out)
-{
-	return store_one(c, s, user_row, out);
-}
-
 static int user_get_c(struct store_conn *c, int64_t id, struct user_info *out)
 {
-	struct store_stmt *s = store_sql(c, SQL_USER_GET);
-
-	if (!s)
-		return -EIO;
-	store_bind_int(s, 1, id);
-	return user_one(c, s, out);
+	return store_one_id(c, SQL_USER_GET, id, user_row, out);
 }
 
 int user_get(struct store *st, int64_t id, struct user_info *out)
@@ -69,7 +57,7 @@ int user_find(struct store *st, const char *name, size_t len,
 	if (len > PFS_NAME_MAX)
 		return -ENOENT;
 	store_bind_text(s, 1, name, len);
-	return user_one(c, s, out);
+	return store_one(c, s, user_row, out);
 }
 
 /* A user made or removed, as the transactions below take it: who, which

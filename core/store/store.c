@@ -158,6 +158,17 @@ int store_one_count(struct store_conn *c, struct store_stmt *s, int64_t *out)
 	return r == -ENOENT ? 0 : r;
 }
 
+int store_one_id(struct store_conn *c, enum store_sql sql, int64_t id,
+		 store_row_fn *row, void *out)
+{
+	struct store_stmt *s = store_sql(c, sql);
+
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, id);
+	return store_one(c, s, row, out);
+}
+
 int store_count(struct store *st, enum store_sql id, int64_t *out)
 {
 	struct store_conn *c = store_conn(st);

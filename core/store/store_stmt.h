@@ -187,6 +187,9 @@ int64_t store_changed(struct store_conn *c);
 typedef void store_row_fn(struct store_stmt *s, void *out);
 int store_one(struct store_conn *c, struct store_stmt *s, store_row_fn *row,
 	      void *out);
+/* The same, of statement sql bound with ?1 id, on c. */
+int store_one_id(struct store_conn *c, enum store_sql sql, int64_t id,
+		 store_row_fn *row, void *out);
 /* The same, of a row of one integer column, into *out. */
 int store_one_int(struct store_conn *c, struct store_stmt *s, int64_t *out);
 /* The same, where no row is no error (*out is left as it was): 0 or
