@@ -1,5 +1,7 @@
 /* node.c - the table of kinds, and what every kind shares. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +116,14 @@ bool node_dir_add(struct dirbuf *d, const char *name, const struct node *n,
 		return d->full = true;
 	d->used += used;
 	return false;
+}
+
+int node_add_id(struct node_listing *l, int64_t id, off_t next)
+{
+	char name[24];
+
+	snprintf(name, sizeof(name), "%" PRId64, id);
+	return node_dir_add(l->d, name, &l->child, next);
 }
 
 int node_list_names(struct nreq *q, const struct node *dir,

@@ -171,6 +171,29 @@ bool node_dir_add(struct dirbuf *d, const char *name, const struct node *n,
  * function needs to know). */
 typedef const char *node_name_fn(const void *ctx, int i);
 
+/* A listing of rows in progress, as a store's list function hands it to its
+ * callback: the request, the directory and its reply buffer, the child
+ * being added, and what the kind needs besides (sub: flags of the
+ * children's inodes; now: the time of the listing). */
+struct node_listing {
+	struct nreq *q;
+	const struct node *dir;
+	struct dirbuf *d;
+	struct node child;
+	unsigned sub;
+	int64_t now;
+};
+
+/* Adds l->child, loaded, named by its decimal id, next at offset next. */
+int node_add_id(struct node_listing *l, int64_t id, off_t next);
+
+/* The id a listing from offset off goes on after (offsets are ids +
+ * OFF_FIRST). */
+static inline int64_t node_after(off_t off)
+{
+	return off < OFF_FIRST ? 0 : off - OFF_FIRST;
+}
+
 /* Lists the count names of dir from offset off, each looked up through
  * dir's kind (names that do not resolve for the caller are left out). */
 int node_list_names(struct nreq *q, const struct node *dir,

@@ -114,28 +114,20 @@ static int date_lookup(struct nreq *q, const struct node *dir, const char *name,
 	return r;
 }
 
-struct date_listing {
-	struct dirbuf *d;
-	struct node child;
-};
-
 static int add_link(void *ctx, const struct token_info *t)
 {
-	struct date_listing *l = ctx;
-	char name[24];
+	struct node_listing *l = ctx;
 
 	link_node(&l->child, t, 0);
-	snprintf(name, sizeof(name), "%" PRId64, t->id);
-	return node_dir_add(l->d, name, &l->child, (off_t)(t->id + OFF_FIRST));
+	return node_add_id(l, t->id, (off_t)(t->id + OFF_FIRST));
 }
 
 static int date_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
 		     off_t off)
 {
-	struct date_listing l = {.d = d};
+	struct node_listing l = {.d = d};
 
-	return token_list_expiring(q->p->st, day_of(dir),
-				   off < OFF_FIRST ? 0 : off - OFF_FIRST,
+	return token_list_expiring(q->p->st, day_of(dir), node_after(off),
 				   add_link, &l);
 }
 
@@ -262,31 +254,21 @@ static int window_lookup(struct nreq *q, const struct node *dir,
  * so that a listing in pieces goes on where it stopped. */
 #define ID_BITS 44
 
-struct window_listing {
-	const struct node *dir;
-	struct dirbuf *d;
-	struct node child;
-	int64_t now;
-};
-
 static int add_deep_link(void *ctx, const struct token_info *t)
 {
-	struct window_listing *l = ctx;
-	char name[24];
+	struct node_listing *l = ctx;
 
 	if (!in_window(l->dir, t, l->now))
 		return 0; /* an owner blocked */
 	link_node(&l->child, t, INO_DEEP);
-	snprintf(name, sizeof(name), "%" PRId64, t->id);
-	return node_dir_add(l->d, name, &l->child,
-			    (off_t)(t->expires_day << ID_BITS | t->id) +
-				OFF_FIRST);
+	return node_add_id(
+	    l, t->id, (off_t)(t->expires_day << ID_BITS | t->id) + OFF_FIRST);
 }
 
 static int window_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
 		       off_t off)
 {
-	struct window_listing l = {.dir = dir, .d = d, .now = time(NULL)};
+	struct node_listing l = {.dir = dir, .d = d, .now = time(NULL)};
 	int64_t today = policy_day_of(l.now), day = today, after = INT64_MAX;
 
 	if (off >= OFF_FIRST) {

@@ -41,14 +41,9 @@ static int resources_lookup(struct nreq *q, const struct node *dir,
 	return rc;
 }
 
-struct resources_listing {
-	struct dirbuf *d;
-	struct node child;
-};
-
 static int add_resource(void *ctx, const struct resource_info *r)
 {
-	struct resources_listing *l = ctx;
+	struct node_listing *l = ctx;
 
 	resource_node(&l->child, r);
 	return node_dir_add(l->d, r->name, &l->child,
@@ -58,11 +53,10 @@ static int add_resource(void *ctx, const struct resource_info *r)
 static int resources_list(struct nreq *q, const struct node *dir,
 			  struct dirbuf *d, off_t off)
 {
-	struct resources_listing l = {.d = d};
+	struct node_listing l = {.d = d};
 
 	return resource_list(q->p->st, (enum resource_kind)dir->ino.sub,
-			     off < OFF_FIRST ? 0 : off - OFF_FIRST,
-			     add_resource, &l);
+			     node_after(off), add_resource, &l);
 }
 
 static int resources_mkdir(struct nreq *q, const struct node *dir,

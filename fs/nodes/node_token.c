@@ -128,33 +128,23 @@ int node_tokens_lookup(struct nreq *q, enum node_owner which, int64_t owner,
 	return r;
 }
 
-struct tokens_listing {
-	struct nreq *q;
-	struct dirbuf *d;
-	unsigned via;
-	struct node child;
-};
-
 static int add_token(void *ctx, const struct token_info *t)
 {
-	struct tokens_listing *l = ctx;
-	char name[24];
+	struct node_listing *l = ctx;
 
-	token_node(&l->child, t, INO_TOKEN, l->via);
+	token_node(&l->child, t, INO_TOKEN, l->sub);
 	if (access_see(&l->q->a, &l->child.obj))
 		return 0; /* hidden from this caller */
-	snprintf(name, sizeof(name), "%" PRId64, t->id);
-	return node_dir_add(l->d, name, &l->child, (off_t)(t->id + OFF_FIRST));
+	return node_add_id(l, t->id, (off_t)(t->id + OFF_FIRST));
 }
 
 int node_tokens_list(struct nreq *q, enum node_owner which, int64_t owner,
 		     struct dirbuf *d, off_t off)
 {
-	struct tokens_listing l = {.q = q, .d = d, .via = owners[which].via};
+	struct node_listing l = {.q = q, .d = d, .sub = owners[which].via};
 
-	return owners[which].list(q->p->st, owner,
-				  off < OFF_FIRST ? 0 : off - OFF_FIRST,
-				  add_token, &l);
+	return owners[which].list(q->p->st, owner, node_after(off), add_token,
+				  &l);
 }
 
 /* The new directory is the name, which resolves to the new token. */

@@ -39,14 +39,9 @@ static int users_lookup(struct nreq *q, const struct node *dir,
 	return r;
 }
 
-struct users_listing {
-	struct dirbuf *d;
-	struct node child;
-};
-
 static int add_user(void *ctx, const struct user_info *u)
 {
-	struct users_listing *l = ctx;
+	struct node_listing *l = ctx;
 
 	user_node(&l->child, u);
 	return node_dir_add(l->d, u->name, &l->child,
@@ -56,11 +51,10 @@ static int add_user(void *ctx, const struct user_info *u)
 static int users_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
 		      off_t off)
 {
-	struct users_listing l = {.d = d};
+	struct node_listing l = {.d = d};
 
 	(void)dir;
-	return user_list(q->p->st, off < OFF_FIRST ? 0 : off - OFF_FIRST,
-			 add_user, &l);
+	return user_list(q->p->st, node_after(off), add_user, &l);
 }
 
 static int users_mkdir(struct nreq *q, const struct node *dir, const char *name,
