@@ -138,11 +138,7 @@ int resource_create(struct store *st, const struct pfs_actor *a,
 
 	if (!rc)
 		rc = policy_check_user_name(name, len);
-	if (!rc)
-		rc = store_txn(st, create_txn, &op);
-	if (!rc)
-		*id = op.out;
-	return rc;
+	return store_txn_out(st, rc, create_txn, &op, id);
 }
 
 /* The newest active token of resource id (named name, if not NULL): 0 with
@@ -369,11 +365,7 @@ int resource_mint(struct store *st, const struct pfs_actor *a, int64_t id,
 
 	if (!rc)
 		rc = policy_check_token_name(name, len);
-	if (!rc)
-		rc = store_txn(st, mint_txn, &op);
-	if (!rc)
-		*token_id = op.out;
-	return rc;
+	return store_txn_out(st, rc, mint_txn, &op, token_id);
 }
 
 int resource_list_tokens(struct store *st, int64_t id, int64_t after,

@@ -215,13 +215,8 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 	       const char *name, size_t len, int64_t *id)
 {
 	struct store_edit m = {a, user_id, 0, name, len, 0};
-	int r = policy_check_token_name(name, len);
-
-	if (!r)
-		r = store_txn(st, mint_txn, &m);
-	if (!r)
-		*id = m.out;
-	return r;
+	return store_txn_out(st, policy_check_token_name(name, len), mint_txn,
+			     &m, id);
 }
 
 /* Runs an UPDATE statement id with (?1 id, ?2 value or NULL when v < 0 for

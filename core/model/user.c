@@ -62,53 +62,42 @@ int user_find(struct store *st, const char *name, size_t len,
 
 /* A user made or removed, as the transactions below take it: who, which
  * (id; out: the id made), named what. */
-struct user_op {
-	const struct pfs_actor *a;
-	int64_t id;
-	const char *name;
-	size_t len;
-};
-
 static int create_txn(struct store_conn *c, void *ctx)
 {
-	struct user_op *op = ctx;
+	struct store_edit *op = ctx; /* val: the name */
 	char object[PFS_NAME_MAX + 8];
 	struct store_stmt *s = store_sql(c, SQL_USER_INSERT);
 	int r;
 
 	if (!s)
 		return -EIO;
-	store_bind_text(s, 1, op->name, op->len);
+	store_bind_text(s, 1, op->val, op->len);
 	store_bind_int(s, 2, store_now());
 	r = store_exec(c, s);
 	if (r)
 		return r;
-	op->id = store_last_id(c);
-	snprintf(object, sizeof(object), "users/%.*s", (int)op->len, op->name);
+	op->out = store_last_id(c);
+	snprintf(object, sizeof(object), "users/%.*s", (int)op->len, op->val);
 	r = audit_add(c, op->a, "user_create", object, NULL, NULL, NULL);
 	if (!r)
-		store_record(c, STORE_CH_USERS, op->id, 0, 0);
+		store_record(c, STORE_CH_USERS, op->out, 0, 0);
 	return r;
 }
 
 int user_create(struct store *st, const struct pfs_actor *a, const char *name,
 		size_t len, int64_t *id)
 {
-	struct user_op op = {.a = a, .name = name, .len = len};
+	struct store_edit op = {.a = a, .val = name, .len = len};
 	int r = access_check(a, &users, ACCESS_W);
 
 	if (!r)
 		r = policy_check_user_name(name, len);
-	if (!r)
-		r = store_txn(st, create_txn, &op);
-	if (!r)
-		*id = op.id;
-	return r;
+	return store_txn_out(st, r, create_txn, &op, id);
 }
 
 static int remove_txn(struct store_conn *c, void *ctx)
 {
-	const struct user_op *op = ctx;
+	const struct store_edit *op = ctx;
 	char object[PFS_NAME_MAX + 8];
 	struct user_info u;
 	struct store_stmt *s;
@@ -136,7 +125,7 @@ static int remove_txn(struct store_conn *c, void *ctx)
 
 int user_remove(struct store *st, const struct pfs_actor *a, int64_t id)
 {
-	struct user_op op = {.a = a, .id = id};
+	struct store_edit op = {.a = a, .id = id};
 	int r = access_check(a, &users, ACCESS_W);
 
 	return r ? r : store_txn(st, remove_txn, &op);

@@ -224,6 +224,12 @@ struct store_edit {
  * changed. */
 int store_txn(struct store *st, store_txn_fn *fn, void *ctx);
 
+/* The tail of a write that makes something: refused (the -errno of a
+ * check made before, or 0), else store_txn(st, fn, e) and, on success, the
+ * new id from e->out into *out. */
+int store_txn_out(struct store *st, int refused, store_txn_fn *fn,
+		  struct store_edit *e, int64_t *out);
+
 /* A write transaction, one at a time across every process (and host) of a
  * store. store_commit() records for others and tells the change hook of every
  * object recorded with store_record(); store_rollback() forgets them.

@@ -148,6 +148,16 @@ void store_record(struct store_conn *c, enum store_change_kind kind,
 						      .day = day});
 }
 
+int store_txn_out(struct store *st, int refused, store_txn_fn *fn,
+		  struct store_edit *e, int64_t *out)
+{
+	int r = refused ? refused : store_txn(st, fn, e);
+
+	if (!r)
+		*out = e->out;
+	return r;
+}
+
 int store_txn(struct store *st, store_txn_fn *fn, void *ctx)
 {
 	struct store_conn *c = store_conn(st);
