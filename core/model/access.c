@@ -58,6 +58,17 @@ unsigned access_token_attr(const struct token_info *t, int attr, bool admin)
 	return ACCESS_R | ACCESS_W;
 }
 
+/* True when administrators may write o, a value file of a user or of a
+ * project or group (its row says). */
+static bool value_writable(const struct access_obj *o)
+{
+	if (o->attr < 0)
+		return false;
+	if (o->kind == ACCESS_USER_ATTR)
+		return o->attr < USER_NATTR && user_attrs[o->attr].writable;
+	return o->attr < RESOURCE_NATTR && resource_attrs[o->attr].writable;
+}
+
 /* The rights of role on o, or -ENOENT when o is hidden from it. */
 static int rights_of(enum role role, const struct access_obj *o)
 {
@@ -73,11 +84,7 @@ static int rights_of(enum role role, const struct access_obj *o)
 	case ACCESS_USER_ATTR:
 		if (!mine)
 			return 0;
-		return ACCESS_R |
-		       (admin && o->attr >= 0 && o->attr < USER_NATTR &&
-				user_attrs[o->attr].writable
-			    ? ACCESS_W
-			    : 0);
+		return ACCESS_R | (admin && value_writable(o) ? ACCESS_W : 0);
 	case ACCESS_TOKENS:
 		return mine ? ACCESS_R | ACCESS_W | ACCESS_X : 0;
 	case ACCESS_USER_JSON:
@@ -115,10 +122,7 @@ static int rights_of(enum role role, const struct access_obj *o)
 	case ACCESS_RESOURCE_ATTR:
 		if (!admin)
 			return 0;
-		return ACCESS_R | (o->attr >= 0 && o->attr < RESOURCE_NATTR &&
-					   resource_attrs[o->attr].writable
-				       ? ACCESS_W
-				       : 0);
+		return ACCESS_R | (value_writable(o) ? ACCESS_W : 0);
 	}
 	return 0;
 }
