@@ -153,14 +153,17 @@ static int check_fd_limit(const struct fuse_cmdline_opts *opts)
 	return 1;
 }
 
-/* Runs the session loop on se as opts say: 0 when it ended cleanly. */
+/* Runs the session loop on se as opts say: 0 when it ended cleanly (the
+ * mount gone, or SIGTERM, SIGINT or SIGHUP asked it to stop). */
 static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *opts)
 {
 	struct fuse_loop_config *loop;
 	int r;
 
-	if (opts->singlethread)
-		return fuse_session_loop(se);
+	if (opts->singlethread) {
+		r = fuse_session_loop(se);
+		return r > 0 ? 0 : r;
+	}
 	loop = fuse_loop_cfg_create();
 	if (!loop)
 		return -ENOMEM;
@@ -170,7 +173,8 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *opts)
 		fuse_loop_cfg_set_idle_threads(loop, opts->max_idle_threads);
 	r = fuse_session_loop_mt(se, loop);
 	fuse_loop_cfg_destroy(loop);
-	return r;
+	return r > 0 ? 0
+		     : r; /* a signal's number: asked to stop, a clean end */
 }
 
 /* Opens the store and the checker, and revokes what the last run lost.

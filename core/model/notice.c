@@ -92,16 +92,22 @@ static int consider(void *ctx, const struct token_info *t)
 	return sw->stop = sw->fn(sw->ctx, &n);
 }
 
-int notice_due(struct store *st, int64_t now, notice_fn *fn, void *ctx)
+int notice_due(struct store *st, int64_t now, const struct notice *after,
+	       notice_fn *fn, void *ctx)
 {
 	const struct cfg *cfg = store_cfg(st);
 	struct sweep sw = {
 	    .cfg = cfg, .today = policy_day_of(now), .fn = fn, .ctx = ctx};
 	int64_t furthest = cfg->nthresholds ? cfg->thresholds[0] : 0;
-
 	/* unrevoked tokens expiring from NOTICE_EXPIRED_DAYS ago on */
-	return token_list_window(st, sw.today - NOTICE_EXPIRED_DAYS - 1,
-				 INT64_MAX, sw.today + furthest, consider, &sw);
+	int64_t day = sw.today - NOTICE_EXPIRED_DAYS - 1, id = INT64_MAX;
+
+	if (after && after->t.expires_day > day) {
+		day = after->t.expires_day;
+		id = after->t.id;
+	}
+	return token_list_window(st, day, id, sw.today + furthest, consider,
+				 &sw);
 }
 
 /* A notice sent, as its transaction records it. */

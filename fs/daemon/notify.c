@@ -4,11 +4,14 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +36,7 @@ struct notify {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop;
+	bool pidns;	  /* commands run in a PID namespace of their own */
 	int64_t last_day; /* the day of the last run */
 	int64_t last_run; /* when the last run ended, or 0 */
 	struct notice batch[BATCH];
@@ -84,47 +88,133 @@ static void environment(const struct notice *n, char *buf, size_t size,
 	env[k] = NULL;
 }
 
-/* Runs the command for n: 0 when it exited 0 within the timeout. */
+/* In the first process of a new PID and mount namespace: a /proc of its
+ * own, so that the command's $$ and /proc agree. 0 or -1. */
+static int own_proc(void)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return -1;
+	return mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		     NULL);
+}
+
+/* The command, in the child: only async-signal-safe calls until exec (the
+ * daemon has threads). orphan_dies: its parent's death kills it too. */
+static void exec_command(const struct cfg *cfg, char **env, bool orphan_dies)
+{
+	if (orphan_dies && own_proc())
+		_exit(126);
+	if (geteuid() == 0 && (setgroups(0, NULL) || setgid(cfg->notify_gid) ||
+			       setuid(cfg->notify_uid)))
+		_exit(126);
+	/* after setuid, which clears it (the parent is outside the command's
+	 * namespace: getppid says 0 either way) */
+	if (orphan_dies && prctl(PR_SET_PDEATHSIG, SIGKILL))
+		_exit(126);
+	if (chdir("/"))
+		_exit(126);
+	execle("/bin/sh", "sh", "-c", cfg->notify_command, (char *)NULL, env);
+	_exit(127);
+}
+
+/* Gives the child /dev/null as its standard streams and closes every other
+ * descriptor of the daemon's, however high the limit let them go (all are
+ * close-on-exec too, but the child that waits never execs). */
+static void clean_descriptors(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	if (close_range(3, ~0U, 0) < 0)
+		for (int i = 3; i < 65536; i++)
+			close(i);
+}
+
+/* Starts the command in a process group of its own and, where the daemon
+ * may (pidns), as the first process of a PID namespace of its own: when
+ * it ends or is killed, the kernel kills every process it left behind,
+ * setsid or not. The child (of the group and the daemon's namespace) waits
+ * for it and exits with its status. The child's pid, or -errno. */
+static pid_t spawn(const struct cfg *cfg, char **env, bool pidns)
+{
+	pid_t pid = fork(), cmd;
+	int status;
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		return pid;
+	setsid();
+	clean_descriptors();
+	if (!pidns || unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+		exec_command(cfg, env, false);
+	cmd = fork(); /* the namespace's first process */
+	if (cmd == 0)
+		exec_command(cfg, env, true);
+	if (cmd < 0 || waitpid(cmd, &status, 0) < 0)
+		_exit(126);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+}
+
+/* True when this daemon may give a command a PID namespace of its own (and
+ * a /proc to match). */
+static bool pidns_allowed(void)
+{
+	int status;
+	pid_t pid = fork(), first;
+
+	if (pid == 0) {
+		if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+			_exit(1);
+		first = fork();
+		if (first == 0)
+			_exit(own_proc() ? 1 : 0);
+		_exit(first > 0 && waitpid(first, &status, 0) == first &&
+			      WIFEXITED(status)
+			  ? WEXITSTATUS(status)
+			  : 1);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	       WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static bool stopping(struct notify *nf)
+{
+	bool stop;
+
+	pthread_mutex_lock(&nf->lock);
+	stop = nf->stop;
+	pthread_mutex_unlock(&nf->lock);
+	return stop;
+}
+
+/* Runs the command for n: 0 when it exited 0 within the timeout;
+ * -ETIMEDOUT, -ECANCELED (the daemon stops: killed at once) or -ECHILD. */
 static int run_command(struct notify *nf, const struct notice *n)
 {
 	const struct cfg *cfg = nf->cfg;
 	char buf[4096], *env[16];
-	int status, waited = 0;
+	int status, waited = 0, r = 0;
 	pid_t pid;
 
 	environment(n, buf, sizeof(buf), env, 16);
-	pid = fork();
+	pid = spawn(cfg, env, nf->pidns);
 	if (pid < 0)
-		return -errno;
-	if (pid == 0) { /* only async-signal-safe calls until exec */
-		int fd = open("/dev/null", O_RDWR);
-		setsid();
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		/* every other descriptor, however high the limit let them
-		 * go (all are close-on-exec too) */
-		if (close_range(3, ~0U, 0) < 0)
-			for (int i = 3; i < 65536; i++)
-				close(i);
-		if (geteuid() == 0 &&
-		    (setgroups(0, NULL) || setgid(cfg->notify_gid) ||
-		     setuid(cfg->notify_uid)))
-			_exit(126);
-		if (chdir("/"))
-			_exit(126);
-		execle("/bin/sh", "sh", "-c", cfg->notify_command, (char *)NULL,
-		       env);
-		_exit(127);
-	}
+		return pid;
 	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (waited >= cfg->notify_timeout_s * 20) {
+		if (waited >= cfg->notify_timeout_s * 20)
+			r = -ETIMEDOUT;
+		else if (stopping(nf))
+			r = -ECANCELED;
+		if (r) {
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			return -ETIMEDOUT;
+			return r;
 		}
 		usleep(50000);
 		waited++;
@@ -132,36 +222,81 @@ static int run_command(struct notify *nf, const struct notice *n)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
 }
 
-/* Sends every notice due now and records it. */
-static void send_due(struct notify *nf)
+/* The owners whose notices failed in this run, and how often: a table
+ * with open addressing, by user id (0: a free slot). */
+#define OWNERS 4096
+
+struct failures {
+	int64_t user[OWNERS];
+	int count[OWNERS];
+};
+
+/* The failure count of user's slot, or NULL when the table is full (then
+ * nobody is capped). */
+static int *failures_of(struct failures *f, int64_t user)
+{
+	unsigned i = (unsigned)((uint64_t)user * 0x9E3779B97F4A7C15ull >> 52);
+
+	for (unsigned k = 0; k < OWNERS; k++, i = (i + 1) % OWNERS) {
+		if (f->user[i] == user)
+			return &f->count[i];
+		if (!f->user[i]) {
+			f->user[i] = user;
+			return &f->count[i];
+		}
+	}
+	return NULL;
+}
+
+/* Sends notice n and records it; a failure is counted against its owner
+ * and said, and n is tried again at the next run. */
+static void send_one(struct notify *nf, struct failures *f,
+		     const struct notice *n)
 {
 	struct pfs_actor self = {.pid = (int32_t)getpid(), .admin = true};
-	int sent;
+	int *failed = failures_of(f, n->t.user_id);
+	int r;
 
 	snprintf(self.comm, sizeof(self.comm), "patfs");
-	do {
+	if (failed && *failed >= NOTICE_OWNER_FAILURES)
+		return; /* this owner's wait for the next run */
+	r = nf->cfg->notify_command ? run_command(nf, n) : 0;
+	if (r == -ECANCELED)
+		return;
+	if (r) {
+		if (failed)
+			++*failed;
+		fuse_log(FUSE_LOG_WARNING,
+			 "patfs: the notice command for token %" PRId64
+			 " %s; tried again at the next run\n",
+			 n->t.id, r == -ETIMEDOUT ? "timed out" : "failed");
+		return;
+	}
+	notice_record(nf->st, &self, n);
+}
+
+/* Tries every notice due now, once, in pages of BATCH in expiry order,
+ * until the daemon stops. */
+static void send_due(struct notify *nf)
+{
+	struct failures *f = calloc(1, sizeof(*f));
+	struct notice last;
+	bool more = true;
+
+	if (!f)
+		return;
+	for (int page = 0; more && !stopping(nf); page++) {
 		nf->n = 0;
-		sent = 0;
-		if (notice_due(nf->st, time(NULL), collect, nf))
-			return;
-		for (int i = 0; i < nf->n; i++) {
-			const struct notice *n = &nf->batch[i];
-			int r =
-			    nf->cfg->notify_command ? run_command(nf, n) : 0;
-			if (r) {
-				fuse_log(FUSE_LOG_WARNING,
-					 "patfs: the notice command for token "
-					 "%" PRId64 " %s; tried again at the "
-					 "next run\n",
-					 n->t.id,
-					 r == -ETIMEDOUT ? "timed out"
-							 : "failed");
-				continue;
-			}
-			if (notice_record(nf->st, &self, n) == 0)
-				sent++;
-		}
-	} while (nf->n == BATCH && sent > 0);
+		if (notice_due(nf->st, time(NULL), page ? &last : NULL, collect,
+			       nf))
+			break;
+		for (int i = 0; i < nf->n && !stopping(nf); i++)
+			send_one(nf, f, &nf->batch[i]);
+		more = nf->n == BATCH;
+		if (nf->n)
+			last = nf->batch[nf->n - 1];
+	}
+	free(f);
 }
 
 /* One run: every notice due now, sent and recorded, by one daemon of the
@@ -237,6 +372,12 @@ int notify_start(struct notify **out, struct store *st)
 	nf->st = st;
 	nf->cfg = store_cfg(st);
 	nf->last_day = -1;
+	nf->pidns = !nf->cfg->notify_command || pidns_allowed();
+	if (!nf->pidns)
+		fuse_log(FUSE_LOG_WARNING,
+			 "patfs: notices: no PID namespace for the command "
+			 "(it needs CAP_SYS_ADMIN): descendants that leave its "
+			 "process group outlive it\n");
 	pthread_mutex_init(&nf->lock, NULL);
 	pthread_cond_init(&nf->cond, NULL);
 	r = pthread_create(&nf->tid, NULL, run, nf);

@@ -26,11 +26,18 @@ struct notice {
 	char mark[48];	   /* t's notified once it is sent */
 };
 
-/* Calls fn for each notice due at now, in expiry order, until fn returns
- * nonzero. Several thresholds passed at once (a daemon that was down) make
- * one notice, for the nearest. 0 or -errno. */
+/* Calls fn for each notice due at now, in expiry order (after notice
+ * after, when not NULL: a run goes on in pages), until fn returns nonzero.
+ * Several thresholds passed at once (a daemon that was down) make one
+ * notice, for the nearest. 0 or -errno. */
 typedef int notice_fn(void *ctx, const struct notice *n);
-int notice_due(struct store *st, int64_t now, notice_fn *fn, void *ctx);
+int notice_due(struct store *st, int64_t now, const struct notice *after,
+	       notice_fn *fn, void *ctx);
+
+/* How many of one owner's notices may fail in a run before the rest of
+ * that owner's wait for the next run: one owner's failing tokens cannot
+ * hold back another's notices, nor make a run last. */
+#define NOTICE_OWNER_FAILURES 3
 
 /* Records n as sent, audited as token_notice by a: 0, or -EALREADY when
  * another sweep recorded it first, or -errno. */

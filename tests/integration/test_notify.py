@@ -4,6 +4,8 @@ import datetime
 import os
 import pathlib
 import shutil
+import signal
+import subprocess
 import tempfile
 import time
 
@@ -191,3 +193,75 @@ def test_custom_thresholds(make_daemon):
     restart_at(d, 19)
     assert settle(lambda: notices(d), [(obj, "14"), (obj, "1")]) == \
         [(obj, "14"), (obj, "1")]
+
+
+# availability: a run that stops at once, and owners who cannot starve it ----
+
+def mounted(d):
+    with open("/proc/mounts") as f:
+        return any(l.split()[1] == d.mnt for l in f)
+
+
+def survivors(marker):
+    r = subprocess.run(["pgrep", "-f", marker], capture_output=True)
+    return r.stdout.split()
+
+
+def test_sigterm_during_a_notice_run_ends_it_and_every_descendant(
+        make_daemon, box):
+    marker = "sleep 1237.%d" % os.getpid()
+    d = make_daemon(CONFIG + "timeout_s = 30\ncommand = setsid %s & touch "
+                    "%s/started.$PATFS_TOKEN_ID; sleep 30\n" % (marker, box))
+    for i in range(5):
+        mint(d, "alice", "t%d" % i)
+        assert write(d.path("users/alice/tokens/t%d/expires_at" % i),
+                     day(3)) == 0
+    restart_at(d, 0)
+    assert settle(lambda: len(list(box.glob("started.*"))), 1) == 1
+    assert survivors(marker)  # the command and its escapee run
+    t0 = time.monotonic()
+    d.proc.send_signal(signal.SIGTERM)
+    while mounted(d) and time.monotonic() - t0 < 5:
+        time.sleep(0.02)
+    gone = time.monotonic() - t0
+    assert not mounted(d) and gone < 2.0, gone
+    assert d.proc.wait(timeout=5) == 0
+    d.proc = None
+    assert settle(lambda: survivors(marker), [], 2.0) == []
+    assert len(list(box.glob("started.*"))) == 1  # no notice after the stop
+
+
+def test_a_command_s_timeout_kills_what_it_left_behind(make_daemon, box):
+    marker = "sleep 1238.%d" % os.getpid()
+    d = make_daemon(CONFIG + "timeout_s = 1\ncommand = setsid %s & touch "
+                    "%s/started; sleep 30\n" % (marker, box))
+    mint(d, "alice", "ci")
+    assert write(d.path("users/alice/tokens/ci/expires_at"), day(3)) == 0
+    restart_at(d, 0)
+    assert settle(lambda: "timed out" in d.read_stderr(), True)
+    assert (box / "started").exists()
+    assert settle(lambda: survivors(marker), [], 2.0) == []
+    open(d.stderr_path, "w").close()  # the warning was the point
+
+
+def test_one_owner_s_failing_notices_hold_back_nobody_s(make_daemon, box):
+    """bob's tokens expire first and their notices fail (the receiver
+    rejects their names); carol's, after them in the list, still go out,
+    and bob's wait for the next run after a few failures, not 300."""
+    d = make_daemon(CONFIG + "timeout_s = 5\ncommand = case "
+                    "$PATFS_TOKEN_NAME in bad*) echo >> %s/failed; exit 1;; "
+                    "esac\n" % box)
+    for i in range(300):
+        mint(d, "bob", "bad%d" % i)
+    # bob's expire tomorrow, carol's the day after: after bob's in the list
+    for name in os.listdir(d.path("users/bob/tokens")):
+        assert write(d.path("users/bob/tokens", name, "expires_at"),
+                     day(1)) == 0
+    tid, _ = mint(d, "carol", "ci")
+    assert write(d.path("users/carol/tokens/ci/expires_at"), day(2)) == 0
+    restart_at(d, 0)
+    obj = "users/carol/tokens/%d" % tid
+    assert settle(lambda: notices(d), [(obj, "7")]) == [(obj, "7")]
+    notice_run_ended(d)
+    assert (box / "failed").read_text().count("\n") == 3
+    open(d.stderr_path, "w").close()  # the warnings were the point

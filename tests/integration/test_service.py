@@ -256,7 +256,7 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path):
                         str(units / "patfs@srv-tokens.service")],
                        capture_output=True, text=True)
     level = float(r.stdout.rsplit("Overall exposure level for", 1)[1].split()[1])
-    assert level <= 4.6, r.stdout  # the README says 4.6
+    assert level <= 4.8, r.stdout  # the README says 4.8
 
 
 def test_an_fstab_line_mounts_through_mount_fuse3(tmp_path):

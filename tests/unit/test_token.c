@@ -113,7 +113,7 @@ static void test_model(void)
 		    0);
 	}
 	memset(due, 0, sizeof(due));
-	CHECK_EQ(notice_due(st, store_now(), collect_notice, due), 0);
+	CHECK_EQ(notice_due(st, store_now(), NULL, collect_notice, due), 0);
 	{
 		int found = 0;
 		for (int i = 1; i <= due[0].threshold; i++)
