@@ -16,7 +16,7 @@
 
 /* The successor's expiry from a written value: "1" for the default (7 days
  * from today where expiry is required, else the longest lifetime), or a
- * date within the lifetime. 0 or -EINVAL. */
+ * date within the lifetime. 0 for the default, 1 for a date, or -EINVAL. */
 static int successor_expiry(const struct cfg *cfg, const char *val, size_t len,
 			    int64_t today, int64_t *day)
 {
@@ -33,7 +33,7 @@ static int successor_expiry(const struct cfg *cfg, const char *val, size_t len,
 	if (policy_parse_date(val, len, day) || *day <= today ||
 	    *day > today + cfg->max_lifetime_days)
 		return -EINVAL;
-	return 0;
+	return 1;
 }
 
 /* Revokes token id (active), audited with reason, inside c's transaction. */
@@ -160,13 +160,14 @@ int token_rotate_as(struct store *st, const struct pfs_actor *a, int64_t id,
 	struct access_obj obj;
 	struct token_info t;
 	bool reused = false;
-	int r, slen = 0;
+	int r, slen = 0, dated;
 
 	if (!c)
 		return -EIO;
-	r = successor_expiry(store_cfg(st), val, len, policy_day_of(now), &day);
-	if (r)
-		return r;
+	dated =
+	    successor_expiry(store_cfg(st), val, len, policy_day_of(now), &day);
+	if (dated < 0)
+		return dated;
 	r = store_begin(c);
 	if (r)
 		return r;
@@ -174,6 +175,10 @@ int token_rotate_as(struct store *st, const struct pfs_actor *a, int64_t id,
 	obj = access_of_token(&t, TOKEN_ROTATE);
 	if (!r && !holder)
 		r = access_check(a, &obj, ACCESS_W);
+	/* a date as an owner's write of expires_at: never later than now */
+	if (!r && dated && !a->admin && t.expires_day >= 0 &&
+	    day > t.expires_day)
+		r = -EPERM;
 	if (!r)
 		r = rotate_in(c, a, &t, day, now, next, &reused);
 	if (!r && secret) {

@@ -151,6 +151,29 @@ def test_rotate_is_for_the_owner_and_admins(fs):
     assert audit_lines(fs)[-1]["uid"] == OWNER
 
 
+def test_an_owner_s_rotation_date_follows_the_rule_of_expires_at(fs):
+    """An admin contains alice's token by shortening it: alice may not undo
+    that with a later date, neither through expires_at nor through rotate."""
+    os.mkdir(fs.path("users/alice"))
+    assert write(fs.path("users/alice/uid"), "%d" % OWNER) == 0
+    old, _ = mint(fs, "alice", "ci")
+    assert write(tok(fs, "alice", old, "expires_at"), day(1)) == 0
+    before = snapshot(fs)
+    for attr in ("expires_at", "rotate"):
+        rc, _, err = run(fs, OWNER, "echo %s > users/alice/tokens/%d/%s"
+                         % (day(300), old, attr))
+        assert rc != 0 and b"Operation not permitted" in err, (attr, err)
+    assert snapshot(fs) == before
+    # an earlier date, or the same, is the owner's to choose; an admin's may
+    # be later
+    rc, _, err = run(fs, OWNER, "echo %s > users/alice/tokens/%d/rotate"
+                     % (day(1), old))
+    assert rc == 0, err
+    new = int(os.readlink(tok(fs, "alice", old, "next"))[3:])
+    assert read(tok(fs, "alice", new, "expires_at")) == (day(1) + "\n").encode()
+    assert write(tok(fs, "alice", new, "rotate"), day(300)) == 0
+
+
 # families and reuse -----------------------------------------------------------
 
 def test_rotating_a_rotated_token_revokes_its_whole_family(fs):
