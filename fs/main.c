@@ -1,6 +1,7 @@
 /* main.c - patfs [options] MOUNTPOINT: options, start-up, the session. */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "daemon/cache.h"
 #include "daemon/daemon.h"
+#include "daemon/held.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/pages.h"
@@ -409,6 +411,10 @@ static int daemon_main(struct fuse_args *args, struct options *o,
 	if (check_fd_limit(opts))
 		return 1;
 	no_core_dumps();
+	/* a fixed threshold: documents' snapshots (larger) are mapped and
+	 * unmapped, so their memory returns to the system as their files
+	 * close; glibc's moving threshold would keep them in the heap */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
 	if (sodium_init() < 0) {
 		fuse_log(FUSE_LOG_ERR, "patfs: error: libsodium failed\n");
 		return 1;
@@ -424,6 +430,11 @@ static int daemon_main(struct fuse_args *args, struct options *o,
 	}
 	if (open_store(&p, &cfg, o))
 		goto close_store;
+	p.snapshots = held_new(&cfg);
+	if (!p.snapshots) {
+		fuse_log(FUSE_LOG_ERR, "patfs: error: out of memory\n");
+		goto close_store;
+	}
 	fuse_opt_add_arg(args, "-ofsname=patfs,subtype=patfs,"
 			       "default_permissions");
 	if (geteuid() == 0)
@@ -440,6 +451,7 @@ close_store:
 		close(p.lock_fd);
 	cfg_free(&cfg);
 	pages_free(p.pages);
+	held_free(p.snapshots);
 	metrics_free(&p);
 	pthread_mutex_destroy(&p.lock);
 	return ret;

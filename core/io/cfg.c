@@ -36,6 +36,12 @@ int cfg_defaults(struct cfg *c)
 	c->max_failures_per_minute = 10;
 	c->log_max_bytes = 10 << 20;
 	c->log_keep = 5;
+	c->changes_per_minute = 60;
+	c->audit_bytes_per_day = (int64_t)4 << 20;
+	c->free_floor_mb = 64;
+	c->free_floor_percent = 5;
+	c->snapshot_bytes_per_uid = (int64_t)64 << 20;
+	c->snapshot_bytes_total = (int64_t)192 << 20;
 	if (cfg_set_str(&c->store_path, cfg_absolute(NULL, "patfs.db")) ||
 	    cfg_set_str(&c->pepper_file, cfg_absolute(NULL, "patfs.pepper")) ||
 	    cfg_set_str(&c->auth_log, cfg_absolute(NULL, "patfs-auth.log")) ||
@@ -86,8 +92,8 @@ static int handler(void *user, const char *section, const char *name,
  * sections even when they hold no key (inih does not report those). */
 static char *reader(char *str, int num, void *stream)
 {
-	static const char *const known[] = {"store", "access", "tokens",
-					    "auth",  "notify", "metrics"};
+	static const char *const known[] = {
+	    "store", "access", "tokens", "auth", "notify", "metrics", "limits"};
 	struct cfg_parse *p = stream;
 	char *s = fgets(str, num, p->f), *t, *end;
 

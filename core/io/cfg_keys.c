@@ -293,6 +293,43 @@ static int other_key(struct cfg_parse *p, const char *section, const char *name,
 	return -EINVAL;
 }
 
+/* The keys of [limits]: 0 or -errno with *why. */
+static int limits_key(struct cfg *c, const char *name, const char *value,
+		      const char **why)
+{
+	int64_t n, *slot = NULL;
+	int r, shift = 20;
+
+	if (IS("changes_per_minute")) {
+		*why = "expected a number, 1 to 1000000";
+		return parse_int(value, 1, 1000000, &c->changes_per_minute);
+	}
+	if (IS("free_floor_mb")) {
+		*why = "expected MiB, 0 (no floor) to 1048576";
+		return parse_int(value, 0, 1 << 20, &c->free_floor_mb);
+	}
+	if (IS("free_floor_percent")) {
+		*why = "expected a percentage, 0 (no floor) to 50";
+		return parse_int(value, 0, 50, &c->free_floor_percent);
+	}
+	if (IS("audit_kib_per_day"))
+		slot = &c->audit_bytes_per_day, shift = 10;
+	else if (IS("snapshot_mib_per_uid"))
+		slot = &c->snapshot_bytes_per_uid;
+	else if (IS("snapshot_mib_total"))
+		slot = &c->snapshot_bytes_total;
+	if (!slot) {
+		*why = "unknown key";
+		return -EINVAL;
+	}
+	*why = shift == 10 ? "expected KiB, 1 to 1048576"
+			   : "expected MiB, 1 to 1048576";
+	r = parse_i64(value, 1, 1 << 20, &n);
+	if (!r)
+		*slot = n << shift;
+	return r;
+}
+
 int cfg_key(struct cfg_parse *p, const char *section, const char *name,
 	    const char *value, const char **why)
 {
@@ -304,5 +341,7 @@ int cfg_key(struct cfg_parse *p, const char *section, const char *name,
 		return auth_key(p, name, value, why);
 	if (!strcmp(section, "notify"))
 		return notify_key(p->c, name, value, why);
+	if (!strcmp(section, "limits"))
+		return limits_key(p->c, name, value, why);
 	return other_key(p, section, name, value, why);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "budget.h"
 #include "patfs/audit.h"
 #include "patfs/json.h"
 #include "patfs/pfs.h"
@@ -43,6 +44,9 @@ int audit_add(struct store_conn *c, const struct pfs_actor *a,
 		return r;
 	at = (size_t)r;
 	line[at++] = '\n';
+	r = budget_admit(store_of(c), a, action, at);
+	if (r)
+		return r;
 
 	s = store_sql(c, SQL_AUDIT_LAST);
 	if (!s)

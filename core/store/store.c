@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "budget.h"
 #include "patfs/cfg.h"
 #include "patfs/secret.h"
 #include "storeInt.h"
@@ -248,6 +249,11 @@ int store_open(struct store **out, const struct cfg *cfg, char *err,
 		randombytes_buf(&st->origin, sizeof(st->origin));
 	while ((st->origin &= INT64_MAX) == 0);
 	pthread_mutex_init(&st->lock, NULL);
+	r = budget_new(st);
+	if (r) {
+		snprintf(err, errlen, "out of memory");
+		goto free_st;
+	}
 	r = pthread_key_create(&st->key, conn_destructor);
 	if (r) {
 		snprintf(err, errlen, "pthread_key_create: %s", strerror(r));
@@ -277,6 +283,7 @@ close_backend:
 delete_key:
 	pthread_key_delete(st->key);
 free_st:
+	budget_free(st);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 	return r;
@@ -295,6 +302,7 @@ void store_close(struct store *st)
 	}
 	st->ops->close(st);
 	secret_pepper_free(st->pepper);
+	budget_free(st);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }

@@ -127,6 +127,7 @@ struct store {
 	struct store_conn *conns;
 	store_change_fn *hook;
 	void *hook_ctx;
+	struct budget *budget; /* budget.h: what one uid may add */
 };
 
 /* Links c into its store's list / unlinks and frees it (backends). */

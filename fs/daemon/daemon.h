@@ -11,6 +11,7 @@
 
 struct auth;
 struct cache;
+struct held;
 struct cfg;
 struct store;
 
@@ -27,6 +28,7 @@ struct pfs {
 	pthread_mutex_t lock;	 /* protects held */
 	struct ofile *held;	 /* open files holding a taken secret */
 	struct pages *pages;	 /* what the page cache holds of documents */
+	struct held *snapshots;	 /* bytes open documents hold (held.h) */
 	struct metrics *metrics; /* request counters (metrics.h) */
 };
 

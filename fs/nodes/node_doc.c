@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "daemon/cache.h"
+#include "daemon/held.h"
 #include "daemon/metrics.h"
 #include "daemon/pages.h"
 #include "node.h"
@@ -124,15 +125,19 @@ static int open_text(struct nreq *q, uint64_t ino, struct token_doc doc,
 		     struct fuse_file_info *fi)
 {
 	bool keep = false;
+	struct ofile *of;
+	int r = held_take(q->p->snapshots, &q->a, doc.len);
 
-	struct ofile *of = ofile_new(OF_TEXT);
-
+	of = r ? NULL : ofile_new(OF_TEXT);
 	if (!of) {
+		if (!r)
+			held_give(q->p->snapshots, q->a.uid, doc.len);
 		free(doc.text);
-		return -ENOMEM;
+		return r ? r : -ENOMEM;
 	}
 	of->text = doc.text;
 	of->tlen = doc.len;
+	of->text_uid = q->a.uid;
 	fi->fh = (uint64_t)(uintptr_t)of;
 	fi->direct_io = 1;
 	if (ino &&

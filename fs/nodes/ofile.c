@@ -4,6 +4,7 @@
 
 #include "daemon/cache.h"
 #include "daemon/daemon.h"
+#include "daemon/held.h"
 #include "daemon/pages.h"
 #include "ofile.h"
 #include "patfs/token.h"
@@ -77,6 +78,8 @@ void ofile_put(struct pfs *p, struct ofile *of)
 	if (of->pages_ino)
 		pages_close(p->pages, of->pages_ino);
 	sodium_free(of->secret); /* wipes the plaintext */
+	if (of->text)
+		held_give(p->snapshots, of->text_uid, of->tlen);
 	free(of->text);
 	pthread_mutex_destroy(&of->lock);
 	free(of);

@@ -33,6 +33,7 @@ struct ofile {
 	char *text;
 	size_t tlen;
 	uint64_t pages_ino;
+	uint32_t text_uid; /* whose held.h share text counts in */
 };
 
 /* A new open file of kind with one reference, or NULL. */

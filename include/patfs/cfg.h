@@ -45,6 +45,16 @@ struct cfg {
 	uid_t notify_uid;     /* resolved run_as; valid with a command */
 	gid_t notify_gid;
 	int notify_timeout_s;
+	/* [limits]: what one unprivileged uid may cost; administrators, and
+	 * revocations and blocks by anyone, are never held back */
+	int changes_per_minute;	     /* changes by one uid, a minute */
+	int64_t audit_bytes_per_day; /* audit_kib_per_day: what one uid's
+					changes may add to the trail */
+	int free_floor_mb;	/* below the smaller of free_floor_mb and */
+	int free_floor_percent; /* ..._percent free: only containment */
+	int64_t snapshot_bytes_per_uid; /* snapshot_mib_per_uid: open
+					   documents held for one uid */
+	int64_t snapshot_bytes_total;	/* snapshot_mib_total: for all */
 	/* [metrics] */
 	char *metrics_textfile; /* textfile, absolute, or NULL: none */
 	int metrics_interval_s; /* how often it is written */
