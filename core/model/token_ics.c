@@ -136,9 +136,12 @@ int token_ics(struct store *st, const struct pfs_actor *a, int64_t now,
 	out->varies = true;
 	for (size_t i = 0; !r && i < sizeof(head) / sizeof(head[0]); i++)
 		r = line(out, head[i], strlen(head[i]));
-	if (!r)
+	if (!r && a->admin)
 		r = token_list_window(st, policy_day_of(now), INT64_MAX,
 				      INT64_MAX, add_event, &l);
+	else if (!r)
+		r = token_list_uid(st, a->uid, policy_day_of(now), add_event,
+				   &l);
 	if (!r)
 		r = l.err;
 	if (!r)

@@ -96,12 +96,18 @@ void store_release_thread(struct store *st)
 	}
 }
 
-/* Statements this thread has used: a debug counter (store_statements). */
-static __thread uint64_t statements;
+/* Statements this thread has used, and the rows they gave: debug counters
+ * (store_statements, store_rows). */
+static __thread uint64_t statements, rows;
 
 uint64_t store_statements(void)
 {
 	return statements;
+}
+
+uint64_t store_rows(void)
+{
+	return rows;
 }
 
 struct store_stmt *store_sql(struct store_conn *c, enum store_sql id)
@@ -119,8 +125,11 @@ struct store_stmt *store_sql(struct store_conn *c, enum store_sql id)
 
 int store_step(struct store_conn *c, struct store_stmt *s)
 {
+	int r = s->c->st->ops->step(s);
+
 	(void)c;
-	return s->c->st->ops->step(s);
+	rows += r == 1;
+	return r;
 }
 
 int store_exec(struct store_conn *c, struct store_stmt *s)

@@ -64,8 +64,11 @@ const char *const store_pg_sql[STORE_NSQL] = {
 
 /* The schema, in one place: store_pg_create makes it as of SCHEMA_VERSION,
  * and store_pg_upgrade[v] takes a store from version v to v + 1 (the first
- * PostgreSQL stores were made at version 7: none before it). */
-const char *const store_pg_upgrade[SCHEMA_VERSION] = {NULL};
+ * PostgreSQL stores were made at version 7: none before it). Each step is
+ * also in store_pg_create. */
+const char *const store_pg_upgrade[SCHEMA_VERSION] = {
+    [7] = "CREATE INDEX users_by_uid ON users (uid) WHERE uid IS NOT NULL;",
+};
 
 const char store_pg_create[] =
     "CREATE TABLE resources ("
@@ -97,6 +100,7 @@ const char store_pg_create[] =
     " gitlab_id bigint);"
     "CREATE INDEX users_by_resource ON users (resource_id)"
     " WHERE resource_id IS NOT NULL;"
+    "CREATE INDEX users_by_uid ON users (uid) WHERE uid IS NOT NULL;"
     "CREATE UNIQUE INDEX users_by_gitlab ON users (gitlab_id)"
     " WHERE gitlab_id IS NOT NULL;"
     "CREATE TABLE tokens ("

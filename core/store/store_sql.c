@@ -53,6 +53,11 @@ const char *const store_sql_text[STORE_NSQL] = {
     [SQL_TOKEN_LIST_WINDOW] = TOKEN_COLS
     "WHERE t.revoked_at IS NULL AND (t.expires_at, t.id) > (?1, ?2)"
     " AND t.expires_at <= ?3 ORDER BY t.expires_at, t.id",
+    /* the window of the tokens of the users mapped to uid ?3: through
+     * users_by_uid, as many rows as they have */
+    [SQL_TOKEN_LIST_UID] = TOKEN_COLS
+    "WHERE u.uid = ?3 AND t.revoked_at IS NULL"
+    " AND (t.expires_at, t.id) > (?1, ?2) ORDER BY t.expires_at, t.id",
     [SQL_TOKEN_NEXT_EXPIRY] =
 	"SELECT expires_at FROM tokens WHERE revoked_at IS NULL"
 	" AND expires_at > ?1 ORDER BY expires_at LIMIT 1",
@@ -292,4 +297,6 @@ const char *const store_schema[SCHEMA_VERSION] = {
     /* 7: which daemon minted an unsealed token (its store's origin), so
      * that a sweep for lost secrets spares the tokens of live daemons */
     "ALTER TABLE tokens ADD COLUMN minted_by INTEGER;",
+    /* 8: a user's calendar reads the tokens of its uid, not all */
+    "CREATE INDEX users_by_uid ON users (uid) WHERE uid IS NOT NULL;",
 };

@@ -58,6 +58,7 @@ struct nreq {
 	struct pfs_actor a;
 	struct ofile *of;
 	uint64_t stmts;	  /* store_statements() when it began */
+	uint64_t rows;	  /* store_rows() when it began */
 	const char *what; /* the kind it is about, for the statement log */
 	int64_t id;	  /* and its id */
 	/* a READ for the page cache (a mapping), not for a read(2): the

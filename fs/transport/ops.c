@@ -38,6 +38,7 @@ static void q_init(struct nreq *q, fuse_req_t req)
 	q->req = req;
 	q->p = fuse_req_userdata(req);
 	q->stmts = store_statements();
+	q->rows = store_rows();
 	q->a.uid = ctx->uid;
 	q->a.gid = ctx->gid;
 	q->a.pid = ctx->pid;
@@ -58,9 +59,10 @@ static void q_done(struct nreq *q, const char *op)
 			    (double)(t1.tv_nsec - q->t0.tv_nsec) / 1e9);
 	if (q->p->log_statements)
 		fuse_log(FUSE_LOG_INFO,
-			 "patfs: statements: %s %s %" PRId64 ": %" PRIu64 "\n",
+			 "patfs: statements: %s %s %" PRId64 ": %" PRIu64
+			 " (rows %" PRIu64 ")\n",
 			 op, q->what ? q->what : "-", q->id,
-			 store_statements() - q->stmts);
+			 store_statements() - q->stmts, store_rows() - q->rows);
 	ofile_put(q->p, q->of);
 }
 

@@ -116,5 +116,7 @@ const struct cfg *store_cfg(const struct store *st);
 /* How many SQL statements the calling thread has run through any store: a
  * debug counter, for counting the statements of one request. */
 uint64_t store_statements(void);
+/* The rows the statements of this thread have given. */
+uint64_t store_rows(void);
 
 #endif

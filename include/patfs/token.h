@@ -106,6 +106,11 @@ int token_list_expiring(struct store *st, int64_t day, int64_t after,
 int token_list_window(struct store *st, int64_t day, int64_t after,
 		      int64_t last, token_list_fn *fn, void *ctx);
 
+/* Same, for the unrevoked tokens of the users mapped to uid that expire
+ * after day: what a user's calendar costs is what it holds. */
+int token_list_uid(struct store *st, uint32_t uid, int64_t day,
+		   token_list_fn *fn, void *ctx);
+
 /* The first day > after on which an unrevoked token expires: 0 or -ENOENT. */
 int token_next_expiry(struct store *st, int64_t after, int64_t *day);
 

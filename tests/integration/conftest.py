@@ -427,21 +427,22 @@ def settles(fn, want, limit=1.0):
 
 
 def requests(d, since):
-    """[(op, kind, id, statements)] from the daemon's statement log, a line
-    per request, since byte since of its stderr."""
+    """[(op, kind, id, statements, rows)] from the daemon's statement log,
+    a line per request, since byte since of its stderr."""
     out = []
     for line in d.read_stderr()[since:].splitlines():
-        m = re.match(r"patfs: statements: (\w+) (.+) (-?\d+): (\d+)$", line)
+        m = re.match(r"patfs: statements: (\w+) (.+) (-?\d+): (\d+) "
+                     r"\(rows (\d+)\)$", line)
         if m:
             out.append((m.group(1), m.group(2), int(m.group(3)),
-                        int(m.group(4))))
+                        int(m.group(4)), int(m.group(5))))
     return out
 
 
 def counts(d, since):
     """{(op, kind): [statements, ...]} from the daemon's statement log."""
     out = {}
-    for op, kind, _, n in requests(d, since):
+    for op, kind, _, n, _ in requests(d, since):
         out.setdefault((op, kind), []).append(n)
     return out
 

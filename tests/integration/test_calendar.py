@@ -6,7 +6,7 @@ import subprocess
 
 import icalendar
 
-from conftest import err_of, mint, read, write
+from conftest import err_of, mint, read, requests, write
 
 OWNER, OTHER = 1000, 1001
 
@@ -129,3 +129,25 @@ def test_expiring_ics_shows_others_only_their_own(fs):
     rc, out, _ = run(fs, 4242, "cat expiring.ics")
     assert rc == 0 and calendar(out).walk("VEVENT") == []
     assert write(fs.path("expiring.ics"), "x") == errno.EPERM
+
+
+def test_a_user_s_calendar_costs_what_the_user_holds(make_daemon):
+    """expiring.ics of a mapped user reads that user's tokens, not the
+    store's: 2,000 tokens of others do not make it dearer."""
+    d = make_daemon(args=["-o", "debug_statements"])
+    os.mkdir(d.path("users/alice"))
+    assert write(d.path("users/alice/uid"), "%d" % OWNER) == 0
+    for i in range(3):
+        mint(d, "alice", "a%d" % i)
+    os.mkdir(d.path("users/bob"))
+    for i in range(2000):
+        os.mkdir(d.path("users/bob/tokens/b%d" % i))
+    since = len(d.read_stderr())
+    rc, out, err = run(d, OWNER, "cat expiring.ics")
+    assert rc == 0 and len(calendar(out).walk("VEVENT")) == 3, err
+    rows = [r for op, kind, _, _, r in requests(d, since)
+            if kind == "expiring.ics"]
+    # GETATTR and OPEN render it, LOOKUP may: each reads alice's rows
+    assert rows and max(rows) <= 3 + 2, rows
+    since = len(d.read_stderr())
+    assert len(calendar(read(d.path("expiring.ics"))).walk("VEVENT")) == 2003

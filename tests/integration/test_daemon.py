@@ -209,16 +209,16 @@ def test_requests_per_walk(make_daemon):
     assert walk(d) == first
     # every directory is opened (OPENDIR: the kernel always asks); the rest
     seen = [r for r in requests(d, since) if r[0] != "OPENDIR"]
-    kinds = {(op, kind) for op, kind, _, _ in seen}
+    kinds = {(op, kind) for op, kind, _, _, _ in seen}
     assert kinds <= {("LOOKUP", "token"), ("LOOKUP", "secret"),
                      ("GETATTR", "secret"), ("GETATTR", "tokens"),
                      ("READDIRPLUS", "tokens"),
                      ("GETATTR", "tokens.json")}, seen
-    assert {i for op, kind, i, _ in seen if kind == "token"} == imp, seen
+    assert {i for op, kind, i, _, _ in seen if kind == "token"} == imp, seen
     # tokens/ is listed once per walk (two READDIRPLUS: entries, then end)
-    assert sorted(op for op, kind, _, _ in seen
+    assert sorted(op for op, kind, _, _, _ in seen
                   if kind == "tokens") == ["GETATTR"] * 2 + ["READDIRPLUS"] * 4
-    assert [op for op, kind, _, _ in seen if kind == "tokens.json"] == \
+    assert [op for op, kind, _, _, _ in seen if kind == "tokens.json"] == \
         ["GETATTR"] * 2
 
 
