@@ -19,6 +19,7 @@ struct held {
 	int64_t all;		/* bytes held in all */
 	struct uidtab uids;
 	int64_t bytes[UIDTAB_SLOTS];
+	int renders[UIDTAB_SLOTS]; /* under way */
 	time_t said[UIDTAB_SLOTS]; /* the uid's last logged refusal */
 };
 
@@ -92,5 +93,42 @@ void held_give(struct held *h, uint32_t uid, size_t bytes)
 	h->all -= (int64_t)bytes;
 	if (i >= 0)
 		h->bytes[i] -= (int64_t)bytes;
+	pthread_mutex_unlock(&h->lock);
+}
+
+int held_render_begin(struct held *h, const struct pfs_actor *a)
+{
+	int i, r = 0;
+
+	if (!h || a->admin)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	i = uidtab_slot(&h->uids, a->uid);
+	if (i >= 0 && h->renders[i] >= HELD_RENDERS) {
+		time_t now = time(NULL);
+		if (now - h->said[i] >= 60)
+			fuse_log(FUSE_LOG_WARNING,
+				 "patfs: refused an open by uid %u: %d of its "
+				 "documents are being rendered already\n",
+				 a->uid, HELD_RENDERS);
+		h->said[i] = now;
+		r = -EAGAIN;
+	} else if (i >= 0) {
+		h->renders[i]++;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return r;
+}
+
+void held_render_end(struct held *h, const struct pfs_actor *a)
+{
+	int i;
+
+	if (!h || a->admin)
+		return;
+	pthread_mutex_lock(&h->lock);
+	i = uidtab_slot(&h->uids, a->uid);
+	if (i >= 0)
+		h->renders[i]--;
 	pthread_mutex_unlock(&h->lock);
 }

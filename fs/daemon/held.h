@@ -25,4 +25,15 @@ int held_take(struct held *h, const struct pfs_actor *a, size_t bytes);
 /* Gives back what held_take took for uid. */
 void held_give(struct held *h, uint32_t uid, size_t bytes);
 
+/* How many documents one uid (not an administrator) may have rendered at
+ * once: a render costs what the document holds, and a uid's loops of
+ * opens must leave the CPU and the request threads to everyone else. */
+#define HELD_RENDERS 4
+
+/* Begins a render for a: 0, or -EAGAIN while a (not an administrator)
+ * has HELD_RENDERS under way (logged once a minute per uid). Each 0 needs
+ * one held_render_end. */
+int held_render_begin(struct held *h, const struct pfs_actor *a);
+void held_render_end(struct held *h, const struct pfs_actor *a);
+
 #endif

@@ -93,7 +93,11 @@ static int render(struct nreq *q, const struct node *n, struct token_doc *doc,
 	int r;
 
 	*doc = (struct token_doc){.mtime = q->p->started};
-	r = d->render(q, n, doc);
+	r = held_render_begin(q->p->snapshots, &q->a);
+	if (!r) {
+		r = d->render(q, n, doc);
+		held_render_end(q->p->snapshots, &q->a);
+	}
 	*shared = r || d->per_caller || doc->varies
 		      ? 0
 		      : ino_make(n->ino.kind, n->ino.sub, n->ino.id);
