@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,33 @@ static void quiet(void *arg, const char *message)
 
 /* A new connection to the store's database, or NULL with err set. Every
  * wait is bounded: connecting, and the kernel's view of a dead peer. */
+/* Drives conn's connection to its end, within CONNECT_S seconds (the
+ * polling API does not keep connect_timeout): 0 when it is up, else -1. */
+#define CONNECT_S 5
+static int connect_wait(PGconn *conn)
+{
+	struct timespec now, end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += CONNECT_S;
+	for (;;) {
+		PostgresPollingStatusType st = PQconnectPoll(conn);
+		struct pollfd p = {.fd = PQsocket(conn)};
+		long ms;
+
+		if (st == PGRES_POLLING_OK)
+			return 0;
+		if (st == PGRES_POLLING_FAILED || p.fd < 0)
+			return -1;
+		p.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (end.tv_sec - now.tv_sec) * 1000 +
+		     (end.tv_nsec - now.tv_nsec) / 1000000;
+		if (ms <= 0 || poll(&p, 1, (int)ms) <= 0)
+			return -1;
+	}
+}
+
 PGconn *store_pg_connect(const struct cfg *cfg, char *err, size_t errlen)
 {
 	const char *keys[] = {"connect_timeout",
@@ -119,18 +147,20 @@ PGconn *store_pg_connect(const struct cfg *cfg, char *err, size_t errlen)
 			      "patfs",
 			      cfg->store_dsn ? cfg->store_dsn : "",
 			      NULL};
-	PGconn *conn = PQconnectdbParams(keys, vals, 1);
+	PGconn *conn = PQconnectStartParams(keys, vals, 1);
 	char *nl;
 
-	if (conn && PQstatus(conn) == CONNECTION_OK) {
-		/* the server's notices (and what it says while idle, such as
-		 * its shutdown) are not ours to print: losses are logged once
-		 */
+	/* the server's notices (and what it says while idle, or while we
+	 * connect, such as its shutdown) are not ours to print: losses are
+	 * logged once */
+	if (conn)
 		PQsetNoticeProcessor(conn, quiet, NULL);
+	if (conn && connect_wait(conn) == 0)
 		return conn;
-	}
 	snprintf(err, errlen, "postgresql: %s",
-		 conn ? PQerrorMessage(conn) : "out of memory");
+		 !conn			 ? "out of memory"
+		 : *PQerrorMessage(conn) ? PQerrorMessage(conn)
+					 : "no connection within 5 s");
 	if ((nl = strchr(err, '\n')) != NULL)
 		*nl = '\0';
 	PQfinish(conn);
@@ -200,7 +230,7 @@ bool store_pg_usable(struct store_pg_conn *pc)
 
 	if (pc->tx_lost)
 		return false;
-	if (PQstatus(pc->conn) == CONNECTION_OK)
+	if (store_pg_conn_ok(pc))
 		return true;
 	if (pc->in_tx || (!due(&pc->retry_at) && pc->back == back))
 		return false;
@@ -218,6 +248,7 @@ bool store_pg_usable(struct store_pg_conn *pc)
 	pc->conn = conn;
 	pc->gen++; /* its statements are prepared again */
 	pc->backoff_ms = 0;
+	pc->ending = false;
 	if (pc->lost) {
 		pfs_log(PFS_LOG_INFO, "postgresql: connected again");
 		pc->back = atomic_fetch_add(&ps->back, 1) + 1;
@@ -226,10 +257,23 @@ bool store_pg_usable(struct store_pg_conn *pc)
 	return true;
 }
 
-/* Notes a failure of pc's connection: logged once per loss. */
-void store_pg_note_loss(struct store_pg_conn *pc)
+bool store_pg_conn_ok(const struct store_pg_conn *pc)
 {
-	if (PQstatus(pc->conn) == CONNECTION_OK)
+	return !pc->ending && PQstatus(pc->conn) == CONNECTION_OK;
+}
+
+void store_pg_note_loss(struct store_pg_conn *pc, const PGresult *res)
+{
+	const char *state =
+	    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	/* no SQLSTATE: libpq's own failure ("server closed the connection
+	 * unexpectedly", while PQstatus may still say CONNECTION_OK);
+	 * 57P0x: shut down, crashed, starting; 08xxx: the connection */
+	if (res &&
+	    (!state || !strncmp(state, "57P0", 4) || !strncmp(state, "08", 2)))
+		pc->ending = true;
+	if (store_pg_conn_ok(pc))
 		return;
 	if (pc->in_tx)
 		pc->tx_lost = true;
@@ -248,8 +292,7 @@ void store_pg_note_loss(struct store_pg_conn *pc)
  * connection: the old one was lost, outside any transaction. */
 bool store_pg_again(struct store_pg_conn *pc, int r, int tries)
 {
-	return r == -EIO && tries == 0 && !pc->in_tx &&
-	       PQstatus(pc->conn) != CONNECTION_OK;
+	return r == -EIO && tries == 0 && !pc->in_tx && !store_pg_conn_ok(pc);
 }
 
 /* The session ----------------------------------------------------------- */
@@ -363,7 +406,7 @@ int store_pg_alive(struct store_conn *c, int64_t origin)
 			   1, NULL, val, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		r = store_pg_errno(res, pc->conn);
-		store_pg_note_loss(pc);
+		store_pg_note_loss(pc, res);
 	} else {
 		r = strcmp(PQgetvalue(res, 0, 0), "t") != 0;
 	}
@@ -428,7 +471,7 @@ int64_t store_pg_bytes(struct store *st)
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	else
-		store_pg_note_loss(pc);
+		store_pg_note_loss(pc, res);
 	PQclear(res);
 	return n;
 }

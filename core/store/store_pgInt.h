@@ -38,6 +38,9 @@ struct store_pg_conn {
 	bool in_tx;    /* inside BEGIN ... COMMIT/ROLLBACK */
 	bool tx_lost;  /* the connection dropped inside the transaction */
 	bool lost;     /* told of the loss already */
+	bool ending;   /* the server said it ends this connection (an
+			  immediate shutdown's FATAL): dead, whatever libpq's
+			  status says until it reads the end */
 	int wait_ms;   /* for the write lock */
 	unsigned back; /* the store's back, when this one last tried */
 	int64_t last_id, changed;
@@ -78,8 +81,12 @@ int store_pg_errno(const PGresult *res, PGconn *conn);
 /* Whether pc can run a statement now, reconnecting (outside a
  * transaction, after its backoff) if it was lost. */
 bool store_pg_usable(struct store_pg_conn *pc);
-/* Notes a failure of pc's connection: logged once per loss. */
-void store_pg_note_loss(struct store_pg_conn *pc);
+/* Notes a failure of pc's connection (res: the failed result, or NULL):
+ * logged once per loss. */
+void store_pg_note_loss(struct store_pg_conn *pc, const PGresult *res);
+/* Whether pc's connection is up: libpq says so, and the server did not
+ * say it ends it. */
+bool store_pg_conn_ok(const struct store_pg_conn *pc);
 /* A new connection to the store's database, or NULL with err set. */
 PGconn *store_pg_connect(const struct cfg *cfg, char *err, size_t errlen);
 /* Runs sql (fixed text, no parameters) on conn: 0 or -errno, with err

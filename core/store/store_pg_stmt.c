@@ -191,8 +191,8 @@ static int ensure_prepared(struct store_pg_stmt *ps)
 			types[ps->id]);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		r = store_pg_errno(res, pc->conn);
-		store_pg_note_loss(pc);
-		if (PQstatus(pc->conn) == CONNECTION_OK)
+		store_pg_note_loss(pc, res);
+		if (store_pg_conn_ok(pc))
 			pfs_log(PFS_LOG_ERR, "postgresql: preparing %d: %s",
 				(int)ps->id,
 				store_pg_why(res, pc->conn, msg, sizeof(msg)));
@@ -228,7 +228,7 @@ static int execute(struct store_pg_stmt *ps)
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 			break;
 		r = store_pg_errno(ps->res, pc->conn);
-		store_pg_note_loss(pc);
+		store_pg_note_loss(pc, ps->res);
 		if (r != -EEXIST && r != -EIO &&
 		    !(r == -EBUSY && pc->base.quiet_busy))
 			pfs_log(
@@ -344,7 +344,7 @@ int store_pg_begin(struct store_conn *c, bool wait)
 		res = PQexec(pc->conn, sql);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			r = store_pg_errno(res, pc->conn);
-			store_pg_note_loss(pc);
+			store_pg_note_loss(pc, res);
 			if (r != -EIO && !(r == -EBUSY && c->quiet_busy))
 				pfs_log(PFS_LOG_ERR, "postgresql: %s",
 					store_pg_why(res, pc->conn, msg,
@@ -379,7 +379,7 @@ int store_pg_commit(struct store_conn *c)
 	res = PQexec(pc->conn, "COMMIT");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		r = store_pg_errno(res, pc->conn);
-		store_pg_note_loss(pc);
+		store_pg_note_loss(pc, res);
 		if (r != -EIO)
 			pfs_log(PFS_LOG_ERR, "postgresql: commit: %s",
 				store_pg_why(res, pc->conn, msg, sizeof(msg)));
@@ -399,7 +399,7 @@ void store_pg_rollback(struct store_conn *c)
 {
 	struct store_pg_conn *pc = pc_of(c);
 
-	if (pc->in_tx && !pc->tx_lost && PQstatus(pc->conn) == CONNECTION_OK)
+	if (pc->in_tx && !pc->tx_lost && store_pg_conn_ok(pc))
 		store_pg_run(pc->conn, "ROLLBACK", NULL, 0);
 	pc->in_tx = pc->tx_lost = false;
 }

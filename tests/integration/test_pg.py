@@ -225,6 +225,39 @@ def test_a_database_away_for_five_seconds(tmp_path, pg_cluster):
         assert len(lines) < 30, lines
 
 
+@pytest.mark.parametrize("mode", ["immediate", "fast"])
+def test_after_a_server_restart_nothing_fails_once_it_accepts(tmp_path,
+                                                              pg_cluster,
+                                                              mode):
+    """Every connection of both daemons was dropped (an immediate stop
+    sends nothing first); once the server accepts connections again, no
+    request fails: a connection found dead is made again and the statement,
+    or the transaction not yet begun, runs on the new one."""
+    a = host(tmp_path, "a")
+    b = host(tmp_path, "b", pepper_from=a)
+    try:
+        tid, secret = mint(a, "alice", "ci")
+        for d in (a, b):  # each thread of each daemon has a connection
+            for _ in range(8):
+                assert check(d, secret) == 0
+                assert read(d.path("users/alice/tokens/ci/description")) == b""
+        pg_ctl(pg_cluster, "-m", mode, "stop")
+        pg_ctl(pg_cluster, "start")  # -w: returns once it accepts
+        for i, d in enumerate((a, b, a, b)):
+            assert check(d, secret) == 0
+            assert write(d.path("users/alice/tokens/ci/description"),
+                         "after %d" % i) == 0
+            os.mkdir(d.path("users/u%d" % i))
+            assert os.path.isdir(d.path("users/u%d" % i))
+    finally:
+        a.stop()
+        b.stop()
+    for d in (a, b):  # a loss is said, once per connection, and nothing else
+        lines = d.read_stderr().splitlines()
+        assert all("postgresql" in l for l in lines), lines
+        open(d.stderr_path, "w").close()
+
+
 def test_cached_answers_are_served_within_max_stale_s(tmp_path, pg_cluster):
     """What the kernel holds (names, attributes) goes on answering while the
     server is away, within the bound; an open asks the daemon and fails."""
