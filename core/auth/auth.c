@@ -65,6 +65,10 @@ struct auth {
 	atomic_uint_fast64_t checks[WHY_NREASONS]; /* since auth_open */
 	struct stamp stamps[STAMPS];
 	int nstamps;
+	struct auth_subuid subuid; /* uids limited as their range's owner */
+	/* the log's minute, in all: lines written, lines left out */
+	int64_t gate_start;
+	uint32_t gate_lines, gate_dropped;
 };
 
 static const struct {
@@ -98,6 +102,7 @@ int auth_open(struct auth **out, struct store *st, char *err, size_t errlen)
 		free(au);
 		return r;
 	}
+	auth_subuid_load(&au->subuid, au->cfg->subuid_file);
 	pthread_mutex_init(&au->lock, NULL);
 	*out = au;
 	return 0;
@@ -194,10 +199,64 @@ struct entry {
 	const struct summary *sum;
 };
 
+/* The lines of the log's minute, in all: true when one more fits
+ * ([auth] max_log_lines_per_minute); else it is counted. When a new minute
+ * begins, how many the last one left out goes to *dropped (and its start
+ * to *since). */
+static bool gate(struct auth *au, int64_t now, uint32_t *dropped,
+		 int64_t *since)
+{
+	bool fits;
+
+	pthread_mutex_lock(&au->lock);
+	if (now - au->gate_start >= LIMIT_WINDOW) {
+		*dropped = au->gate_dropped;
+		*since = au->gate_start;
+		au->gate_start = now;
+		au->gate_lines = au->gate_dropped = 0;
+	}
+	fits = au->gate_lines < (uint32_t)au->cfg->max_log_lines_per_minute;
+	if (fits)
+		au->gate_lines++;
+	else
+		au->gate_dropped++;
+	pthread_mutex_unlock(&au->lock);
+	return fits;
+}
+
+/* The line that sums up the failures a minute left out of the log. */
+static void log_dropped(struct auth *au, uint32_t dropped, int64_t since,
+			int64_t now)
+{
+	char line[512], when[21], from[21];
+	struct json j;
+	int n;
+
+	policy_format_time(now, when);
+	policy_format_time(since, from);
+	json_init(&j, line, sizeof(line) - 1);
+	json_begin(&j, NULL, '{');
+	json_str(&j, "time", when, strlen(when));
+	json_str(&j, "severity", "ERROR", 5);
+	json_int(&j, "status", 429);
+	json_str(&j, "meta.auth_fail_reason", "log_limited", 11);
+	json_int(&j, "count", dropped);
+	json_str(&j, "since", from, strlen(from));
+	json_end(&j, '}');
+	n = json_finish(&j);
+	if (n < 0)
+		return;
+	line[n++] = '\n';
+	auth_log_write(&au->log, line, (size_t)n);
+}
+
 static void log_entry(struct auth *au, const struct entry *e, int64_t now)
 {
 	char line[2048], when[21], since[21], comm[17], id[48];
 	const char *name = reasons[e->why].name;
+	uint32_t dropped = 0;
+	int64_t since_gate = 0;
+	bool fits = true;
 	struct json j;
 	int n, status = e->why == WHY_LIMITED	    ? 403
 			: e->why == WHY_UNAVAILABLE ? 503
@@ -231,7 +290,12 @@ static void log_entry(struct auth *au, const struct entry *e, int64_t now)
 	if (n < 0)
 		return;
 	line[n++] = '\n';
-	auth_log_write(&au->log, line, (size_t)n);
+	if (!gate(au, now, &dropped, &since_gate))
+		fits = false;
+	if (dropped)
+		log_dropped(au, dropped, since_gate, now);
+	if (fits)
+		auth_log_write(&au->log, line, (size_t)n);
 }
 
 static void log_summary(struct auth *au, const struct summary *sum, int64_t now)
@@ -349,12 +413,13 @@ static int check(struct auth *au, const struct pfs_actor *a, int idx, int idx2,
 		 struct token_info *t)
 {
 	int64_t now = store_now();
+	uint32_t who = auth_subuid_owner(&au->subuid, a->uid);
 	struct summary due = {0};
 	enum limited lim;
 	enum reason why;
 	int r;
 
-	lim = limited(au, a->uid, now, &due);
+	lim = limited(au, who, now, &due);
 	if (lim != NOT_LIMITED) {
 		why = WHY_LIMITED;
 	} else {
@@ -373,7 +438,7 @@ static int check(struct auth *au, const struct pfs_actor *a, int idx, int idx2,
 	}
 	if (why != WHY_LIMITED && why != WHY_UNAVAILABLE) {
 		due.refused = 0;
-		count_failure(au, a->uid, now, &due);
+		count_failure(au, who, now, &due);
 		log_summary(au, &due, now);
 	}
 	if (lim != LIMITED_AGAIN)
@@ -436,6 +501,8 @@ void auth_close(struct auth *au)
 			    au, &(struct summary){l->uid, l->refused, l->start},
 			    now);
 	}
+	if (au->gate_dropped)
+		log_dropped(au, au->gate_dropped, au->gate_start, now);
 	auth_log_close(&au->log);
 	pthread_mutex_destroy(&au->lock);
 	free(au);

@@ -1,11 +1,12 @@
 /* authInt.h - the auth log, private to core: appending lines, the size cap
- * and rotation. */
+ * and rotation; and the owners of subordinate uids. */
 #ifndef PATFS_AUTH_INT_H
 #define PATFS_AUTH_INT_H
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct cfg;
@@ -30,5 +31,23 @@ void auth_log_close(struct auth_log *l);
  * is reopened. A failed write is reported once through pfs_log until a write
  * succeeds again, never once per line. */
 void auth_log_write(struct auth_log *l, const char *line, size_t n);
+
+/* The subordinate uid ranges of users (/etc/subuid: NAME:FIRST:COUNT). */
+#define AUTH_SUBUID_MAX 1024
+struct auth_subuid_range {
+	uint32_t first, last, owner;
+};
+struct auth_subuid {
+	int n;
+	struct auth_subuid_range range[AUTH_SUBUID_MAX];
+};
+
+/* Reads the ranges of path (NULL or missing: none; lines that name no
+ * known user are left out): 0. */
+int auth_subuid_load(struct auth_subuid *s, const char *path);
+
+/* Who uid is for the limits: the owner of the range it lies in, or
+ * itself. */
+uint32_t auth_subuid_owner(const struct auth_subuid *s, uint32_t uid);
 
 #endif

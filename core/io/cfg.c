@@ -34,6 +34,7 @@ int cfg_defaults(struct cfg *c)
 	c->max_stale_s = 5;
 	c->last_used_interval_s = 600;
 	c->max_failures_per_minute = 10;
+	c->max_log_lines_per_minute = 120;
 	c->log_max_bytes = 10 << 20;
 	c->log_keep = 5;
 	c->changes_per_minute = 60;
@@ -46,6 +47,7 @@ int cfg_defaults(struct cfg *c)
 	    cfg_set_str(&c->pepper_file, cfg_absolute(NULL, "patfs.pepper")) ||
 	    cfg_set_str(&c->auth_log, cfg_absolute(NULL, "patfs-auth.log")) ||
 	    cfg_set_str(&c->prefix, strdup("glpat-")) ||
+	    cfg_set_str(&c->subuid_file, strdup("/etc/subuid")) ||
 	    cfg_set_str(&c->notify_run_as, strdup("nobody")))
 		return -ENOMEM;
 	return 0;
@@ -60,6 +62,7 @@ void cfg_free(struct cfg *c)
 	free(c->admin_group);
 	free(c->prefix);
 	free(c->auth_log);
+	free(c->subuid_file);
 	free(c->notify_command);
 	free(c->metrics_textfile);
 	free(c->notify_run_as);

@@ -258,6 +258,18 @@ static int auth_key(struct cfg_parse *p, const char *name, const char *value,
 		return parse_i64(value, 4096, (int64_t)1 << 40,
 				 &c->log_max_bytes);
 	}
+	if (IS("max_log_lines_per_minute")) {
+		*why = "expected a number, 10 to 1000000";
+		return parse_int(value, 10, 1000000,
+				 &c->max_log_lines_per_minute);
+	}
+	if (IS("subuid_file")) {
+		free(c->subuid_file); /* empty: no ranges */
+		c->subuid_file = NULL;
+		return value[0] ? cfg_set_str(&c->subuid_file,
+					      cfg_absolute(p->dir, value))
+				: 0;
+	}
 	if (IS("log_keep")) {
 		*why = "expected a number of files, 0 to 100";
 		return parse_int(value, 0, 100, &c->log_keep);

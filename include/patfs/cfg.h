@@ -31,10 +31,12 @@ struct cfg {
 	bool allow_impersonation;
 	bool reuse_detection; /* rotating a rotated token revokes its family */
 	int last_used_interval_s;
-	char *auth_log; /* [auth] log, absolute */
-	int max_failures_per_minute;
-	int64_t log_max_bytes; /* [auth] log rotates past this size */
-	int log_keep;	       /* rotated logs kept: FILE.1 ... FILE.N */
+	char *auth_log;		      /* [auth] log, absolute */
+	int max_failures_per_minute;  /* per uid, or per owner of a range */
+	int max_log_lines_per_minute; /* the auth log's, in all */
+	char *subuid_file;	      /* [auth] subuid_file, or NULL */
+	int64_t log_max_bytes;	      /* [auth] log rotates past this size */
+	int log_keep;		      /* rotated logs kept: FILE.1 ... FILE.N */
 	/* [notify]: expiry notices */
 	bool notify_enabled; /* false: this daemon sends none */
 	int notify_hour;     /* hour_utc: the daily run, 0-23 */

@@ -64,6 +64,71 @@ def test_a_rate_limited_flood_writes_a_line_and_a_summary(make_daemon):
     assert "pid" not in last  # a summary of many processes
 
 
+GUESS = r"""
+import errno, os, sys
+n, limited = int(sys.argv[2]), 0
+for _ in range(n):
+    fd = os.open(sys.argv[1], os.O_WRONLY)
+    try:
+        os.write(fd, b"glpat-" + b"w" * 20)
+    except OSError as e:
+        limited += e.errno == errno.EAGAIN
+    finally:
+        os.close(fd)
+print(limited)
+"""
+
+
+def guesses(d, uids, n):
+    """n bad checks from each of uids, in turn: how many were EAGAIN."""
+    refused = 0
+    for uid in uids:
+        r = subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
+                            "--clear-groups", "/usr/bin/python3", "-c", GUESS,
+                            "auth/api", str(n)], cwd=d.mnt,
+                           capture_output=True, text=True, check=True)
+        refused += int(r.stdout)
+    return refused
+
+
+def test_the_uids_of_one_subordinate_range_are_limited_as_its_owner(
+        make_daemon, tmp_path):
+    """bob's subordinate uids (unshare --map-auto) guess as bob: after his
+    failures of the minute, every uid of his range is refused, and logged
+    as bob."""
+    subuid = tmp_path / "subuid"
+    subuid.write_text("1001:200000:65536\nno-such-user-here:300000:10\n")
+    d = make_daemon("[auth]\nmax_failures_per_minute = 10\n"
+                    "subuid_file = %s\n" % subuid)
+    log = os.path.join(d.workdir, "patfs-auth.log")
+    refused = guesses(d, range(200000, 200040), 3)
+    assert refused == 40 * 3 - 10
+    d.stop()
+    lines = log_lines(log)
+    assert [l["meta.auth_fail_reason"] for l in lines] == \
+        ["token_invalid"] * 10 + ["rate_limited"] * 2
+    assert lines[-1]["uid"] == 1001 and lines[-1]["count"] == refused
+    # another uid, in no range, is its own
+    d.start()
+    assert guesses(d, [200000 + 70000], 3) == 0
+
+
+def test_a_flood_of_many_uids_cannot_rotate_the_log_away(make_daemon):
+    """Many uids, each below its own limit: past the log's lines of the
+    minute, failures are counted in one line, not written one by one."""
+    d = make_daemon("[auth]\nmax_failures_per_minute = 10\n"
+                    "max_log_lines_per_minute = 20\n")
+    log = os.path.join(d.workdir, "patfs-auth.log")
+    assert guesses(d, range(5000, 5060), 3) == 0  # no uid is limited
+    assert len(log_lines(log)) == 20
+    d.stop()
+    lines = log_lines(log)
+    assert len(lines) == 21
+    last = lines[-1]
+    assert last["meta.auth_fail_reason"] == "log_limited"
+    assert last["count"] == 60 * 3 - 20 and last["status"] == 429
+
+
 def test_the_auth_log_rotates_at_its_cap(make_daemon):
     d = make_daemon("[auth]\nmax_failures_per_minute = 1000000\n"
                     "log_max_bytes = 4096\nlog_keep = 2\n")
