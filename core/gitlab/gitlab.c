@@ -31,8 +31,34 @@ static int name_taken(struct store_conn *c, const char *name, bool *taken)
 	return r < 0 ? r : 0;
 }
 
+/* Blocks or unblocks user id (name) of GitLab user gid as its state in the
+ * inventory's users says, if it says and differs from blocked: 0 or
+ * -errno. */
+static int follow_state(struct import *im, int64_t gid, int64_t id,
+			const char *name, int blocked)
+{
+	struct store_stmt *s;
+	char object[PFS_NAME_MAX + 16];
+	int want = gl_blocked(im, gid), r;
+
+	if (want < 0 || want == blocked)
+		return 0;
+	s = store_sql(im->c, SQL_USER_SET_BLOCKED);
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, id);
+	store_bind_int(s, 2, want);
+	store_bind_int(s, 3, im->now);
+	r = store_exec(im->c, s);
+	snprintf(object, sizeof(object), "users/%s", name);
+	return r ? r
+		 : audit_add(im->c, im->a, want ? "user_block" : "user_unblock",
+			     object, blocked ? "1" : "0", want ? "1" : "0",
+			     "gitlab_import");
+}
+
 /* The patfs user of GitLab user gid: found, or made (a bot of resource rid
- * named bot, when bot is not NULL). */
+ * named bot, when bot is not NULL); blocked as the inventory's users say. */
 static int ensure_user(struct import *im, int64_t gid, const char *bot,
 		       int kind, int64_t rid, int64_t *id, char *name)
 {
@@ -40,7 +66,7 @@ static int ensure_user(struct import *im, int64_t gid, const char *bot,
 	struct store_stmt *s = store_sql(c, SQL_GL_USER_FIND);
 	char object[PFS_NAME_MAX + 16], buf[PFS_NAME_MAX + 1];
 	bool taken;
-	int r;
+	int r, blocked = 0;
 
 	if (!s)
 		return -EIO;
@@ -49,10 +75,11 @@ static int ensure_user(struct import *im, int64_t gid, const char *bot,
 	if (r == 1) {
 		*id = store_col_int(s, 0);
 		snprintf(name, PFS_NAME_MAX + 1, "%s", store_col_text(s, 1));
+		blocked = (int)store_col_int(s, 2);
 	}
 	store_reset(s);
 	if (r != 0)
-		return r < 0 ? r : 0;
+		return r < 0 ? r : follow_state(im, gid, *id, name, blocked);
 	if (bot)
 		snprintf(name, PFS_NAME_MAX + 1, "%s", bot);
 	else if (gl_username(im, gid, buf, sizeof(buf)))
@@ -87,8 +114,9 @@ static int ensure_user(struct import *im, int64_t gid, const char *bot,
 	*id = store_last_id(c);
 	im->out->users++;
 	snprintf(object, sizeof(object), "users/%s", name);
-	return audit_add(c, im->a, "user_create", object, NULL, NULL,
-			 "gitlab_import");
+	r = audit_add(c, im->a, "user_create", object, NULL, NULL,
+		      "gitlab_import");
+	return r ? r : follow_state(im, gid, *id, name, 0);
 }
 
 /* Binds t to s, the insert (fresh) or the update statement of a GitLab
@@ -140,23 +168,77 @@ static int count_new(struct store_conn *c, int64_t uid, int64_t rid)
 	return r;
 }
 
+/* A token imported before: its id, owner and resource, and its place. */
+struct before {
+	int64_t id, uid, rid;
+	char object[OBJECT_MAX];
+};
+
+static void before_row(struct store_stmt *s, void *out)
+{
+	struct before *b = out;
+	int kind = (int)store_col_int(s, 4);
+
+	b->id = store_col_int(s, 0);
+	b->uid = store_col_int(s, 1);
+	b->rid = store_col_int(s, 2);
+	if (b->rid)
+		snprintf(b->object, sizeof(b->object), "%s/%s/tokens/%" PRId64,
+			 policy_resource_dir_names[kind == RESOURCE_GROUP],
+			 store_col_text(s, 5), b->id);
+	else
+		snprintf(b->object, sizeof(b->object),
+			 "users/%s/tokens/%" PRId64, store_col_text(s, 3),
+			 b->id);
+}
+
+/* The token GitLab id gid was imported as, if it was: 0 (b->id 0 when it
+ * was not), or -errno. A GitLab id keeps its owner and its kind: -EEXIST,
+ * said, when the inventory puts it elsewhere (user uid, resource rid). */
+static int imported_before(struct import *im, int64_t gid, int64_t uid,
+			   int64_t rid, const char *here, struct before *b)
+{
+	struct store_stmt *s = store_sql(im->c, SQL_GL_TOKEN_FIND);
+	int r;
+
+	b->id = 0;
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, gid);
+	r = store_one(im->c, s, before_row, b);
+	if (r)
+		return r == -ENOENT ? 0 : r;
+	if (b->uid == uid && b->rid == rid)
+		return 0;
+	snprintf(im->err, im->errlen,
+		 "%s: token id %" PRId64 " was imported as %s, and here it is "
+		 "a token of %s: a GitLab id keeps its owner and kind",
+		 im->where, gid, b->object, here);
+	return -EEXIST;
+}
+
 /* Inserts or updates token t of user uid (of resource rid, or 0). */
 static int upsert(struct import *im, const struct glt *t, int64_t uid,
 		  const char *owner, int64_t rid, int rkind, const char *rname)
 {
 	struct store_conn *c = im->c;
-	struct store_stmt *s = store_sql(c, SQL_GL_TOKEN_FIND);
+	struct store_stmt *s;
 	char object[OBJECT_MAX];
-	int64_t id = 0;
+	char here[PFS_NAME_MAX + 16];
+	struct before b;
+	int64_t id;
 	bool fresh;
 	int r;
 
-	if (!s)
-		return -EIO;
-	store_bind_int(s, 1, t->id);
-	r = store_one_int(c, s, &id);
-	if (r && r != -ENOENT)
+	if (rid)
+		snprintf(here, sizeof(here), "%s/%s",
+			 policy_resource_dir_names[rkind], rname);
+	else
+		snprintf(here, sizeof(here), "users/%s", owner);
+	r = imported_before(im, t->id, uid, rid, here, &b);
+	if (r)
 		return r;
+	id = b.id;
 	fresh = !id;
 	s = store_sql(c, id ? SQL_GL_TOKEN_UPDATE : SQL_GL_TOKEN_INSERT);
 	if (!s)
@@ -206,6 +288,10 @@ static int import_personal(struct import *im, size_t list)
 		snprintf(im->where, sizeof(im->where),
 			 "personal_access_tokens[%zu]", k);
 		r = gl_read_token(im, i, false, &t);
+		if (!r && gl_passed_over(im, t.id)) {
+			tick(im); /* its project's or group's, imported there */
+			continue;
+		}
 		if (!r)
 			r = ensure_user(im, t.user_id, NULL, USER_HUMAN, 0,
 					&uid, owner);
@@ -426,6 +512,9 @@ int gitlab_import(struct store *st, const struct pfs_actor *a, const char *text,
 	if (r)
 		goto out;
 	im.total = gl_count_tokens(&im, pats, top_array == 1, projects, groups);
+	r = gl_check_ids(&im, users, pats, top_array == 1, projects, groups);
+	if (r)
+		goto out;
 	im.now = store_now();
 	r = store_begin(im.c);
 	if (r) {
@@ -444,6 +533,7 @@ int gitlab_import(struct store *st, const struct pfs_actor *a, const char *text,
 		memset(out, 0, sizeof(*out));
 out:
 	free(im.users);
+	free(im.pass);
 	jr_free(&im.d);
 	return r;
 }

@@ -28,6 +28,8 @@ struct import {
 	char *err;
 	size_t errlen;
 	char where[96]; /* the element being read, for err */
+	int64_t *pass;	/* personal listings of resources' tokens */
+	size_t npass;
 };
 
 /* A token of the inventory, read and checked. */
@@ -56,6 +58,12 @@ int gl_read_token(struct import *im, size_t o, bool resource, struct glt *t);
 /* The username the inventory's users give GitLab user id, or NULL. */
 const char *gl_username(struct import *im, int64_t id, char *buf, size_t size);
 
+/* Whether the inventory's users say GitLab user id is blocked: 1 for any
+ * state but active (blocked, ldap_blocked, banned, deactivated,
+ * blocked_pending_approval: GitLab refuses their tokens), 0 when active,
+ * -1 when they do not say. */
+int gl_blocked(struct import *im, int64_t id);
+
 /* The inventory's members (0 when absent): 1 when it is the array of
  * personal tokens alone, 0 for an object, -EINVAL (said) otherwise. */
 int gl_parts(struct import *im, size_t *users, size_t *pats, size_t *projects,
@@ -67,5 +75,13 @@ int64_t gl_count_tokens(struct import *im, size_t pats, bool top_array,
 
 /* Indexes the inventory's users by GitLab id: 0, -EINVAL (said), -ENOMEM. */
 int gl_index_users(struct import *im, size_t users);
+
+/* Refuses an inventory that lists a token, user, project or group twice,
+ * naming both places (-EINVAL, said; -ENOMEM), but for a bot's token
+ * listed among the personal tokens and under its project or group: its
+ * personal listing is passed over (gl_passed_over). im->total is set. */
+int gl_check_ids(struct import *im, size_t users, size_t pats, bool top_array,
+		 size_t projects, size_t groups);
+bool gl_passed_over(const struct import *im, int64_t id);
 
 #endif

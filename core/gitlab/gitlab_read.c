@@ -149,6 +149,7 @@ int gl_read_token(struct import *im, size_t o, bool resource, struct glt *t)
 {
 	char date[16];
 	int64_t level;
+	size_t m;
 	int r;
 
 	memset(t, 0, sizeof(*t));
@@ -184,9 +185,14 @@ int gl_read_token(struct import *im, size_t o, bool resource, struct glt *t)
 		r = read_scopes(im, o, &t->scopes);
 	if (r || !resource)
 		return r;
-	if (gl_int(im, o, "access_level", &level) ||
-	    (level != 10 && level != 15 && level != 20 && level != 30 &&
-	     level != 40 && level != 50))
+	/* GitLab 13.9's project tokens had none: Maintainer then, as now */
+	level = ACCESS_LEVEL_DEFAULT;
+	m = jr_member(&im->d, o, "access_level");
+	if (m && im->d.v[m].type != JR_NULL &&
+	    gl_int(im, o, "access_level", &level))
+		return -EINVAL;
+	if (level != 10 && level != 15 && level != 20 && level != 30 &&
+	    level != 40 && level != 50)
 		return gl_bad(im, "access_level",
 			      "expected 10, 15, 20, 30, 40 "
 			      "or 50");
@@ -213,6 +219,18 @@ const char *gl_username(struct import *im, int64_t id, char *buf, size_t size)
 	    policy_check_user_name(buf, strlen(buf)))
 		return NULL;
 	return buf;
+}
+
+int gl_blocked(struct import *im, int64_t id)
+{
+	struct known key = {.id = id}, *k;
+	char state[32];
+
+	k = bsearch(&key, im->users, im->nusers, sizeof(*k), by_id);
+	if (!k || jr_string(&im->d, jr_member(&im->d, k->v, "state"), state,
+			    sizeof(state), NULL))
+		return -1;
+	return strcmp(state, "active") != 0;
 }
 
 /* The members of the inventory: 1 when it is the array of personal

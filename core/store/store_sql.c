@@ -141,7 +141,8 @@ const char *const store_sql_text[STORE_NSQL] = {
     [SQL_DATA_VERSION] = "PRAGMA data_version",
     [SQL_CHANGE_LAST] = "SELECT coalesce(max(seq), 0) FROM changes",
     /* gitlab.c */
-    [SQL_GL_USER_FIND] = "SELECT id, name FROM users WHERE gitlab_id = ?1",
+    [SQL_GL_USER_FIND] =
+	"SELECT id, name, blocked FROM users WHERE gitlab_id = ?1",
     [SQL_GL_USER_INSERT] =
 	"INSERT INTO users (name, blocked_at, uid_at, created_at, kind,"
 	" resource_id, gitlab_id) VALUES (?1, ?2, ?2, ?2, ?3, ?4, ?5)",
@@ -152,7 +153,13 @@ const char *const store_sql_text[STORE_NSQL] = {
 	" gitlab_id) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
     [SQL_GL_RES_PATH] = "UPDATE resources SET path = ?2, path_at = ?3"
 			" WHERE id = ?1 AND path IS NOT ?2",
-    [SQL_GL_TOKEN_FIND] = "SELECT id FROM tokens WHERE gitlab_id = ?1",
+    /* a token imported before: where it lives (its owner, and its
+     * project's or group's kind and name) */
+    [SQL_GL_TOKEN_FIND] =
+	"SELECT t.id, t.user_id, coalesce(u.resource_id, 0), u.name,"
+	" coalesce(r.kind, 0), coalesce(r.name, '') FROM tokens t"
+	" JOIN users u ON u.id = t.user_id"
+	" LEFT JOIN resources r ON r.id = u.resource_id WHERE t.gitlab_id = ?1",
     [SQL_GL_TOKEN_INSERT] =
 	"INSERT INTO tokens (user_id, name, description, description_at,"
 	" scopes, scopes_at, impersonation, impersonation_at, created_at,"

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import (FAKETIME_LIB, PATFS, PG, ROOT, Daemon, StoreDB, audit_lines, mint, read,
-                      settles, store_db, write, write_config)
+                      settles, snapshot, store_db, write, write_config)
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "fixtures")
@@ -157,3 +157,150 @@ def test_importing_is_for_root(make_daemon):
                        cwd=d.workdir, capture_output=True, text=True)
     assert r.returncode == 1 and "patfs: error" in r.stderr
     assert tokens_by_gitlab_id(d) == {}
+
+
+# GitLab's facts kept: one place per GitLab id ---------------------------------
+
+# GET /projects/:id/access_tokens as GitLab 13.9's documentation gives it:
+# no access_level (Maintainer then), no description, no last_used_at
+GITLAB_13_9 = json.loads("""
+[
+   {
+      "user_id" : 141,
+      "scopes" : [
+         "api"
+      ],
+      "name" : "token",
+      "expires_at" : "2021-01-31",
+      "id" : 42,
+      "active" : true,
+      "created_at" : "2021-01-20T22:11:48.151Z",
+      "revoked" : false
+   }
+]
+""")
+
+
+def import_doc(d, tmp_path, doc, name="inv.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    return subprocess.run([PATFS, "-c", d.config, "--import-gitlab", str(path)],
+                          cwd=d.workdir, capture_output=True, text=True,
+                          timeout=60)
+
+
+def counts_of(d):
+    db = store_db(d)
+    got = tuple(db.execute("SELECT count(*) FROM %s" % t).fetchone()[0]
+                for t in ("tokens", "users", "resources"))
+    db.close()
+    return got
+
+
+def personal(tid, uid, name="t"):
+    return {"id": tid, "user_id": uid, "name": name, "revoked": False,
+            "created_at": "2024-01-01T00:00:00Z", "scopes": ["api"],
+            "expires_at": "2099-01-01"}
+
+
+def test_a_project_token_without_access_level_is_a_maintainer_s(
+        make_daemon, tmp_path):
+    d = make_daemon("[notify]\nenabled = false\n")
+    doc = {"projects": [{"id": 7, "path_with_namespace": "acme/web",
+                         "access_tokens": GITLAB_13_9}]}
+    r = import_doc(d, tmp_path, doc)
+    assert r.returncode == 0, r.stderr
+    (tid,) = [int(t) for t in os.listdir(d.path("projects/acme.web/tokens"))]
+    tdir = d.path("projects/acme.web/tokens", str(tid))
+    assert read(os.path.join(tdir, "access_level")) == b"maintainer\n"
+    m = json.loads(read(os.path.join(tdir, "meta.json")))
+    assert m["gitlab_id"] == 42 and m["access_level"] == 40
+
+
+@pytest.mark.parametrize("doc, said", [
+    ({"personal_access_tokens": [personal(4, 3), personal(4, 3, "again")]},
+     "personal_access_tokens[0] and personal_access_tokens[1] are one token "
+     "(GitLab id 4)"),
+    ({"projects": [{"id": 1, "path_with_namespace": "a/b",
+                    "access_tokens": [personal(9, 50)]}],
+      "groups": [{"id": 2, "full_path": "g",
+                  "access_tokens": [personal(9, 50)]}]},
+     "projects[0].access_tokens[0] and groups[0].access_tokens[0] are one "
+     "token (GitLab id 9)"),
+    ({"users": [{"id": 3, "username": "jane"}, {"id": 3, "username": "joe"}],
+      "personal_access_tokens": []},
+     "users[0] and users[1] are one user (GitLab id 3)"),
+    ({"projects": [{"id": 1, "path_with_namespace": "a/b"},
+                   {"id": 1, "path_with_namespace": "a/c"}]},
+     "projects[0] and projects[1] are one project (GitLab id 1)"),
+    # listed as a personal token of another user than its project's bot
+    ({"personal_access_tokens": [personal(9, 3)],
+      "projects": [{"id": 1, "path_with_namespace": "a/b",
+                    "access_tokens": [personal(9, 50)]}]},
+     "personal_access_tokens[0] and projects[0].access_tokens[0] are one "
+     "token (GitLab id 9)"),
+])
+def test_an_inventory_that_lists_one_thing_twice_changes_nothing(
+        make_daemon, tmp_path, doc, said):
+    d = make_daemon("[notify]\nenabled = false\n")
+    mint(d, "alice", "a")
+    before = counts_of(d)
+    r = import_doc(d, tmp_path, doc)
+    assert r.returncode == 1 and said in r.stderr, r.stderr
+    assert counts_of(d) == before
+
+
+def test_a_bot_s_token_listed_as_personal_too_stays_its_project_s(
+        make_daemon, tmp_path):
+    """GET /personal_access_tokens lists bots' tokens too: the same token
+    under its project is the project's."""
+    d = make_daemon("[notify]\nenabled = false\n")
+    doc = {"personal_access_tokens": [personal(42, 141, "token"),
+                                      personal(5, 3, "mine")],
+           "projects": [{"id": 7, "path_with_namespace": "acme/web",
+                         "access_tokens": GITLAB_13_9}]}
+    r = import_doc(d, tmp_path, doc)
+    assert r.returncode == 0, r.stderr
+    assert "2 tokens added" in r.stderr
+    assert len(os.listdir(d.path("projects/acme.web/tokens"))) == 1
+    bots = [u for u in os.listdir(d.path("users")) if "_bot_" in u]
+    assert len(bots) == 1
+    assert read(d.path("users", bots[0], "kind")) == b"project_bot\n"
+    assert sorted(os.listdir(d.path("users"))) == sorted(bots +
+                                                         ["gitlab_user_3"])
+
+
+def test_a_gitlab_id_keeps_its_owner_and_kind_across_imports(make_daemon,
+                                                            tmp_path):
+    d = make_daemon("[notify]\nenabled = false\n")
+    r = import_doc(d, tmp_path, {"users": [{"id": 3, "username": "jane"}],
+                                 "personal_access_tokens": [personal(6, 3)]})
+    assert r.returncode == 0, r.stderr
+    before = counts_of(d), snapshot(d)
+    r = import_doc(d, tmp_path, {"groups": [
+        {"id": 2, "full_path": "twitter",
+         "access_tokens": [personal(6, 142, "renamed")]}]}, "again.json")
+    assert r.returncode == 1, r.stderr
+    assert "token id 6 was imported as users/jane/tokens/1, and here it is " \
+        "a token of groups/twitter" in r.stderr, r.stderr
+    assert (counts_of(d), snapshot(d)) == before
+    assert not os.path.exists(d.path("groups/twitter"))
+
+
+def test_gitlab_s_blocked_users_are_blocked(make_daemon, tmp_path):
+    d = make_daemon("[notify]\nenabled = false\n")
+    doc = {"users": [{"id": 3, "username": "jane", "state": "blocked"},
+                     {"id": 4, "username": "joe", "state": "active"}],
+           "personal_access_tokens": [personal(6, 3), personal(7, 4)]}
+    r = import_doc(d, tmp_path, doc)
+    assert r.returncode == 0, r.stderr
+    assert read(d.path("users/jane/blocked")) == b"1\n"
+    assert read(d.path("users/joe/blocked")) == b"0\n"
+    # and follows GitLab on the next import
+    doc["users"][0]["state"] = "active"
+    assert import_doc(d, tmp_path, doc, "again.json").returncode == 0
+    assert settles(lambda: read(d.path("users/jane/blocked")), b"0\n") < 1
+    acts = [(l["action"], l["object"], l.get("reason"))
+            for l in audit_lines(d)]
+    assert ("user_block", "users/jane", "gitlab_import") in acts
+    assert ("user_unblock", "users/jane", "gitlab_import") in acts
