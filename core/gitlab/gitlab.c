@@ -475,6 +475,37 @@ static int import_all(struct import *im, size_t pats, bool top_array,
 	return r;
 }
 
+/* The inventory's parts (gl_parts). */
+struct parts {
+	size_t users, pats, projects, groups;
+	int top_array;
+};
+
+/* Reads and checks the inventory text[len] into im and p before anything
+ * is stored: 0, or -errno said in im->err. */
+static int read_inventory(struct import *im, const char *text, size_t len,
+			  struct parts *p)
+{
+	int r = jr_read(&im->d, text, len);
+
+	if (r) {
+		snprintf(im->err, im->errlen,
+			 r == -EINVAL ? "not JSON, at byte %zu"
+				      : "too large or too deep",
+			 im->d.error_at);
+		return r;
+	}
+	p->top_array =
+	    gl_parts(im, &p->users, &p->pats, &p->projects, &p->groups);
+	r = p->top_array < 0 ? p->top_array : gl_index_users(im, p->users);
+	if (r)
+		return r;
+	im->total = gl_count_tokens(im, p->pats, p->top_array == 1, p->projects,
+				    p->groups);
+	return gl_check_ids(im, p->users, p->pats, p->top_array == 1,
+			    p->projects, p->groups);
+}
+
 int gitlab_import(struct store *st, const struct pfs_actor *a, const char *text,
 		  size_t len, struct gitlab_counts *out, gitlab_progress_fn *fn,
 		  void *ctx, char *err, size_t errlen)
@@ -485,8 +516,8 @@ int gitlab_import(struct store *st, const struct pfs_actor *a, const char *text,
 			    .ctx = ctx,
 			    .err = err,
 			    .errlen = errlen};
-	size_t users, pats, projects, groups;
-	int r, top_array;
+	struct parts p;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(err, errlen, "no error");
@@ -499,20 +530,7 @@ int gitlab_import(struct store *st, const struct pfs_actor *a, const char *text,
 		snprintf(err, errlen, "the store cannot be opened");
 		return -EIO;
 	}
-	r = jr_read(&im.d, text, len);
-	if (r) {
-		snprintf(err, errlen,
-			 r == -EINVAL ? "not JSON, at byte %zu"
-				      : "too large or too deep",
-			 im.d.error_at);
-		return r;
-	}
-	top_array = gl_parts(&im, &users, &pats, &projects, &groups);
-	r = top_array < 0 ? top_array : gl_index_users(&im, users);
-	if (r)
-		goto out;
-	im.total = gl_count_tokens(&im, pats, top_array == 1, projects, groups);
-	r = gl_check_ids(&im, users, pats, top_array == 1, projects, groups);
+	r = read_inventory(&im, text, len, &p);
 	if (r)
 		goto out;
 	im.now = store_now();
@@ -521,7 +539,7 @@ int gitlab_import(struct store *st, const struct pfs_actor *a, const char *text,
 		snprintf(err, errlen, "the store is busy");
 		goto out;
 	}
-	r = import_all(&im, pats, top_array == 1, projects, groups);
+	r = import_all(&im, p.pats, p.top_array == 1, p.projects, p.groups);
 	if (r) {
 		store_rollback(im.c);
 		if (!strcmp(err, "no error"))
