@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import WriteLock, mint, read, settles, store_db, write
+from conftest import PG, WriteLock, mint, read, settles, store_db, write
 
 FLOOD = r"""
 import errno, os, sys, time
@@ -205,8 +205,9 @@ def test_a_revoke_fits_on_a_full_disk(make_daemon, small_fs):
     os.unlink(filler)
     assert write(d.path("auth/read_api"), tids[3][1]) == 0
     # the day's notice run (the tokens expire within 30 days) found the
-    # disk full, and said why it recorded nothing
-    settles(lambda: "below the floor" in d.read_stderr(), True, 10.0)
+    # disk full, and said why it recorded nothing (SQLite's floor)
+    if not PG:
+        settles(lambda: "below the floor" in d.read_stderr(), True, 10.0)
     open(d.stderr_path, "w").close()
 
 

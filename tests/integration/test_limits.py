@@ -111,6 +111,8 @@ def small_fs(tmp_path):
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
+@pytest.mark.sqlite_only("the floor watches a SQLite store's filesystem; "
+                         "PostgreSQL's disk is the server's")
 @pytest.mark.parametrize("what", ["description", "mkdir"])
 def test_an_owner_cannot_fill_the_disk_before_root_s_revoke(make_daemon,
                                                            small_fs, what):
