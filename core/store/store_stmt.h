@@ -55,7 +55,8 @@ struct store_stmt;
 	X(TC_RESOURCE_REMOVED_AT, "r.removed_at")                              \
 	X(TC_NOTIFIED, "t.notified")                                           \
 	X(TC_NOTIFIED_AT, "t.notified_at")                                     \
-	X(TC_GITLAB_ID, "t.gitlab_id")
+	X(TC_GITLAB_ID, "t.gitlab_id")                                         \
+	X(TC_USER_GITLAB_ID, "u.gitlab_id")
 
 enum token_col {
 #define TOKEN_COL_ENUM(name, sql) name,

@@ -128,7 +128,8 @@ struct token_info {
 	int64_t resource_removed_at; /* 0: the project or group is there */
 	char notified[48]; /* expiry notices sent: "60,30,7,0" (0: the day) */
 	int64_t notified_at;
-	int64_t gitlab_id; /* imported from GitLab (its id there), or 0 */
+	int64_t gitlab_id;	/* imported from GitLab (its id there), or 0 */
+	int64_t user_gitlab_id; /* its owner's id in GitLab, or 0 */
 };
 
 /* What a listing of tokens calls for each: nonzero stops it. */

@@ -25,15 +25,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PATFS = os.environ.get("PATFS_BIN", os.path.join(ROOT, "build", "patfs"))
 
 
-def _built_with_tsan():
+def _built_with(lib):
     try:
         out = subprocess.run(["ldd", PATFS], capture_output=True, text=True).stdout
     except OSError:
         return False
-    return "libtsan" in out
+    return lib in out
 
 
-TSAN = _built_with_tsan()  # a ThreadSanitizer build (meson -Db_sanitize=thread)
+TSAN = _built_with("libtsan")  # a ThreadSanitizer build (meson -Db_sanitize=thread)
+# a sanitizer's build: its allocator keeps freed memory aside and maps shadow
+# memory, so the daemon's RSS says nothing of patfs's own
+SANITIZED = TSAN or _built_with("libasan")
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 STORE = os.environ.get("PATFS_STORE", "sqlite")
 PG = STORE == "postgresql"
@@ -466,3 +469,17 @@ def notice_run_ended(d, limit=15.0):
             return
         time.sleep(0.1)
     raise AssertionError("the notice run did not end within %gs" % limit)
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 16 MiB tmpfs for a store, its pepper and the auth log (0755: the
+    uids of a test reach the files it mounts through it)."""
+    path = tmp_path / "small"
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755",
+                    "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)

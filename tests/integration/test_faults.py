@@ -148,19 +148,6 @@ def test_the_auth_log_rotates_at_its_cap(make_daemon):
     assert kept == sorted(kept, key=lambda l: l["time"])
 
 
-@pytest.fixture
-def small_fs(tmp_path):
-    """A 16 MiB tmpfs for the store, its pepper and the auth log."""
-    path = tmp_path / "small"
-    path.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700",
-                    "tmpfs", str(path)], check=True)
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
 def fill(path):
     """Fills the filesystem of path to the last byte; returns the filler."""
     filler = os.path.join(str(path), "filler")

@@ -57,6 +57,7 @@ def test_a_gitlab_inventory_is_imported_to_audit_with_the_tools(make_daemon):
     assert users < 1.0
     m = json.loads(read(d.path("users/gitlab_jane/tokens/%d/meta.json" % ids[4])))
     assert m["gitlab_id"] == 4 and m["name"] == "Test Token"
+    assert m["gitlab_user_id"] == 3
     assert m["description"] == "Test Token description" and m["scopes"] == ["api"]
     assert m["created_at"] == "2020-07-23T14:31:47Z"
     assert m["last_used_at"] == "2021-10-06T17:58:37Z"

@@ -18,7 +18,8 @@ OWNER, OTHER = 1000, 1001
 
 KEYS = ["id", "name", "description", "scopes", "impersonation", "created_at",
         "expires_at", "last_used_at", "revoked", "active", "user_id",
-        "username", "kind", "path", "previous_personal_access_token_id", "gitlab_id"]
+        "username", "kind", "path", "previous_personal_access_token_id", "gitlab_id",
+        "gitlab_user_id"]
 
 
 def run(d, uid, script):
