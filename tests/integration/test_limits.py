@@ -64,11 +64,13 @@ def test_an_owner_s_changes_are_held_to_a_rate(make_daemon):
     tid = bob_s_token(d)
     desc = d.path("users/bob/tokens", str(tid), "description")
     got = flood(d, BOB, "description", desc)
-    assert got == {"done": 30, "errno": errno.EAGAIN}, got
+    # a burst of 30, and the bucket fills again at one change per 2 s while
+    # the flood runs (a sanitizer's build is slow)
+    assert got["errno"] == errno.EAGAIN and 30 <= got["done"] < 36, got
     # the refused write changed nothing; the last accepted one stands
-    assert read(desc).startswith(b"000029")
+    assert read(desc).startswith(b"%06d" % (got["done"] - 1))
     writes = [l for l in audit_lines(d) if l["action"] == "token_set_description"]
-    assert len(writes) == 30
+    assert len(writes) == got["done"]
     # containment is never held back: bob revokes his own token, root
     # writes as it likes
     other, _ = mint(d, "bob", "other")
