@@ -185,14 +185,12 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	(void)attr, (void)fi;
 	q_init(&q, req);
 	r = node_get(&q, &n);
-	if (!r && (k->flags & NODE_RO))
-		r = -EROFS;
-	else if (!r &&
-		 (to_set &
-		  (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
-		   FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-		   FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)))
-		r = -EPERM;
+	if (!r && ((k->flags & NODE_RO) ||
+		   (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+			      FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME |
+			      FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+			      FUSE_SET_ATTR_MTIME_NOW))))
+		r = refusal(k); /* EROFS under expiring/, else EPERM */
 	else if (!r)
 		r = access_check(&q.a, &n.obj, ACCESS_W);
 	if (r)
