@@ -269,7 +269,7 @@ static int run(struct fuse_session *se, struct pfs *p,
 		store_lock_note_pid(p->lock_fd); /* the daemon's pid now */
 	}
 	/* threads do not survive fork */
-	r = cache_start(&p->cache, se, p->st, node_stale);
+	r = cache_start(&p->cache, se, p->st, p->pages, node_stale);
 	if (r) {
 		fuse_log(FUSE_LOG_ERR,
 			 "patfs: error: starting the cache thread: %s\n",

@@ -1,7 +1,9 @@
 /* cache.c - the invalidation thread: store changes in, kernel notifications
  * out. Handlers never notify the kernel themselves (a notification can wait
  * for a lock that the request being handled holds); they queue, and wait
- * for the thread with cache_settle() before replying. */
+ * for the thread with cache_settle() before replying. The one exception is
+ * pages.c's dropping of a document's attributes at open and last close,
+ * which waits for nothing. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,6 +15,7 @@
 
 #include "cache.h"
 #include "ino.h"
+#include "pages.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
 #include "patfs/token.h"
@@ -25,6 +28,7 @@
 struct cache {
 	struct fuse_session *se;
 	struct store *st;
+	struct pages *pages; /* through which documents' inodes are told */
 	pthread_t thread;
 	pthread_mutex_t lock; /* protects everything below */
 	pthread_cond_t work;  /* queue not empty, or stop */
@@ -60,14 +64,21 @@ struct cache {
 static __thread uint64_t my_ticket;
 static __thread uint64_t my_settled;
 
-static void inval(void *ctx, struct ino n)
+/* pages_tell_fn: the one place inodes are told of. */
+static void tell(void *ctx, uint64_t ino, bool pages)
 {
 	struct cache *c = ctx;
 
 	atomic_fetch_add(&c->inodes_sent, 1);
 	/* -ENOENT: the kernel does not hold it; nothing to do */
-	fuse_lowlevel_notify_inval_inode(c->se, ino_make(n.kind, n.sub, n.id),
-					 0, 0);
+	fuse_lowlevel_notify_inval_inode(c->se, ino, pages ? 0 : -1, 0);
+}
+
+static void inval(void *ctx, struct ino n)
+{
+	struct cache *c = ctx;
+
+	pages_changed(c->pages, ino_make(n.kind, n.sub, n.id));
 }
 
 static void inval_name(struct cache *c, fuse_ino_t parent, const char *name)
@@ -193,14 +204,6 @@ static void new_day(struct cache *c)
 		for (int64_t d = c->day + 1; d <= today; d++)
 			token_list_expiring(c->st, d, 0, day_passed, c);
 	c->day = today;
-}
-
-void cache_drop_attr(struct cache *c, uint64_t ino)
-{
-	if (!c)
-		return;
-	atomic_fetch_add(&c->inodes_sent, 1);
-	fuse_lowlevel_notify_inval_inode(c->se, ino, -1, 0);
 }
 
 void cache_counts(const struct cache *c, uint64_t *inodes, uint64_t *entries)
@@ -346,7 +349,7 @@ static void cache_join(struct cache *c, bool running)
 }
 
 int cache_start(struct cache **out, struct fuse_session *se, struct store *st,
-		cache_stale_fn *stale)
+		struct pages *pages, cache_stale_fn *stale)
 {
 	struct cache *c = calloc(1, sizeof(*c));
 	pthread_condattr_t ca;
@@ -356,6 +359,7 @@ int cache_start(struct cache **out, struct fuse_session *se, struct store *st,
 		return -ENOMEM;
 	c->se = se;
 	c->st = st;
+	c->pages = pages;
 	c->stale = stale;
 	c->seq = -1;
 	c->day = policy_day_of(time(NULL));
@@ -381,6 +385,7 @@ int cache_start(struct cache **out, struct fuse_session *se, struct store *st,
 		free(c);
 		return -r;
 	}
+	pages_attach(pages, tell, c);
 	store_set_change_hook(st, changed, c);
 	*out = c;
 	return 0;
@@ -392,6 +397,7 @@ void cache_stop(struct cache *c)
 		return;
 	store_set_change_hook(c->st, NULL, NULL);
 	cache_join(c, true);
+	pages_attach(c->pages, NULL, NULL);
 	pthread_cond_destroy(&c->names_work);
 	pthread_cond_destroy(&c->done);
 	pthread_cond_destroy(&c->work);

@@ -16,6 +16,7 @@
 #include "patfs/store.h"
 
 struct cache;
+struct pages;
 
 /* How often changes by other processes are looked for, in milliseconds. */
 #define CACHE_POLL_MS 100
@@ -26,10 +27,11 @@ typedef void cache_stale_fn(const struct store_change *ch, ino_inval_fn *inval,
 			    void *ctx);
 
 /* Starts the invalidation thread for session se over st, and hooks it to
- * the store; stale says what each change makes stale. On success *out is
- * owned by the caller (cache_stop). Returns 0 or -errno. */
+ * the store; stale says what each change makes stale. Inodes are told of
+ * through pages (pages.h), which tells the kernel through c. On success
+ * *out is owned by the caller (cache_stop). Returns 0 or -errno. */
 int cache_start(struct cache **out, struct fuse_session *se, struct store *st,
-		cache_stale_fn *stale);
+		struct pages *pages, cache_stale_fn *stale);
 
 /* Unhooks from the store, stops the thread and frees c (NULL is fine). */
 void cache_stop(struct cache *c);
@@ -43,12 +45,6 @@ void cache_queue(struct cache *c, const struct store_change *ch);
  * sent, so the reply that follows is never overtaken by a stale cache. Waits
  * at most a second. Cheap when this thread committed nothing new. */
 void cache_settle(struct cache *c);
-
-/* Takes back the kernel's attributes of inode ino now, from the calling
- * thread (c NULL: nothing). Safe inside a request handler, unlike every
- * other invalidation: dropping attributes (not pages, not names) waits for
- * no lock that the request may hold. */
-void cache_drop_attr(struct cache *c, uint64_t ino);
 
 /* The invalidations sent to the kernel since start: of inodes (attributes,
  * contents, listings), and of names. 0 when c is NULL. */

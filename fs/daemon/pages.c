@@ -15,6 +15,7 @@ struct held {
 	uint64_t len;
 	int64_t mtime;
 	unsigned opens; /* opens reading through the page cache */
+	bool stale;	/* changed while opens read: tell at the last close */
 };
 
 struct pages {
@@ -22,6 +23,10 @@ struct pages {
 	struct held *slot;
 	size_t cap; /* a power of two */
 	size_t used, max;
+	uint64_t telling;    /* the inode pages_changed tells of, unlocked */
+	pthread_cond_t told; /* telling went back to 0 */
+	pages_tell_fn *tell;
+	void *ctx;
 };
 
 struct pages *pages_new(size_t max)
@@ -38,6 +43,7 @@ struct pages *pages_new(size_t max)
 		return NULL;
 	}
 	pthread_mutex_init(&pg->lock, NULL);
+	pthread_cond_init(&pg->told, NULL);
 	return pg;
 }
 
@@ -45,9 +51,18 @@ void pages_free(struct pages *pg)
 {
 	if (!pg)
 		return;
+	pthread_cond_destroy(&pg->told);
 	pthread_mutex_destroy(&pg->lock);
 	free(pg->slot);
 	free(pg);
+}
+
+void pages_attach(struct pages *pg, pages_tell_fn *tell, void *ctx)
+{
+	pthread_mutex_lock(&pg->lock);
+	pg->tell = tell;
+	pg->ctx = ctx;
+	pthread_mutex_unlock(&pg->lock);
 }
 
 static size_t home(const struct pages *pg, uint64_t ino)
@@ -100,11 +115,13 @@ bool pages_open(struct pages *pg, uint64_t ino, const char *text, size_t len,
 {
 	unsigned char sum[SUM_BYTES];
 	struct held *h;
-	bool cached = true;
+	bool cached = true, same;
 
 	crypto_generichash(sum, sizeof(sum), (const unsigned char *)text, len,
 			   NULL, 0);
 	pthread_mutex_lock(&pg->lock);
+	while (pg->telling == ino) /* its notification is on its way */
+		pthread_cond_wait(&pg->told, &pg->lock);
 	h = find(pg, ino);
 	if (!h->ino) {
 		make_room(pg);
@@ -115,21 +132,32 @@ bool pages_open(struct pages *pg, uint64_t ino, const char *text, size_t len,
 		}
 		h->ino = ino;
 		h->opens = 0;
+		h->stale = false;
 		memset(h->sum, 0, sizeof(h->sum));
 		h->len = (uint64_t)-1; /* matches no content */
 		pg->used++;
 	}
-	if (h->len == len && !memcmp(h->sum, sum, sizeof(sum))) {
-		*keep = true;
-	} else if (h->opens == 0) {
-		memcpy(h->sum, sum, sizeof(sum));
-		h->len = len;
-		*keep = false;
-	} else {
+	same = h->len == len && !memcmp(h->sum, sum, sizeof(sum));
+	if (h->opens == 0) {
+		/* the first reader of the pages: the size the kernel holds may
+		 * be another snapshot's (one that a stat rendered since, or a
+		 * change not yet told), and page reads end at it. Asked again,
+		 * it is this one's (pages_held), and nothing tells the kernel
+		 * of the inode until the last reader closes. Attributes only:
+		 * this is a handler */
+		if (!same) {
+			memcpy(h->sum, sum, sizeof(sum));
+			h->len = len;
+		}
+		h->mtime = mtime;
+		h->stale = false;
+		if (pg->tell)
+			pg->tell(pg->ctx, ino, false);
+	} else if (!same) {
 		cached = false; /* an open of other content reads the pages */
 		goto out;
 	}
-	h->mtime = mtime;
+	*keep = same;
 	h->opens++;
 out:
 	pthread_mutex_unlock(&pg->lock);
@@ -142,8 +170,40 @@ void pages_close(struct pages *pg, uint64_t ino)
 
 	pthread_mutex_lock(&pg->lock);
 	h = find(pg, ino);
-	if (h->ino && h->opens)
-		h->opens--;
+	if (h->ino && h->opens && --h->opens == 0 && h->stale) {
+		h->stale = false;
+		if (pg->tell) /* a handler's: attributes only */
+			pg->tell(pg->ctx, ino, false);
+	}
+	pthread_mutex_unlock(&pg->lock);
+}
+
+void pages_changed(struct pages *pg, uint64_t ino)
+{
+	pages_tell_fn *tell;
+	struct held *h;
+	void *ctx;
+
+	pthread_mutex_lock(&pg->lock);
+	while (pg->telling)
+		pthread_cond_wait(&pg->told, &pg->lock);
+	h = find(pg, ino);
+	if (h->ino && h->opens) {
+		h->stale = true;
+		pthread_mutex_unlock(&pg->lock);
+		return;
+	}
+	/* told unlocked, for the kernel may wait on pages whose reads other
+	 * handlers serve; an open of ino meanwhile waits for it */
+	pg->telling = ino;
+	tell = pg->tell;
+	ctx = pg->ctx;
+	pthread_mutex_unlock(&pg->lock);
+	if (tell)
+		tell(ctx, ino, true);
+	pthread_mutex_lock(&pg->lock);
+	pg->telling = 0;
+	pthread_cond_broadcast(&pg->told);
 	pthread_mutex_unlock(&pg->lock);
 }
 

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "daemon/cache.h"
 #include "daemon/held.h"
 #include "daemon/metrics.h"
 #include "daemon/pages.h"
@@ -149,12 +148,6 @@ static int open_text(struct nreq *q, uint64_t ino, struct token_doc doc,
 		of->pages_ino = ino;
 		fi->direct_io = 0;
 		fi->keep_cache = keep;
-		/* new content: the size the kernel holds may be the old one's
-		 * (a commit whose invalidations the cache thread has yet to
-		 * send), and page reads end at it. Asked again, it is this
-		 * snapshot's (pages_held). */
-		if (!keep)
-			cache_drop_attr(q->p->cache, ino);
 	}
 	fi->noflush = 1;
 	return 0;

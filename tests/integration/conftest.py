@@ -393,6 +393,9 @@ def mint(d, user, name, take=True, scopes=None):
     assert len(new) == 1
     tid = int(new.pop())
     secret = read(os.path.join(tdir, "token")).decode().strip() if take else None
+    if take:  # the name goes with the release that follows close(2)
+        settles(lambda: os.path.exists(os.path.join(tdir, "token")), False,
+                limit=2.0)
     return tid, secret
 
 

@@ -290,8 +290,11 @@ def test_racing_readers_and_writers_never_see_two_states_in_one_read(fs):
         v = 0
         while time.monotonic() < stop:
             v += 1
-            assert write(first, str(v)) == 0
-            assert write(last, str(v)) == 0
+            # the length changes with every write, and with it the size
+            # the kernel must hold for each snapshot
+            text = str(v).zfill(1 + v % 6)
+            assert write(first, text) == 0
+            assert write(last, text) == 0
 
     def reader():
         while time.monotonic() < stop:
@@ -312,7 +315,11 @@ def test_racing_readers_and_writers_never_see_two_states_in_one_read(fs):
                 bad.append((repr(e), len(data)))
             reads[0] += 1
 
-    threads = [threading.Thread(target=writer)] + [
+    def stat():  # as ls -l does beside them: sizes of snapshots to come
+        while time.monotonic() < stop:
+            os.stat(p)
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=stat)] + [
         threading.Thread(target=reader) for _ in range(4)]
     for t in threads:
         t.start()
