@@ -137,13 +137,17 @@ static void bind_token(struct import *im, struct store_stmt *s,
 		store_bind_int(s, 8, t->expires_day);
 	if (t->last_used_at)
 		store_bind_int(s, 9, t->last_used_at);
+	if (t->last_used_ms)
+		store_bind_int(s, 12, t->last_used_ms);
 	if (t->revoked)
 		store_bind_int(s, 10, im->now);
 	if (rid)
 		store_bind_int(s, 11, t->access_level);
 	if (fresh) {
 		store_bind_int(s, 7, t->created_at);
-		store_bind_int(s, 12, t->id);
+		if (t->created_ms)
+			store_bind_int(s, 13, t->created_ms);
+		store_bind_int(s, 14, t->id);
 	}
 }
 

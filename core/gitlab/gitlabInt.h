@@ -38,6 +38,7 @@ struct glt {
 	char name[PFS_NAME_MAX + 1], description[PFS_NAME_MAX + 1];
 	uint32_t scopes;
 	int revoked, impersonation, access_level;
+	int created_ms, last_used_ms; /* the milliseconds GitLab gave */
 };
 
 /* Says what is wrong with member what of the element being read, in

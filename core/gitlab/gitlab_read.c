@@ -80,7 +80,7 @@ static int clock_of(const char *s, int *h, int *m, int *sec)
 	return *h < 0 || *m < 0 || (sec && *sec < 0) ? -EINVAL : 0;
 }
 
-static int parse_time(const char *s, int64_t *out)
+static int parse_time(const char *s, int64_t *out, int *ms)
 {
 	int64_t day;
 	int h, m, sec, oh = 0, om = 0;
@@ -91,9 +91,11 @@ static int parse_time(const char *s, int64_t *out)
 	    clock_of(s + 11, &h, &m, &sec) || h > 23 || m > 59 || sec > 60)
 		return -EINVAL;
 	k = 19;
-	if (s[k] == '.')
-		for (k++; k < len && s[k] >= '0' && s[k] <= '9'; k++)
-			;
+	*ms = 0;
+	if (s[k] == '.') /* milliseconds kept, finer digits dropped */
+		for (int scale = 100; ++k < len && s[k] >= '0' && s[k] <= '9';
+		     scale /= 10)
+			*ms += (s[k] - '0') * scale;
 	sign = s[k];
 	if (sign == 'Z' && k + 1 == len) {
 		*out = day * 86400 + (int64_t)h * 3600 + (int64_t)m * 60 + sec;
@@ -108,15 +110,16 @@ static int parse_time(const char *s, int64_t *out)
 }
 
 static int gl_time(struct import *im, size_t o, const char *key, int64_t *out,
-		   bool optional)
+		   int *ms, bool optional)
 {
 	char s[64];
 	int r = gl_str(im, o, key, s, sizeof(s), optional);
 
 	*out = 0;
+	*ms = 0;
 	if (r || (!s[0] && optional))
 		return r;
-	if (parse_time(s, out) || *out <= 0)
+	if (parse_time(s, out, ms) || *out <= 0)
 		return gl_bad(im, key,
 			      "expected a time such as "
 			      "2020-07-23T14:31:47.729Z");
@@ -168,9 +171,11 @@ int gl_read_token(struct import *im, size_t o, bool resource, struct glt *t)
 		r = gl_str(im, o, "description", t->description,
 			   sizeof(t->description), true);
 	if (!r)
-		r = gl_time(im, o, "created_at", &t->created_at, false);
+		r = gl_time(im, o, "created_at", &t->created_at, &t->created_ms,
+			    false);
 	if (!r)
-		r = gl_time(im, o, "last_used_at", &t->last_used_at, true);
+		r = gl_time(im, o, "last_used_at", &t->last_used_at,
+			    &t->last_used_ms, true);
 	if (!r)
 		r = gl_bool(im, o, "revoked", &t->revoked, false);
 	if (!r)

@@ -413,11 +413,14 @@ void token_object(const struct token_info *t, char out[OBJECT_MAX])
 }
 
 /* A Unix time as the files show it, or null when never (t 0). */
-static void json_time(struct json *j, const char *key, int64_t t)
+/* A time, with GitLab's milliseconds where an import kept them (ms). */
+static void json_time(struct json *j, const char *key, int64_t t, int ms)
 {
-	char when[21];
+	char when[25];
 
 	policy_format_time(t, when);
+	if (ms > 0 && ms < 1000) /* ...:48Z -> ...:48.151Z */
+		snprintf(when + 19, sizeof(when) - 19, ".%03dZ", ms);
 	json_str(j, key, t ? when : NULL, strlen(when));
 }
 
@@ -445,10 +448,10 @@ void token_json(struct json *j, const struct token_info *t, int64_t now)
 				 strlen(policy_scope_names[i]));
 	json_end(j, ']');
 	json_bool(j, "impersonation", t->impersonation);
-	json_time(j, "created_at", t->created_at);
+	json_time(j, "created_at", t->created_at, t->created_ms);
 	policy_format_date(t->expires_day, day);
 	json_str(j, "expires_at", t->expires_day < 0 ? NULL : day, strlen(day));
-	json_time(j, "last_used_at", t->last_used_at);
+	json_time(j, "last_used_at", t->last_used_at, t->last_used_ms);
 	json_bool(j, "revoked", t->revoked_at != 0);
 	json_bool(j, "active", token_active(t, now));
 	json_int(j, "user_id", t->user_id);

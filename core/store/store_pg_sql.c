@@ -31,7 +31,7 @@ const char *const store_pg_sql[STORE_NSQL] = {
 	" impersonation = $6,"
 	" expires_at_at = CASE WHEN expires_at IS NOT DISTINCT FROM"
 	"  $8::bigint THEN expires_at_at ELSE $4 END, expires_at = $8,"
-	" last_used_at = $9::bigint,"
+	" last_used_at = $9::bigint, last_used_ms = $12::integer,"
 	" revoked_at = CASE WHEN $10::bigint IS NULL THEN NULL"
 	"  ELSE coalesce(revoked_at, $10::bigint) END,"
 	" access_level_at = CASE WHEN access_level IS NOT DISTINCT FROM"
@@ -42,6 +42,7 @@ const char *const store_pg_sql[STORE_NSQL] = {
 	" OR scopes IS DISTINCT FROM $5 OR impersonation IS DISTINCT FROM $6"
 	" OR expires_at IS DISTINCT FROM $8"
 	" OR last_used_at IS DISTINCT FROM $9"
+	" OR last_used_ms IS DISTINCT FROM $12"
 	" OR (revoked_at IS NULL) IS DISTINCT FROM ($10::bigint IS NULL)"
 	" OR access_level IS DISTINCT FROM $11)",
     [SQL_STATS_TOKENS] =
@@ -68,6 +69,8 @@ const char *const store_pg_sql[STORE_NSQL] = {
  * also in store_pg_create. */
 const char *const store_pg_upgrade[SCHEMA_VERSION] = {
     [7] = "CREATE INDEX users_by_uid ON users (uid) WHERE uid IS NOT NULL;",
+    [8] = "ALTER TABLE tokens ADD COLUMN created_ms integer;"
+	  "ALTER TABLE tokens ADD COLUMN last_used_ms integer;",
 };
 
 const char store_pg_create[] =
@@ -127,7 +130,9 @@ const char store_pg_create[] =
     " notified text,"
     " notified_at bigint,"
     " gitlab_id bigint,"
-    " minted_by bigint);"
+    " minted_by bigint,"
+    " created_ms integer,"
+    " last_used_ms integer);"
     "CREATE INDEX tokens_by_user ON tokens (user_id, id);"
     "CREATE INDEX tokens_by_name ON tokens (user_id, name)"
     " WHERE revoked_at IS NULL;"

@@ -127,7 +127,8 @@ const char *const store_sql_text[STORE_NSQL] = {
 	" WHERE t.sealed_at IS NULL AND t.revoked_at IS NULL AND t.id > ?1"
 	" ORDER BY t.id LIMIT 1",
     [SQL_TOKEN_BY_DIGEST] = TOKEN_COLS "WHERE t.digest = ?1",
-    [SQL_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1"
+    [SQL_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?2,"
+			" last_used_ms = NULL WHERE id = ?1"
 			" AND (last_used_at IS NULL OR last_used_at <= ?3)",
     [SQL_AUDIT_LAST] =
 	"SELECT off + len, at FROM audit ORDER BY id DESC LIMIT 1",
@@ -164,8 +165,9 @@ const char *const store_sql_text[STORE_NSQL] = {
 	"INSERT INTO tokens (user_id, name, description, description_at,"
 	" scopes, scopes_at, impersonation, impersonation_at, created_at,"
 	" expires_at, expires_at_at, last_used_at, revoked_at, sealed_at,"
-	" access_level, access_level_at, gitlab_id) VALUES (?1, ?2, ?3, ?4,"
-	" ?5, ?4, ?6, ?4, ?7, ?8, ?4, ?9, ?10, ?7, ?11, ?4, ?12)",
+	" access_level, access_level_at, last_used_ms, created_ms, gitlab_id)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?4, ?7, ?8, ?4, ?9, ?10, ?7,"
+	" ?11, ?4, ?12, ?13, ?14)",
     /* each attribute's time moves only when it changed */
     [SQL_GL_TOKEN_UPDATE] =
 	"UPDATE tokens SET"
@@ -176,7 +178,7 @@ const char *const store_sql_text[STORE_NSQL] = {
 	" impersonation_at = CASE WHEN impersonation IS ?6"
 	"  THEN impersonation_at ELSE ?4 END, impersonation = ?6,"
 	" expires_at_at = CASE WHEN expires_at IS ?8 THEN expires_at_at"
-	"  ELSE ?4 END, expires_at = ?8, last_used_at = ?9,"
+	"  ELSE ?4 END, expires_at = ?8, last_used_at = ?9, last_used_ms = ?12,"
 	" revoked_at = CASE WHEN ?10 IS NULL THEN NULL"
 	"  ELSE coalesce(revoked_at, ?10) END,"
 	" access_level_at = CASE WHEN access_level IS ?11"
@@ -184,6 +186,7 @@ const char *const store_sql_text[STORE_NSQL] = {
 	" WHERE id = ?1 AND (name IS NOT ?2 OR description IS NOT ?3"
 	" OR scopes IS NOT ?5 OR impersonation IS NOT ?6"
 	" OR expires_at IS NOT ?8 OR last_used_at IS NOT ?9"
+	" OR last_used_ms IS NOT ?12"
 	" OR (revoked_at IS NULL) IS NOT (?10 IS NULL)"
 	" OR access_level IS NOT ?11)",
     /* stats.c: kinds and states as enum stats_kind and stats_state say */
@@ -306,4 +309,7 @@ const char *const store_schema[SCHEMA_VERSION] = {
     "ALTER TABLE tokens ADD COLUMN minted_by INTEGER;",
     /* 8: a user's calendar reads the tokens of its uid, not all */
     "CREATE INDEX users_by_uid ON users (uid) WHERE uid IS NOT NULL;",
+    /* 9: the milliseconds of GitLab's times, which meta.json shows */
+    "ALTER TABLE tokens ADD COLUMN created_ms INTEGER;"
+    "ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;",
 };

@@ -56,7 +56,9 @@ struct store_stmt;
 	X(TC_NOTIFIED, "t.notified")                                           \
 	X(TC_NOTIFIED_AT, "t.notified_at")                                     \
 	X(TC_GITLAB_ID, "t.gitlab_id")                                         \
-	X(TC_USER_GITLAB_ID, "u.gitlab_id")
+	X(TC_USER_GITLAB_ID, "u.gitlab_id")                                    \
+	X(TC_CREATED_MS, "t.created_ms")                                       \
+	X(TC_LAST_USED_MS, "t.last_used_ms")
 
 enum token_col {
 #define TOKEN_COL_ENUM(name, sql) name,

@@ -102,12 +102,14 @@ struct token_info {
 	uint32_t scopes;
 	int impersonation;
 	int64_t created_at;
+	int created_ms; /* GitLab's milliseconds of created_at, or 0 */
 	int64_t description_at;
 	int64_t scopes_at;
 	int64_t impersonation_at;
 	int64_t expires_day; /* days since the epoch, or -1 for no expiry */
 	int64_t expires_at_at;
 	int64_t last_used_at; /* 0: never used */
+	int last_used_ms;     /* GitLab's milliseconds of it, or 0 */
 	int64_t revoked_at;   /* 0: not revoked */
 	int64_t sealed_at;    /* 0: the secret has not been taken */
 	char user_name[PFS_NAME_MAX + 1];

@@ -59,8 +59,11 @@ def test_a_gitlab_inventory_is_imported_to_audit_with_the_tools(make_daemon):
     assert m["gitlab_id"] == 4 and m["name"] == "Test Token"
     assert m["gitlab_user_id"] == 3
     assert m["description"] == "Test Token description" and m["scopes"] == ["api"]
-    assert m["created_at"] == "2020-07-23T14:31:47Z"
-    assert m["last_used_at"] == "2021-10-06T17:58:37Z"
+    # GitLab's milliseconds too, where meta.json shows its times
+    assert m["created_at"] == "2020-07-23T14:31:47.729Z"
+    assert m["last_used_at"] == "2021-10-06T17:58:37.550Z"
+    assert read(os.path.join(d.path("users/gitlab_jane/tokens/%d" % ids[4]),
+                             "created_at")) == b"2020-07-23T14:31:47Z\n"
     assert m["expires_at"] is None and m["revoked"] is False and m["active"] is True
     assert json.loads(read(d.path("users/gitlab_jane/tokens/%d/meta.json" % ids[5])))[
         "revoked"] is True
@@ -216,6 +219,7 @@ def test_a_project_token_without_access_level_is_a_maintainer_s(
     assert read(os.path.join(tdir, "access_level")) == b"maintainer\n"
     m = json.loads(read(os.path.join(tdir, "meta.json")))
     assert m["gitlab_id"] == 42 and m["access_level"] == 40
+    assert m["created_at"] == "2021-01-20T22:11:48.151Z"
 
 
 @pytest.mark.parametrize("doc, said", [
