@@ -45,7 +45,8 @@
 	X(INO_RESOURCE_ATTR,                                                   \
 	  node_resource_attr) /* its id, path (sub: enum resource_attr) */     \
 	X(INO_RES_TOKENS, node_res_tokens) /* its tokens/ (id: it) */          \
-	X(INO_METRICS, node_metrics)	   /* metrics */
+	X(INO_METRICS, node_metrics)	   /* metrics */                       \
+	X(INO_WHY, node_why)		   /* why */
 
 enum ino_kind {
 #define INO_KIND_ENUM(kind, node) kind,

@@ -22,6 +22,7 @@
 #include "daemon/notify.h"
 #include "daemon/pages.h"
 #include "daemon/tool.h"
+#include "daemon/why.h"
 #include "nodes/node.h"
 #include "patfs/auth.h"
 #include "patfs/cfg.h"
@@ -423,6 +424,7 @@ static int daemon_main(struct fuse_args *args, struct options *o,
 	p.lock_fd = -1;
 	p.started = time(NULL);
 	p.log_statements = o->debug_statements;
+	p.log_refusals = opts->debug;
 	p.pages = pages_new(PAGES_MAX);
 	if (!p.pages) {
 		fuse_log(FUSE_LOG_ERR, "patfs: error: out of memory\n");
@@ -431,7 +433,8 @@ static int daemon_main(struct fuse_args *args, struct options *o,
 	if (open_store(&p, &cfg, o))
 		goto close_store;
 	p.snapshots = held_new(&cfg);
-	if (!p.snapshots) {
+	p.why = why_new();
+	if (!p.snapshots || !p.why) {
 		fuse_log(FUSE_LOG_ERR, "patfs: error: out of memory\n");
 		goto close_store;
 	}
@@ -452,6 +455,7 @@ close_store:
 	cfg_free(&cfg);
 	pages_free(p.pages);
 	held_free(p.snapshots);
+	why_free(p.why);
 	metrics_free(&p);
 	pthread_mutex_destroy(&p.lock);
 	return ret;

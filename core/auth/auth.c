@@ -315,7 +315,8 @@ static int lookup(struct auth *au, const char *secret, size_t len,
 
 	len = policy_value_len(secret, len);
 	if (secret_check_format(au->cfg->prefix, secret, len))
-		return -EKEYREJECTED;
+		return pfs_refuse(EKEYREJECTED, "token_invalid: that is not "
+						"the form of a secret");
 	store_digest(au->st, secret, len, digest);
 	/* readers never wait for writers (WAL); only a store locked outright
 	 * (or being recovered) makes them wait, and not for long */
@@ -323,7 +324,9 @@ static int lookup(struct auth *au, const char *secret, size_t len,
 	r = token_find_digest(au->st, digest, t);
 	store_set_wait(au->st, BUSY_MS);
 	sodium_memzero(digest, sizeof(digest));
-	return r == -ENOENT ? -EKEYREJECTED : r;
+	return r == -ENOENT ? pfs_refuse(EKEYREJECTED, "token_invalid: no "
+						       "token has that secret")
+			    : r;
 }
 
 /* Why t may not act with scope now, or WHY_OK; GitLab's order. */
@@ -447,7 +450,8 @@ static int check(struct auth *au, const struct pfs_actor *a, int idx, int idx2,
 		    &(struct entry){
 			.why = why, .token_id = t->id, .path = path, .a = a},
 		    now);
-	return -reasons[why].err;
+	/* the auth log's reason: the secret and the token are not told */
+	return pfs_refuse(reasons[why].err, "%s", reasons[why].name);
 }
 
 int auth_check(struct auth *au, const struct pfs_actor *a, const char *scope,

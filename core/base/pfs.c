@@ -1,5 +1,5 @@
-/* pfs.c - what every module of core shares: the log callback, the
- * caller's command name. */
+/* pfs.c - what every module of core shares: the log callback, the reason
+ * of a refusal, the caller's command name. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -73,6 +73,33 @@ void pfs_log(enum pfs_log_level level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap); /* a longer one is cut */
 	va_end(ap);
 	fn(level, msg);
+}
+
+static __thread struct {
+	int err; /* positive; 0: no reason */
+	char text[PFS_REASON_MAX];
+} reason;
+
+int pfs_refuse(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason.text, sizeof(reason.text), fmt, ap); /* cut if long */
+	va_end(ap);
+	reason.err = err;
+	return -err;
+}
+
+const char *pfs_reason(int err)
+{
+	return err > 0 && reason.err == err ? reason.text : "";
+}
+
+void pfs_reason_clear(void)
+{
+	reason.err = 0;
+	reason.text[0] = '\0';
 }
 
 void pfs_actor_comm(const struct pfs_actor *a, char out[17])

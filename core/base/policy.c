@@ -76,6 +76,17 @@ static int is_sep(char c)
 	return c == '\n' || c == ' ' || c == ',' || c == '\t';
 }
 
+/* Whether s[len] may be echoed in a reason: short printable ASCII. */
+static bool echoable(const char *s, size_t len)
+{
+	if (len == 0 || len > 40)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '!' || s[i] > '~')
+			return false;
+	return true;
+}
+
 int policy_parse_scopes(const char *s, size_t len, uint32_t *out)
 {
 	uint32_t mask = 0;
@@ -90,12 +101,19 @@ int policy_parse_scopes(const char *s, size_t len, uint32_t *out)
 		if (i == start)
 			break;
 		int idx = policy_scope_index(s + start, i - start);
+		if (idx < 0 && echoable(s + start, i - start))
+			return pfs_refuse(EINVAL,
+					  "%.*s is not a scope (the file "
+					  "scopes at the root lists them)",
+					  (int)(i - start), s + start);
 		if (idx < 0)
-			return -EINVAL;
+			return pfs_refuse(EINVAL, "a word is not a scope (the "
+						  "file scopes at the root "
+						  "lists them)");
 		mask |= 1u << idx;
 	}
 	if (mask == 0)
-		return -EINVAL;
+		return pfs_refuse(EINVAL, "a token has at least one scope");
 	*out = mask;
 	return 0;
 }
@@ -144,15 +162,14 @@ int policy_parse_date(const char *s, size_t len, int64_t *day)
 	if (len != 10 || s[4] != '-' || s[7] != '-' ||
 	    digits(s, 4, &tm.tm_year) || digits(s + 5, 2, &tm.tm_mon) ||
 	    digits(s + 8, 2, &tm.tm_mday) || tm.tm_year < 1970)
-		return -EINVAL;
+		return pfs_refuse(EINVAL, "not a date: expected YYYY-MM-DD");
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
 	t = timegm(&tm); /* normalizes: 2027-02-30 becomes 2027-03-02 */
-	if (t == (time_t)-1)
-		return -EINVAL;
-	policy_format_date(policy_day_of(t), back);
-	if (memcmp(back, s, 10) != 0)
-		return -EINVAL; /* not a real date: it did not round-trip */
+	if (t == (time_t)-1 || (policy_format_date(policy_day_of(t), back),
+				memcmp(back, s, 10) != 0)) /* no round trip */
+		return pfs_refuse(EINVAL, "%.10s is not a day of the calendar",
+				  s);
 	*day = policy_day_of(t);
 	return 0;
 }
@@ -185,13 +202,16 @@ void policy_format_time(int64_t t, char out[21])
 int policy_check_user_name(const char *s, size_t len)
 {
 	if (len == 0 || len > 255)
-		return -EINVAL;
+		return pfs_refuse(EINVAL, "a name is 1 to 255 bytes");
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			    (c >= '0' && c <= '9');
 		if (!alnum && c != '_' && (i == 0 || (c != '.' && c != '-')))
-			return -EINVAL;
+			return pfs_refuse(EINVAL,
+					  "a name is made of A-Z a-z 0-9 _ . "
+					  "and -, and starts with a letter, "
+					  "a digit or _");
 	}
 	return 0;
 }
@@ -285,17 +305,28 @@ int policy_check_token_name(const char *s, size_t len)
 	bool digits = true, spaces = true;
 
 	if (len == 0 || len > PFS_NAME_MAX || !policy_printable_utf8(s, len))
-		return -EINVAL;
+		return pfs_refuse(EINVAL,
+				  "a token's name is 1 to %d bytes of "
+				  "UTF-8 without control characters",
+				  PFS_NAME_MAX);
 	for (size_t i = 0; i < len;) {
 		size_t n = policy_utf8_seq(s + i, len - i);
 		uint32_t c = code_point(p + i, n);
 		if (is_format(c))
-			return -EINVAL;
+			return pfs_refuse(EINVAL,
+					  "a token's name has no Unicode "
+					  "format characters (such as U+202E, "
+					  "which turns text around)");
 		digits = digits && c >= '0' && c <= '9';
 		spaces = spaces && is_space(c);
 		i += n;
 	}
-	return digits || spaces ? -EINVAL : 0;
+	if (digits)
+		return pfs_refuse(EINVAL, "a token's name is not all digits: "
+					  "those are its id's");
+	return spaces ? pfs_refuse(EINVAL, "a token's name is not all white "
+					   "space")
+		      : 0;
 }
 
 size_t policy_value_len(const char *s, size_t len)
@@ -307,7 +338,7 @@ int policy_parse_bool(const char *s, size_t len, int *out)
 {
 	len = policy_value_len(s, len);
 	if (len != 1 || (s[0] != '0' && s[0] != '1'))
-		return -EINVAL;
+		return pfs_refuse(EINVAL, "expected 0 or 1");
 	*out = s[0] == '1';
 	return 0;
 }
@@ -322,15 +353,13 @@ int policy_parse_uid(const char *val, size_t len, int64_t *uid)
 		*uid = -1;
 		return 0;
 	}
-	if (len > 10)
-		return -EINVAL;
 	for (size_t i = 0; i < len; i++) {
-		if (val[i] < '0' || val[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (val[i] - '0');
+		if (len > 10 || val[i] < '0' || val[i] > '9' ||
+		    (v = v * 10 + (val[i] - '0')) >= UINT32_MAX)
+			return pfs_refuse(EINVAL,
+					  "expected a decimal uid below "
+					  "4294967295, or a newline for none");
 	}
-	if (v >= UINT32_MAX)
-		return -EINVAL;
 	*uid = v;
 	return 0;
 }
@@ -364,7 +393,8 @@ int policy_parse_level(const char *val, size_t len, int *level)
 			*level = levels[i].level;
 			return 0;
 		}
-	return -EINVAL;
+	return pfs_refuse(EINVAL, "expected guest, planner, reporter, "
+				  "developer, maintainer or owner");
 }
 
 const char *const policy_user_kind_names[USER_NKINDS] = {

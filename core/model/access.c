@@ -149,7 +149,9 @@ int access_rights(const struct pfs_actor *a, const struct access_obj *o)
 	int r = rights_of(role_of(a, o), o);
 
 	if (r == 0 && in_user_dir(o))
-		return -EACCES;
+		return pfs_refuse(EACCES, "a user's directory is its owner's "
+					  "(the uid in its file uid) and the "
+					  "administrators'");
 	return r;
 }
 
@@ -158,6 +160,76 @@ int access_see(const struct pfs_actor *a, const struct access_obj *o)
 	int r = access_rights(a, o);
 
 	return r < 0 ? r : 0;
+}
+
+static const char *verb(unsigned want)
+{
+	return want & ACCESS_W	 ? "written"
+	       : want & ACCESS_R ? "read"
+				 : "entered";
+}
+
+/* The refusal of want on o to a who has no right on it: EACCES. */
+static int why_none(const struct access_obj *o, unsigned want)
+{
+	switch (o->kind) {
+	case ACCESS_CHECKER:
+		return pfs_refuse(EACCES, "auth/ files are written, never "
+					  "read: a check's answer is the "
+					  "write's");
+	default:
+		return pfs_refuse(EACCES, "this is %s by administrators only",
+				  verb(want));
+	}
+}
+
+/* The refusal of want on o to a, who has other rights on it: EPERM. */
+static int why_not(const struct pfs_actor *a, const struct access_obj *o,
+		   unsigned want)
+{
+	unsigned f;
+
+	if (o->kind == ACCESS_TOKEN_ATTR && (want & ACCESS_W)) {
+		const char *name = token_attrs[o->attr].name;
+
+		f = token_attrs[o->attr].flags;
+		if (o->token->gitlab_id)
+			return pfs_refuse(EPERM, "an imported token is "
+						 "GitLab's: its files are "
+						 "shown, never changed");
+		if (!(f & TOKEN_A_W))
+			return pfs_refuse(EPERM, "%s is never written", name);
+		if ((f & TOKEN_A_W_LIVE) && o->token->revoked_at)
+			return pfs_refuse(EPERM, "the token is revoked: a "
+						 "revocation is final, and "
+						 "nothing else of it changes");
+		if ((f & TOKEN_A_W_UNSEALED) && o->token->sealed_at)
+			return pfs_refuse(EPERM,
+					  "%s is fixed once the "
+					  "token's secret was taken",
+					  name);
+		if ((f & TOKEN_A_W_ADMIN) && !a->admin)
+			return pfs_refuse(EPERM,
+					  "only administrators write "
+					  "%s",
+					  name);
+	}
+	if ((o->kind == ACCESS_USER_ATTR || o->kind == ACCESS_RESOURCE_ATTR) &&
+	    (want & ACCESS_W)) {
+		const char *name = o->kind == ACCESS_USER_ATTR
+				       ? user_attrs[o->attr].name
+				       : resource_attrs[o->attr].name;
+
+		if (value_writable(o))
+			return pfs_refuse(EPERM, "only administrators write %s",
+					  name);
+		return pfs_refuse(EPERM, "%s is never written", name);
+	}
+	if (o->kind == ACCESS_USERS && (want & ACCESS_W))
+		return pfs_refuse(EPERM, "only administrators create and "
+					 "remove users");
+	return pfs_refuse(EPERM, "this is not %s by uid %u", verb(want),
+			  (unsigned)a->uid);
 }
 
 int access_check(const struct pfs_actor *a, const struct access_obj *o,
@@ -169,7 +241,7 @@ int access_check(const struct pfs_actor *a, const struct access_obj *o,
 		return r;
 	if (((unsigned)r & want) == want)
 		return 0;
-	return r ? -EPERM : -EACCES;
+	return r ? why_not(a, o, want) : why_none(o, want);
 }
 
 /* rwx bits of rights r (hidden: none) shifted into place. */

@@ -178,7 +178,10 @@ static int remove_txn(struct store_conn *c, void *ctx)
 
 	if (!rc) {
 		rc = active_in(c, op->id, NULL, 0, &tid);
-		rc = rc == 0 ? -ENOTEMPTY : rc == -ENOENT ? 0 : rc;
+		rc = rc == 0 ? pfs_refuse(ENOTEMPTY, "a token of it is active: "
+						     "revoke it first")
+		     : rc == -ENOENT ? 0
+				     : rc;
 	}
 	if (rc)
 		return rc;
@@ -216,20 +219,25 @@ static int check_path(const char *p, size_t len)
 	size_t seg = 0;
 
 	if (len == 0 || len > PFS_NAME_MAX)
-		return -EINVAL;
+		return pfs_refuse(EINVAL, "a path is 1 to %d bytes",
+				  PFS_NAME_MAX);
 	for (size_t i = 0; i <= len; i++) {
 		char ch = i < len ? p[i] : '/';
 		if (ch == '/') {
 			if (seg == 0 || (seg == 1 && p[i - 1] == '.') ||
 			    (seg == 2 && p[i - 1] == '.' && p[i - 2] == '.'))
-				return -EINVAL;
+				return pfs_refuse(EINVAL,
+						  "a path's segments are not "
+						  "empty, . or ..");
 			seg = 0;
 			continue;
 		}
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' ||
 		      ch == '-'))
-			return -EINVAL;
+			return pfs_refuse(EINVAL, "a path is made of A-Z a-z "
+						  "0-9 _ . - and single "
+						  "slashes");
 		seg++;
 	}
 	return 0;

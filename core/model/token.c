@@ -178,7 +178,12 @@ int token_create_in(struct store_conn *c, const struct pfs_actor *a,
 {
 	char object[OBJECT_MAX], nm[PFS_NAME_MAX + 1];
 	int64_t day;
-	int r = found == 0 ? -EEXIST : found == -ENOENT ? 0 : found;
+	int r = found == -ENOENT ? 0 : found;
+
+	if (found == 0)
+		r = pfs_refuse(EEXIST, "an active token of this owner has "
+				       "that name: revoke it, or choose "
+				       "another");
 
 	if (!r)
 		r = token_insert(c, t->user_id, name, len, level, store_now(),

@@ -195,7 +195,8 @@ static int p_revoked(const struct token_edit *e, const char *val, size_t len,
 	if (r)
 		return r;
 	if (!b && e->t->revoked_at)
-		return -EPERM; /* a revocation is final */
+		return pfs_refuse(EPERM, "a revocation is final: a revoked "
+					 "token is never active again");
 	if (b == (e->t->revoked_at != 0))
 		return SAME;
 	nt->revoked_at = v->i = e->now;
@@ -208,7 +209,10 @@ static int p_description(const struct token_edit *e, const char *val,
 {
 	len = policy_value_len(val, len);
 	if (len > PFS_NAME_MAX || (len && !policy_printable_utf8(val, len)))
-		return -EINVAL;
+		return pfs_refuse(EINVAL,
+				  "a description is up to %d bytes of "
+				  "UTF-8 without control characters",
+				  PFS_NAME_MAX);
 	if (len == strlen(e->t->description) &&
 	    !memcmp(val, e->t->description, len))
 		return SAME;
@@ -226,22 +230,40 @@ static int p_expires_at(const struct token_edit *e, const char *val, size_t len,
 {
 	const struct token_info *t = e->t;
 	int64_t today = policy_day_of(e->now), d = -1;
+	char day[11], last[11];
+	int r;
 
 	len = policy_value_len(val, len);
 	if (len == 0) {
 		if (e->cfg->require_expiry &&
 		    (t->user_kind != USER_SERVICE_ACCOUNT ||
 		     e->cfg->sa_require_expiry))
-			return -EINVAL;
+			return pfs_refuse(EINVAL, "a token must expire "
+						  "(require_expiry): write "
+						  "a date");
 	} else {
-		if (policy_parse_date(val, len, &d))
-			return -EINVAL;
-		if (d <= today || d > today + e->cfg->max_lifetime_days)
-			return -EINVAL;
+		r = policy_parse_date(val, len, &d);
+		if (r)
+			return r;
+		policy_format_date(d, day);
+		policy_format_date(today + e->cfg->max_lifetime_days, last);
+		if (d <= today)
+			return pfs_refuse(EINVAL, "%s is not after today", day);
+		if (d > today + e->cfg->max_lifetime_days)
+			return pfs_refuse(EINVAL,
+					  "%s is past the longest lifetime "
+					  "allowed (max_lifetime_days %d: %s "
+					  "at the latest)",
+					  day, e->cfg->max_lifetime_days, last);
 	}
 	if (!e->a->admin && t->expires_day >= 0 &&
-	    (d < 0 || d > t->expires_day))
-		return -EPERM;
+	    (d < 0 || d > t->expires_day)) {
+		policy_format_date(t->expires_day, day);
+		return pfs_refuse(EPERM,
+				  "an owner may only shorten a token's "
+				  "life: %s at the latest",
+				  day);
+	}
 	if (d == t->expires_day)
 		return SAME;
 	nt->expires_day = v->i = d;
@@ -412,8 +434,8 @@ void token_object(const struct token_info *t, char out[OBJECT_MAX])
 	token_path(t, out, OBJECT_MAX);
 }
 
-/* A Unix time as the files show it, or null when never (t 0). */
-/* A time, with GitLab's milliseconds where an import kept them (ms). */
+/* A Unix time as the files show it, or null when never (t 0), with
+ * GitLab's milliseconds where an import kept them (ms). */
 static void json_time(struct json *j, const char *key, int64_t t, int ms)
 {
 	char when[25];

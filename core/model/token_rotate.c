@@ -24,15 +24,20 @@ static int successor_expiry(const struct cfg *cfg, const char *val, size_t len,
 
 	if (!policy_parse_bool(val, len, &b)) {
 		if (!b)
-			return -EINVAL;
+			return pfs_refuse(EINVAL, "expected 1 or a date, "
+						  "YYYY-MM-DD");
 		*day =
 		    today + (cfg->require_expiry ? 7 : cfg->max_lifetime_days);
 		return 0;
 	}
 	len = policy_value_len(val, len);
-	if (policy_parse_date(val, len, day) || *day <= today ||
-	    *day > today + cfg->max_lifetime_days)
-		return -EINVAL;
+	if (policy_parse_date(val, len, day))
+		return pfs_refuse(EINVAL, "expected 1 or a date, YYYY-MM-DD");
+	if (*day <= today || *day > today + cfg->max_lifetime_days)
+		return pfs_refuse(EINVAL,
+				  "a successor expires after today "
+				  "and within max_lifetime_days (%d)",
+				  cfg->max_lifetime_days);
 	return 1;
 }
 
@@ -128,13 +133,24 @@ static int rotate_in(struct store_conn *c, const struct pfs_actor *a,
 
 	if (t->next_id) { /* rotated already: someone holds an old secret */
 		if (!cfg->reuse_detection)
-			return -EPERM;
+			return pfs_refuse(EPERM, "the token was rotated "
+						 "already: its successor is "
+						 "the one to rotate");
 		r = revoke_family(c, a, t->family_id, now);
 		*reused = r == 0;
-		return r ? r : -EPERM;
+		return r ? r
+			 : pfs_refuse(EPERM,
+				      "the token was rotated already: "
+				      "its old secret in use again means "
+				      "a leak, so every token of its line "
+				      "was revoked (reuse_detection)");
 	}
 	if (t->revoked_at || token_expired(t, now) || t->user_blocked)
-		return -EPERM; /* as GitLab's 401 */
+		return pfs_refuse(EPERM, /* as GitLab's 401 */
+				  "a %s token is not rotated",
+				  t->revoked_at		  ? "revoked"
+				  : token_expired(t, now) ? "expired"
+							  : "blocked user's");
 	r = token_update(c, SQL_TOKEN_REVOKE, t->id, now, false, now);
 	id = r ? r : insert_successor(c, t, day, now);
 	if (id < 0)
@@ -178,7 +194,8 @@ int token_rotate_as(struct store *st, const struct pfs_actor *a, int64_t id,
 	/* a date as an owner's write of expires_at: never later than now */
 	if (!r && dated && !a->admin && t.expires_day >= 0 &&
 	    day > t.expires_day)
-		r = -EPERM;
+		r = pfs_refuse(EPERM, "an owner's successor expires no later "
+				      "than the token it replaces");
 	if (!r)
 		r = rotate_in(c, a, &t, day, now, next, &reused);
 	if (!r && secret) {

@@ -49,8 +49,9 @@ static int write_in(struct store_conn *c, const struct pfs_actor *a,
 	struct store_stmt *s;
 	int r;
 
-	if (!how)
-		return -EPERM; /* rotate and the secret have their own calls */
+	if (!how) /* rotate and the secret have their own calls */
+		return pfs_refuse(EPERM, "%s is never written",
+				  token_attrs[attr].name);
 	r = how->parse(&e, val, len, &nt, &v);
 	if (r)
 		return r;

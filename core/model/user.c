@@ -74,6 +74,8 @@ static int create_txn(struct store_conn *c, void *ctx)
 	store_bind_text(s, 1, op->val, op->len);
 	store_bind_int(s, 2, store_now());
 	r = store_exec(c, s);
+	if (r == -EEXIST)
+		return pfs_refuse(EEXIST, "a user of that name exists");
 	if (r)
 		return r;
 	op->out = store_last_id(c);
@@ -106,7 +108,11 @@ static int remove_txn(struct store_conn *c, void *ctx)
 	if (r)
 		return r;
 	if (u.ntokens > 0)
-		return -ENOTEMPTY;
+		return pfs_refuse(ENOTEMPTY,
+				  "%s had tokens: a user with a "
+				  "history stays (block it "
+				  "instead)",
+				  u.name);
 	s = store_sql(c, SQL_USER_DELETE);
 	if (!s)
 		return -EIO;
@@ -145,12 +151,18 @@ static int parse_kind(const struct user_info *u, const char *val, size_t len,
 			if (k == (int)u->kind)
 				return 0; /* no change */
 			if (k > USER_SERVICE_ACCOUNT)
-				return -EINVAL;
-			return u->ntokens > 0 || u->kind > USER_SERVICE_ACCOUNT
-				   ? -EPERM
+				return pfs_refuse(EINVAL, "bots are made by "
+							  "patfs with their "
+							  "project or group");
+			if (u->kind > USER_SERVICE_ACCOUNT)
+				return pfs_refuse(EPERM, "a bot stays a bot");
+			return u->ntokens > 0
+				   ? pfs_refuse(EPERM, "a user's kind is "
+						       "fixed once it had a "
+						       "token")
 				   : 0;
 		}
-	return -EINVAL;
+	return pfs_refuse(EINVAL, "expected human or service_account");
 }
 
 static int parse_blocked(const struct user_info *u, const char *val, size_t len,
@@ -245,7 +257,8 @@ static int write_txn(struct store_conn *c, void *ctx)
 	if (!r)
 		r = access_check(e->a, &obj, ACCESS_W);
 	if (!r && !w->parse)
-		r = -EPERM;
+		r = pfs_refuse(EPERM, "%s is never written",
+			       user_attrs[e->attr].name);
 	if (!r)
 		r = w->parse(&u, e->val, e->len, &v);
 	if (!r && v == w->current(&u))

@@ -153,7 +153,11 @@ int budget_admit(struct store *st, const struct pfs_actor *a,
 				"blocks commit until space is freed",
 				action, a->uid, (unsigned long long)avail >> 10,
 				(unsigned long long)floor >> 10);
-		r = -ENOSPC;
+		r = pfs_refuse(ENOSPC,
+			       "the store's filesystem is below its free-space "
+			       "floor ([limits] free_floor_mb, "
+			       "free_floor_percent): only revocations and "
+			       "blocks commit");
 	} else if (!a->admin && (s = slot_of(b, a->uid))) {
 		r = take(cfg, s, bytes, now, &why);
 		if (r && say(&s->said_ms, now))
@@ -161,5 +165,5 @@ int budget_admit(struct store *st, const struct pfs_actor *a,
 				action, a->uid, why);
 	}
 	pthread_mutex_unlock(&b->lock);
-	return r;
+	return r && why ? pfs_refuse(-r, "%s", why) : r;
 }

@@ -15,7 +15,12 @@
 
 int64_t store_now(void)
 {
-	return (int64_t)time(NULL);
+	struct timespec ts;
+
+	/* not time(2): Linux's reads the second of the last tick, which can
+	 * lag what clock_gettime(2) (and every other process) says */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
 }
 
 void store_bind_str(struct store_stmt *s, int i, const char *p)

@@ -14,6 +14,7 @@ struct cache;
 struct held;
 struct cfg;
 struct store;
+struct why;
 
 /* What every handler reaches through fuse_req_userdata(). */
 struct pfs {
@@ -30,6 +31,8 @@ struct pfs {
 	struct pages *pages;	 /* what the page cache holds of documents */
 	struct held *snapshots;	 /* bytes open documents hold (held.h) */
 	struct metrics *metrics; /* request counters (metrics.h) */
+	struct why *why;	 /* each uid's latest refusals (why.h) */
+	bool log_refusals;	 /* -o debug: each refusal is logged */
 };
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "held.h"
 #include "patfs/cfg.h"
+#include "patfs/pfs.h"
 #include "patfs/uidtab.h"
 
 struct held {
@@ -72,7 +73,11 @@ int held_take(struct held *h, const struct pfs_actor *a, size_t bytes)
 				 why);
 		if (i >= 0)
 			h->said[i] = now;
-		r = -ENOBUFS;
+		r = pfs_refuse(ENOBUFS,
+			       "the files this uid holds open would hold %lld "
+			       "KiB of snapshots, past [limits] %s: closing "
+			       "them frees it",
+			       (long long)(mine + n) >> 10, why);
 	} else {
 		h->all += n;
 		if (i >= 0)
@@ -112,7 +117,10 @@ int held_render_begin(struct held *h, const struct pfs_actor *a)
 				 "documents are being rendered already\n",
 				 a->uid, HELD_RENDERS);
 		h->said[i] = now;
-		r = -EAGAIN;
+		r = pfs_refuse(EAGAIN,
+			       "%d of this uid's documents are being "
+			       "rendered already",
+			       HELD_RENDERS);
 	} else if (i >= 0) {
 		h->renders[i]++;
 	}

@@ -60,7 +60,10 @@ struct nreq {
 	uint64_t stmts;	  /* store_statements() when it began */
 	uint64_t rows;	  /* store_rows() when it began */
 	const char *what; /* the kind it is about, for the statement log */
-	int64_t id;	  /* and its id */
+	/* what a refusal is about (node_refused): a node, and a name in it */
+	struct node *subject;
+	const char *name;
+	int64_t id; /* and its id */
 	/* a READ for the page cache (a mapping), not for a read(2): the
 	 * kernel names a lock owner for direct reads and none for those */
 	bool page_read;
@@ -252,5 +255,10 @@ int token_rel_lookup(const struct token_info *t, int attr, unsigned alias,
 
 /* Parses a decimal id without leading zeros: 0 or -ENOENT. */
 int node_parse_id(const char *name, int64_t *id);
+
+/* Keeps request q's refusal (op, errno err) with core's reason for the
+ * caller's file why, and logs it under -o debug; what is not a refusal (a
+ * name not there, without a reason) is let go. */
+void node_refused(struct nreq *q, const char *op, int err);
 
 #endif

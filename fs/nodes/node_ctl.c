@@ -36,7 +36,8 @@ static int auth_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
 static int auth_create(struct nreq *q, const struct node *dir, const char *name)
 {
 	(void)q, (void)dir, (void)name;
-	return -ENOENT;
+	return pfs_refuse(ENOENT, "no such scope: the files in auth/ are the "
+				  "scopes a token may have");
 }
 
 const struct node_kind node_auth = {

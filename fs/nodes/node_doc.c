@@ -1,7 +1,8 @@
 /* node_doc.c - documents rendered for their reader, one kind each over one
  * set of operations: users/<u>/tokens.json (the meta.json of every token of
  * a user the caller may see, in one read), expiring.ics (the expiry dates of
- * the caller's tokens, or of all for admins, as a calendar) and metrics.
+ * the caller's tokens, or of all for admins, as a calendar), metrics, and
+ * why (the caller's latest refusals).
  *
  * A new document is a render function, its row in docs[] and its line in
  * ino.h's INO_KINDS; NODE_DOC makes its kind. */
@@ -12,6 +13,7 @@
 #include "daemon/held.h"
 #include "daemon/metrics.h"
 #include "daemon/pages.h"
+#include "daemon/why.h"
 #include "node.h"
 #include "ofile.h"
 
@@ -72,10 +74,19 @@ static int metrics_doc(struct nreq *q, const struct node *n,
 	return metrics_render(q->p, doc);
 }
 
+/* The caller's latest refusals, newest first (daemon/why.h). */
+static int why_doc(struct nreq *q, const struct node *n, struct token_doc *doc)
+{
+	(void)n;
+	doc->mtime = time(NULL);
+	return why_render(q->p->why, q->a.uid, &doc->text, &doc->len);
+}
+
 static const struct doc_def docs[INO_NKINDS] = {
     [INO_TOKENS_JSON] = {json_load, json_render, false},
     [INO_ICS] = {ics_load, ics_render, true},
     [INO_METRICS] = {metrics_load, metrics_doc, true},
+    [INO_WHY] = {ics_load, why_doc, true}, /* everyone reads their own */
 };
 
 static int doc_load(struct nreq *q, struct node *n)
@@ -193,3 +204,4 @@ static void json_stale(const struct store_change *ch, ino_inval_fn *inval,
 const struct node_kind node_tokens_json = NODE_DOC("tokens.json", json_stale);
 const struct node_kind node_ics = NODE_DOC("expiring.ics", NULL);
 const struct node_kind node_metrics = NODE_DOC("metrics", NULL);
+const struct node_kind node_why = NODE_DOC("why", NULL);

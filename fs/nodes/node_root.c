@@ -20,6 +20,7 @@ static const struct {
     {"audit.log", INO_AUDIT, 0},
     {"expiring.ics", INO_ICS, 0},
     {"metrics", INO_METRICS, 0},
+    {"why", INO_WHY, 0},
 };
 #define NENTRIES ((int)(sizeof(entries) / sizeof(entries[0])))
 

@@ -20,6 +20,7 @@
 #include "nodes/node.h"
 #include "nodes/ofile.h"
 #include "ops.h"
+#include "opsInt.h"
 #include "patfs/cfg.h"
 #include "patfs/store.h"
 
@@ -29,11 +30,12 @@ static int groups_of(void *req, gid_t *out, int max)
 }
 
 /* Starts request q of req: the caller, and the statements so far. */
-static void q_init(struct nreq *q, fuse_req_t req)
+void q_init(struct nreq *q, fuse_req_t req)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
 	memset(q, 0, sizeof(*q));
+	pfs_reason_clear();
 	clock_gettime(CLOCK_MONOTONIC, &q->t0);
 	q->req = req;
 	q->p = fuse_req_userdata(req);
@@ -48,7 +50,7 @@ static void q_init(struct nreq *q, fuse_req_t req)
 /* Ends request q before its reply: waits until the invalidations of what
  * it changed have been sent (nothing to wait for when it changed nothing),
  * and counts its statements when asked to (-o debug_statements). */
-static void q_done(struct nreq *q, const char *op)
+void q_done(struct nreq *q, const char *op)
 {
 	struct timespec t1;
 
@@ -66,21 +68,26 @@ static void q_done(struct nreq *q, const char *op)
 	ofile_put(q->p, q->of);
 }
 
-static void reply_err(struct nreq *q, const char *op, int r)
+void reply_err(struct nreq *q, const char *op, int r)
 {
+	node_refused(q, op, -r);
 	q_done(q, op);
 	fuse_reply_err(q->req, -r);
 }
 
 /* Loads n and checks that the caller may see it. */
-static int node_get(struct nreq *q, struct node *n)
+int node_get(struct nreq *q, struct node *n)
 {
-	int r = node_load(q, n);
+	int r;
+
+	if (!q->name) /* else a name in it is what a refusal is about */
+		q->subject = n;
+	r = node_load(q, n);
 
 	return r ? r : access_see(&q->a, &n->obj);
 }
 
-static void reply_entry(struct nreq *q, const char *op, struct node *n)
+void reply_entry(struct nreq *q, const char *op, struct node *n)
 {
 	const struct node_kind *k = node_kind_of(n->ino);
 	struct fuse_entry_param e;
@@ -109,16 +116,18 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 }
 
 /* Resolves name in directory dir (loaded, searchable by the caller). */
-static int resolve(struct nreq *q, struct node *dir, const char *name,
-		   struct node *child)
+int resolve(struct nreq *q, struct node *dir, const char *name,
+	    struct node *child)
 {
 	const struct node_kind *k = node_kind_of(dir->ino);
 	int r;
 
+	q->subject = dir;
 	if (!(k->flags & NODE_DIR))
 		return -ENOTDIR;
 	if (strlen(name) > PFS_NAME_MAX)
-		return -ENAMETOOLONG;
+		return pfs_refuse(ENAMETOOLONG, "a name is at most %d bytes",
+				  PFS_NAME_MAX);
 	r = node_get(q, dir);
 	if (!r)
 		r = access_check(&q->a, &dir->obj, ACCESS_X);
@@ -134,13 +143,14 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int r;
 
 	q_init(&q, req);
+	q.name = name;
 	r = resolve(&q, &dir, name, &child);
 	if (r)
 		return reply_err(&q, "LOOKUP", r);
 	reply_entry(&q, "LOOKUP", &child);
 }
 
-static void reply_attr(struct nreq *q, const char *op, struct node *n)
+void reply_attr(struct nreq *q, const char *op, struct node *n)
 {
 	struct node_attr at;
 
@@ -166,38 +176,6 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	reply_attr(&q, "GETATTR", &n);
 }
 
-/* The errno for changing what a kind does not let change. */
-static int refusal(const struct node_kind *k)
-{
-	return k->flags & NODE_RO ? -EROFS : -EPERM;
-}
-
-/* Truncation is accepted and does nothing (echo 1 > revoked: the write
- * carries the value); modes, owners and times are not patfs's to change. */
-static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-		       int to_set, struct fuse_file_info *fi)
-{
-	struct node n = {.ino = ino_split(ino)};
-	const struct node_kind *k = node_kind_of(n.ino);
-	struct nreq q;
-	int r;
-
-	(void)attr, (void)fi;
-	q_init(&q, req);
-	r = node_get(&q, &n);
-	if (!r && ((k->flags & NODE_RO) ||
-		   (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
-			      FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME |
-			      FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
-			      FUSE_SET_ATTR_MTIME_NOW))))
-		r = refusal(k); /* EROFS under expiring/, else EPERM */
-	else if (!r)
-		r = access_check(&q.a, &n.obj, ACCESS_W);
-	if (r)
-		return reply_err(&q, "SETATTR", r);
-	reply_attr(&q, "SETATTR", &n);
-}
-
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct node n = {.ino = ino_split(ino)};
@@ -214,133 +192,6 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		return reply_err(&q, "READLINK", r);
 	q_done(&q, "READLINK");
 	fuse_reply_readlink(req, target);
-}
-
-/* Loads dir for a change of one of its names: 0 when the caller may. */
-static int may_change(struct nreq *q, struct node *dir)
-{
-	const struct node_kind *k = node_kind_of(dir->ino);
-	int r;
-
-	if (k->flags & NODE_RO)
-		return -EROFS;
-	r = node_get(q, dir);
-	return r ? r : access_check(&q->a, &dir->obj, ACCESS_W);
-}
-
-static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode)
-{
-	struct node dir = {.ino = ino_split(parent)}, child = {.loaded = false};
-	const struct node_kind *k = node_kind_of(dir.ino);
-	struct nreq q;
-	int r;
-
-	(void)mode;
-	q_init(&q, req);
-	r = may_change(&q, &dir);
-	if (!r && !k->mkdir)
-		r = -EPERM;
-	if (!r)
-		r = k->mkdir(&q, &dir, name, &child);
-	if (!r)
-		r = node_get(&q, &child);
-	if (r)
-		return reply_err(&q, "MKDIR", r);
-	reply_entry(&q, "MKDIR", &child);
-}
-
-/* Refuses removing or replacing name in parent: EROFS under expiring/,
- * EPERM when it exists (tokens are revoked, never deleted), ENOENT or
- * EACCES when the caller cannot reach it. */
-static int refuse_change(struct nreq *q, fuse_ino_t parent, const char *name)
-{
-	struct node dir = {.ino = ino_split(parent)}, child = {.loaded = false};
-	const struct node_kind *k = node_kind_of(dir.ino);
-	int r;
-
-	if (k->flags & NODE_RO)
-		return -EROFS;
-	r = resolve(q, &dir, name, &child);
-	return r ? r : -EPERM;
-}
-
-static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct node dir = {.ino = ino_split(parent)};
-	const struct node_kind *k = node_kind_of(dir.ino);
-	struct nreq q;
-	int r;
-
-	q_init(&q, req);
-	if (!k->rmdir) {
-		r = refuse_change(&q, parent, name);
-	} else {
-		r = may_change(&q, &dir);
-		if (!r)
-			r = k->rmdir(&q, &dir, name);
-	}
-	reply_err(&q, "RMDIR", r);
-}
-
-static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct nreq q;
-
-	q_init(&q, req);
-	reply_err(&q, "UNLINK", refuse_change(&q, parent, name));
-}
-
-static int refusal_in(fuse_ino_t dir)
-{
-	return refusal(node_kind_of(ino_split(dir)));
-}
-
-static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-		       const char *name)
-{
-	(void)link, (void)name;
-	fuse_reply_err(req, -refusal_in(parent));
-}
-
-static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      fuse_ino_t newparent, const char *newname,
-		      unsigned int flags)
-{
-	int r = refusal_in(parent);
-
-	(void)name, (void)newname, (void)flags;
-	fuse_reply_err(req, -(r == -EROFS ? r : refusal_in(newparent)));
-}
-
-static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
-		    const char *newname)
-{
-	(void)ino, (void)newname;
-	fuse_reply_err(req, -refusal_in(newparent));
-}
-
-static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode, dev_t rdev)
-{
-	(void)name, (void)mode, (void)rdev;
-	fuse_reply_err(req, -refusal_in(parent));
-}
-
-static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      mode_t mode, struct fuse_file_info *fi)
-{
-	struct node dir = {.ino = ino_split(parent)};
-	const struct node_kind *k = node_kind_of(dir.ino);
-	struct nreq q;
-	int r;
-
-	(void)mode, (void)fi;
-	q_init(&q, req);
-	r = refusal(k);
-	if (r != -EROFS && k->create)
-		r = k->create(&q, &dir, name);
-	reply_err(&q, "CREATE", r);
 }
 
 /* The rights an open with these flags needs. */
@@ -445,10 +296,14 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	(void)off;
 	q_init(&q, req);
 	q.of = ofile_get(q.p, fi->fh);
+	q.subject = &n;
 	if (!k->write)
-		r = refusal(k);
+		r = ops_refusal(k, "it is read-only");
 	else if (size > PFS_VALUE_MAX && !(k->flags & NODE_ANY_SIZE))
-		r = -EINVAL;
+		r = pfs_refuse(EINVAL,
+			       "a value is at most %d bytes, written "
+			       "in one write(2)",
+			       PFS_VALUE_MAX);
 	else
 		r = k->write(&q, &n, buf, size);
 	if (k->flags & NODE_SECRET_IO)

@@ -32,7 +32,7 @@ enum access_kind {
 	ACCESS_REVOKE,	    /* revoke: admins write */
 	ACCESS_IDENTIFY,    /* identify: admins write and read */
 	ACCESS_SELF_ROTATE, /* rotate: everyone writes a secret, reads one */
-	ACCESS_CALENDAR,    /* expiring.ics: everyone reads (their own) */
+	ACCESS_CALENDAR,    /* expiring.ics, why: everyone reads (their own) */
 	ACCESS_RESOURCES,   /* projects/, groups/: admins list and create */
 	ACCESS_RESOURCE,    /* projects/<p>/: admins enter */
 	ACCESS_RESOURCE_ATTR,	/* its id (read), path (admins write) */

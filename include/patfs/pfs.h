@@ -36,4 +36,21 @@ void pfs_set_log(pfs_log_fn *fn);
 void pfs_log(enum pfs_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The reason beside an errno. A system call carries nothing but the number
+ * back, so every refusal in core says why in words where it is decided:
+ * pfs_refuse sets the calling thread's reason and returns -err. A reason
+ * names what was wrong; it never holds a secret, nor a value the caller
+ * could not read. */
+#define PFS_REASON_MAX 256
+int pfs_refuse(int err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The calling thread's reason for a failure with -err: that of its latest
+ * refusal if it returned the same errno, else "" (none was given, or a
+ * later step refused otherwise). */
+const char *pfs_reason(int err);
+
+/* Forgets the calling thread's reason: a request's first step. */
+void pfs_reason_clear(void);
+
 #endif

@@ -1,0 +1,145 @@
+/* node_why.c - the refusals a request ends in, kept for the caller's file
+ * why (daemon/why.h) with the path they were about and core's reason, and
+ * logged under -o debug. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/why.h"
+#include "node.h"
+#include "patfs/policy.h"
+#include "patfs/token_attr.h"
+
+/* base, and "/leaf" unless leaf is empty, into buf[size]. */
+static void join(char *buf, size_t size, const char *base, const char *leaf)
+{
+	snprintf(buf, size, "%s%s%s", base, leaf[0] ? "/" : "", leaf);
+}
+
+/* The path of n below the mount, as far as what was loaded of it says. */
+static void path_of(const struct node *n, char *buf, size_t size)
+{
+	const struct node_kind *k = node_kind_of(n->ino);
+	char obj[OBJECT_MAX];
+	unsigned sub = n->ino.sub;
+
+	switch (n->ino.kind) {
+	case INO_ROOT:
+		snprintf(buf, size, ".");
+		return;
+	case INO_USERS:
+		snprintf(buf, size, "users");
+		return;
+	case INO_USER:
+		snprintf(buf, size, "users/%s", n->user.name);
+		return;
+	case INO_USER_ATTR:
+		snprintf(buf, size, "users/%s/%s", n->user.name,
+			 sub < USER_NATTR ? user_attrs[sub].name : "?");
+		return;
+	case INO_TOKENS:
+		snprintf(buf, size, "users/%s/tokens", n->user.name);
+		return;
+	case INO_TOKENS_JSON:
+		snprintf(buf, size, "users/%s/tokens.json", n->user.name);
+		return;
+	case INO_TOKEN:
+	case INO_TOKEN_ATTR:
+	case INO_TOKEN_REL:
+	case INO_SECRET:
+		token_object(&n->token, obj);
+		join(buf, size, obj,
+		     n->ino.kind == INO_SECRET	? "token"
+		     : n->ino.kind == INO_TOKEN ? ""
+		     : sub < TOKEN_NATTR	? token_attrs[sub].name
+						: "?");
+		return;
+	case INO_RESOURCES:
+		snprintf(buf, size, "%s",
+			 sub < RESOURCE_NKINDS ? policy_resource_dir_names[sub]
+					       : "?");
+		return;
+	case INO_RESOURCE:
+	case INO_RESOURCE_ATTR:
+	case INO_RES_TOKENS:
+		snprintf(obj, sizeof(obj), "%s/%s",
+			 policy_resource_dir_names[n->res.kind], n->res.name);
+		join(buf, size, obj,
+		     n->ino.kind == INO_RES_TOKENS ? "tokens"
+		     : n->ino.kind == INO_RESOURCE ? ""
+		     : sub < RESOURCE_NATTR	   ? resource_attrs[sub].name
+						   : "?");
+		return;
+	case INO_SCOPE:
+		snprintf(buf, size, "auth/%s",
+			 sub < POLICY_NSCOPES ? policy_scope_names[sub] : "?");
+		return;
+	case INO_DATE:
+	case INO_LINK:
+	case INO_WITHIN:
+	case INO_WINDOW:
+		snprintf(buf, size, "expiring/...");
+		return;
+	default:
+		snprintf(buf, size, "%s", k->name);
+	}
+}
+
+/* Whether err is a refusal worth a line: not a name that is not there (a
+ * shell's or ls's probes) unless a reason says more. */
+static bool refusal(int err, const char *reason)
+{
+	switch (err) {
+	case EPERM:
+	case EACCES:
+	case EINVAL:
+	case EEXIST:
+	case ENOTEMPTY:
+	case EROFS:
+	case ENAMETOOLONG:
+	case EAGAIN:
+	case EDQUOT:
+	case ENOSPC:
+	case ENOBUFS:
+	case EKEYREJECTED:
+	case EKEYREVOKED:
+	case EKEYEXPIRED:
+	case EBUSY:
+		return true;
+	default:
+		return reason[0] != '\0';
+	}
+}
+
+void node_refused(struct nreq *q, const char *op, int err)
+{
+	char reason[PFS_REASON_MAX], path[WHY_PATH + PFS_NAME_MAX + 2];
+	char lower[12];
+	size_t i;
+
+	snprintf(reason, sizeof(reason), "%s", pfs_reason(err));
+	if (!refusal(err, reason))
+		return;
+	if (q->subject && !q->subject->loaded) /* a write's: for its path */
+		node_load(q, q->subject);
+	for (i = 0; op[i] && i + 1 < sizeof(lower); i++)
+		lower[i] =
+		    (char)(op[i] >= 'A' && op[i] <= 'Z' ? op[i] + 32 : op[i]);
+	lower[i] = '\0';
+	if (q->subject)
+		path_of(q->subject, path, sizeof(path));
+	else
+		snprintf(path, sizeof(path), "?");
+	if (q->name) {
+		size_t len = strlen(path);
+
+		snprintf(path + len, sizeof(path) - len, "/%s", q->name);
+	}
+	why_note(q->p->why, q->a.uid, time(NULL), lower, path, err, reason);
+	if (q->p->log_refusals)
+		fuse_log(FUSE_LOG_INFO, "patfs: refused: uid %u %s %s %s: %s\n",
+			 (unsigned)q->a.uid, lower, path,
+			 strerrorname_np(err) ? strerrorname_np(err) : "E?",
+			 reason[0] ? reason : "no reason was given");
+}
