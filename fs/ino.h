@@ -46,7 +46,8 @@
 	  node_resource_attr) /* its id, path (sub: enum resource_attr) */     \
 	X(INO_RES_TOKENS, node_res_tokens) /* its tokens/ (id: it) */          \
 	X(INO_METRICS, node_metrics)	   /* metrics */                       \
-	X(INO_WHY, node_why)		   /* why */
+	X(INO_WHY, node_why)		   /* why */                           \
+	X(INO_SCOPES, node_scopes)	   /* scopes */
 
 enum ino_kind {
 #define INO_KIND_ENUM(kind, node) kind,

@@ -333,6 +333,56 @@ static bool dead_mount(const char *path)
 	return true;
 }
 
+/* mountinfo's escapes (\040 for a space, ...) undone in place. */
+static void unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+					(s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/* True (and says so) when path is a live patfs mount: a second patfs on it
+ * would hide the first one's store until unmounted. */
+static bool live_mount(const char *path)
+{
+	char real[PATH_MAX], line[8192], mnt[4096], type[64], source[256];
+	bool found = false;
+	FILE *f;
+
+	if (!realpath(path, real))
+		return false;
+	f = fopen("/proc/self/mountinfo", "re");
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		const char *dash = strstr(line, " - ");
+
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(dash + 3, "%63s %255s", type, source) != 2)
+			continue;
+		unescape(mnt);
+		found = !strcmp(mnt, real) && !strcmp(type, "fuse.patfs");
+	}
+	if (f)
+		fclose(f);
+	if (found)
+		fuse_log(FUSE_LOG_ERR,
+			 "patfs: error: %s is served by a live patfs already "
+			 "(mount source %s, in /proc/self/mountinfo); a second "
+			 "one would hide its store. Unmount it first: "
+			 "fusermount3 -u %s\n",
+			 real, source, path);
+	return found;
+}
+
 /* fuse_opt_parse's hook: holds back the words that are no options (the
  * mount point, and the source before it when mount(8) runs patfs). */
 static int keep_positional(void *data, const char *arg, int key,
@@ -396,7 +446,8 @@ static int parse_args(struct fuse_args *args, struct options *o,
 				"(patfs --help for more)\n");
 		return 2;
 	}
-	return dead_mount(opts->mountpoint) ? 1 : 0;
+	return dead_mount(opts->mountpoint) || live_mount(opts->mountpoint) ? 1
+									    : 0;
 }
 
 /* Opens the store of o's configuration and serves the mount opts says

@@ -60,6 +60,33 @@ int policy_scope_index(const char *name, size_t len)
 	return -1;
 }
 
+/* Appends s to buf[size] at *n (counting what does not fit). */
+static void append(char *buf, size_t size, size_t *n, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (*n + len < size)
+		memcpy(buf + *n, s, len + 1);
+	*n += len;
+}
+
+size_t policy_render_implications(char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < POLICY_NSCOPES; i++) {
+		append(buf, size, &n, policy_scope_names[i]);
+		append(buf, size, &n, ":");
+		for (int j = 0; j < POLICY_NSCOPES; j++)
+			if (implied[i] & (1u << j)) {
+				append(buf, size, &n, " ");
+				append(buf, size, &n, policy_scope_names[j]);
+			}
+		append(buf, size, &n, "\n");
+	}
+	return n;
+}
+
 int policy_scope_granted(uint32_t mask, int idx)
 {
 	if (idx < 0 || idx >= POLICY_NSCOPES)

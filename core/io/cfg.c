@@ -31,6 +31,7 @@ int cfg_defaults(struct cfg *c)
 	c->nthresholds = 3;
 	c->notify_timeout_s = 30;
 	c->metrics_interval_s = 15;
+	c->metrics_mode = 0640;
 	c->max_stale_s = 5;
 	c->last_used_interval_s = 600;
 	c->max_failures_per_minute = 10;

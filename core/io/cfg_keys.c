@@ -297,6 +297,17 @@ static int other_key(struct cfg_parse *p, const char *section, const char *name,
 					      cfg_absolute(p->dir, value))
 				: 0;
 	}
+	if (KEY("metrics", "mode")) {
+		char *end;
+		long m = strtol(value, &end, 8);
+
+		*why =
+		    "expected an octal mode such as 0640, no bit beyond 0666";
+		if (!value[0] || *end || m < 0 || (m & ~0666L))
+			return -EINVAL;
+		c->metrics_mode = (int)m;
+		return 0;
+	}
 	if (KEY("metrics", "interval_s")) {
 		*why = "expected seconds, 1 to 3600";
 		return parse_int(value, 1, 3600, &c->metrics_interval_s);

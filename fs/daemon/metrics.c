@@ -333,7 +333,15 @@ static int write_textfile(struct pfs *p)
 		return r;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		  0644);
+		  0600);
+	/* the configured mode, whatever the umask: metrics is admins' */
+	if (fd >= 0 && fchmod(fd, (mode_t)p->cfg->metrics_mode) < 0) {
+		r = -errno;
+		close(fd);
+		unlink(tmp);
+		free(doc.text);
+		return r;
+	}
 	if (fd < 0) {
 		free(doc.text);
 		return -errno;

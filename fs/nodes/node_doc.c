@@ -2,7 +2,7 @@
  * set of operations: users/<u>/tokens.json (the meta.json of every token of
  * a user the caller may see, in one read), expiring.ics (the expiry dates of
  * the caller's tokens, or of all for admins, as a calendar), metrics, and
- * why (the caller's latest refusals).
+ * why (the caller's latest refusals) and scopes (what each scope grants).
  *
  * A new document is a render function, its row in docs[] and its line in
  * ino.h's INO_KINDS; NODE_DOC makes its kind. */
@@ -82,11 +82,26 @@ static int why_doc(struct nreq *q, const struct node *n, struct token_doc *doc)
 	return why_render(q->p->why, q->a.uid, &doc->text, &doc->len);
 }
 
+/* What each scope grants: policy.c's own table. */
+static int scopes_doc(struct nreq *q, const struct node *n,
+		      struct token_doc *doc)
+{
+	size_t len = policy_render_implications(NULL, 0);
+
+	(void)q, (void)n;
+	doc->text = malloc(len + 1);
+	if (!doc->text)
+		return -ENOMEM;
+	doc->len = policy_render_implications(doc->text, len + 1);
+	return 0;
+}
+
 static const struct doc_def docs[INO_NKINDS] = {
     [INO_TOKENS_JSON] = {json_load, json_render, false},
     [INO_ICS] = {ics_load, ics_render, true},
     [INO_METRICS] = {metrics_load, metrics_doc, true},
-    [INO_WHY] = {ics_load, why_doc, true}, /* everyone reads their own */
+    [INO_WHY] = {ics_load, why_doc, true},	  /* everyone reads their own */
+    [INO_SCOPES] = {ics_load, scopes_doc, false}, /* everyone reads */
 };
 
 static int doc_load(struct nreq *q, struct node *n)
@@ -205,3 +220,4 @@ const struct node_kind node_tokens_json = NODE_DOC("tokens.json", json_stale);
 const struct node_kind node_ics = NODE_DOC("expiring.ics", NULL);
 const struct node_kind node_metrics = NODE_DOC("metrics", NULL);
 const struct node_kind node_why = NODE_DOC("why", NULL);
+const struct node_kind node_scopes = NODE_DOC("scopes", NULL);

@@ -21,6 +21,7 @@ static const struct {
     {"expiring.ics", INO_ICS, 0},
     {"metrics", INO_METRICS, 0},
     {"why", INO_WHY, 0},
+    {"scopes", INO_SCOPES, 0},
 };
 #define NENTRIES ((int)(sizeof(entries) / sizeof(entries[0])))
 

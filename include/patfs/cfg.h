@@ -60,6 +60,7 @@ struct cfg {
 	/* [metrics] */
 	char *metrics_textfile; /* textfile, absolute, or NULL: none */
 	int metrics_interval_s; /* how often it is written */
+	int metrics_mode;	/* its mode bits (0640) */
 	/* not from the file: the daemon's --init. A missing or empty store
 	 * beside an existing pepper is refused unless set. */
 	bool store_init;

@@ -18,6 +18,12 @@ int policy_scope_index(const char *name, size_t len);
  */
 int policy_scope_granted(uint32_t mask, int idx);
 
+/* What each scope grants besides itself, a line each in the order of
+ * policy_scope_names ("api: read_api read_registry ..."), into buf[size]
+ * (cut short when size is too small): the length it needs. This is the
+ * table policy_scope_granted decides with. */
+size_t policy_render_implications(char *buf, size_t size);
+
 /* Parses scopes separated by newlines, spaces or commas. Returns 0, or -EINVAL
  * for an unknown scope or an empty list; *out is set only on success. */
 int policy_parse_scopes(const char *s, size_t len, uint32_t *out);

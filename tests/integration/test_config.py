@@ -17,6 +17,7 @@ from conftest import PG, mint, read, write, ROOT
     ("[access]\nadmin_group = no-such-group-here\n", "[access] admin_group: no such group"),
     ("[tokens]\nprefix = bad prefix\n", "[tokens] prefix"),
     ("this is not ini\n", "patfs.ini:1: syntax error"),
+    ("[metrics]\nmode = 0755\n", "patfs.ini:2: [metrics] mode: expected an octal mode"),
 ])
 def test_bad_config_stops_the_daemon(make_daemon, text, needle):
     d = make_daemon(text, start=False)

@@ -65,6 +65,26 @@ def test_a_dead_mount_point_is_refused(make_daemon):
     assert os.listdir(d.path("users")) == ["alice"]
 
 
+def test_a_live_patfs_mount_point_is_refused(make_daemon, tmp_path):
+    """A second patfs (another store) on a live patfs mount would hide the
+    first one's store: refused, and the first stays the only mount."""
+    d = make_daemon()
+    os.mkdir(d.path("users/alice"))
+    other = tmp_path / "other"
+    other.mkdir()
+    with open(other / "patfs.ini", "w") as f:
+        f.write("[notify]\nenabled = false\n")
+    r = subprocess.run([PATFS, "-f", "-c", str(other / "patfs.ini"), d.mnt],
+                       cwd=str(other), capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert "is served by a live patfs already" in r.stderr, r.stderr
+    assert "fusermount3 -u" in r.stderr
+    mounts = [l.split()[1] for l in open("/proc/mounts") if l.split()[1] == d.mnt]
+    assert mounts == [d.mnt]
+    assert os.listdir(d.path("users")) == ["alice"]
+    assert not os.path.exists(other / "patfs.db")  # nothing made
+
+
 def test_bad_option_is_refused(make_daemon):
     d = make_daemon(start=False, args=["-o", "no_such_option"])
     assert d.start(expect_fail=True) != 0

@@ -1,10 +1,13 @@
 """The pages a newcomer and an administrator read: the man pages render
 without a warning, and the README stays a newcomer's page."""
+import errno
 import os
 import re
 import subprocess
 
-from conftest import PATFS, ROOT
+import pytest
+
+from conftest import PATFS, ROOT, Daemon, mint, write
 
 BUILD = os.path.dirname(PATFS)
 
@@ -43,3 +46,25 @@ def test_readme_is_a_newcomers_page():
                  "docs/patfs.8.scd", "docs/patfs.ini.5.scd"):
         body = open(os.path.join(ROOT, path)).read()
         assert not re.search(r"\bissue \d|this VM|\.\./shared", body), path
+
+
+def test_the_readme_s_mount_leaves_the_checkout_clean(tmp_path):
+    """scripts/mount runs patfs on ./mnt of the checkout with the embedded
+    defaults: what that leaves (store, pepper, lock, auth log) is ignored."""
+    if not os.path.isdir(os.path.join(ROOT, ".git")):
+        pytest.skip("not a git checkout")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", ROOT, str(clone)], check=True)
+    d = Daemon(clone)
+    d.stderr_path = str(tmp_path / "patfs.stderr")
+    d.start()
+    try:
+        mint(d, "alice", "ci")
+        assert write(d.path("auth/api"), "glpat-" + "z" * 20) == errno.EKEYREJECTED
+    finally:
+        d.stop()
+    left = set(os.listdir(clone))
+    assert {"patfs.db", "patfs.pepper", "mnt"} <= left
+    r = subprocess.run(["git", "status", "--porcelain", "--ignored=no"], cwd=clone,
+                       capture_output=True, text=True, check=True)
+    assert r.stdout == "", r.stdout

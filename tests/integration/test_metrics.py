@@ -144,6 +144,17 @@ def test_metrics_textfile_is_replaced_whole_every_interval(make_daemon, tmp_path
         time.sleep(0.1)
     assert families(out.read_text())["patfs_tokens_minted_total"][()] == 1
     assert os.listdir(out.parent) == ["patfs.prom"]  # no .tmp left behind
+    assert os.stat(out).st_mode & 0o777 == 0o640  # metrics is admins'
+
+
+def test_the_textfile_takes_its_mode_from_the_configuration(make_daemon, tmp_path):
+    out = tmp_path / "patfs.prom"
+    make_daemon("[notify]\nenabled = false\n[metrics]\ntextfile = %s\n"
+                "interval_s = 1\nmode = 0604\n" % out)
+    deadline = time.time() + 5
+    while not out.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert os.stat(out).st_mode & 0o777 == 0o604
 
 
 # invalidations ----------------------------------------------------------------

@@ -19,7 +19,7 @@ def test_root_lists_the_tree(fs):
     assert sorted(os.listdir(fs.mnt)) == ["audit.log", "auth", "expiring",
                                           "expiring.ics", "groups", "identify",
                                           "metrics", "projects", "revoke",
-                                          "rotate", "users", "why"]
+                                          "rotate", "scopes", "users", "why"]
     assert os.listdir(fs.path("users")) == []
     assert sorted(os.listdir(fs.path("expiring"))) == ["never", "within"]
 
@@ -230,7 +230,7 @@ def test_python_os_walk_sees_the_tree(fs):
         seen[os.path.relpath(dirpath, fs.mnt)] = (sorted(dirnames), sorted(filenames))
     assert seen["."] == (["auth", "expiring", "groups", "projects", "users"],
                          ["audit.log", "expiring.ics", "identify", "metrics", "revoke",
-                          "rotate", "why"])
+                          "rotate", "scopes", "why"])
     assert seen["users/alice"] == (["tokens"], ["blocked", "id", "kind",
                                                 "tokens.json", "uid"])
     assert "token" not in seen["users/alice/tokens/1"][1]

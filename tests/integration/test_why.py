@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import mint, read, write
+from conftest import ROOT, mint, read, write
 
 ALICE = 1000  # owns users/alice
 BOB = 1001    # owns nothing
@@ -207,3 +207,29 @@ def test_why_is_everyone_s_to_read_and_nobody_s_to_write(tree):
     assert write(tree.path("why"), "x") == errno.EACCES or \
         write(tree.path("why"), "x") == errno.EPERM
     assert read(tree.path("why")).startswith(b"20")  # root's refusal above
+
+
+# what a scope grants ---------------------------------------------------------
+
+def test_scopes_is_the_table_the_checks_decide_with_and_the_man_page_s(make_daemon):
+    """The file scopes lists each scope and what it implies; patfs.8 shows
+    the same table; and a token of each scope passes exactly the checks the
+    file says (so the file is the deciding table, not a copy of it)."""
+    d = make_daemon("[auth]\nmax_failures_per_minute = 1000000\n"
+                    "[notify]\nenabled = false\n")
+    text = read(d.path("scopes")).decode()
+    table = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        table[name] = set(rest.split())
+    assert len(table) == 17 and table["write_repository"] == {"read_repository"}
+    assert {"read_api", "read_user", "write_repository"} <= table["api"]
+    man = open(os.path.join(ROOT, "docs", "patfs.8.scd")).read()
+    block = man.split("# WHAT A SCOPE GRANTS")[1].split("```\n")[1]
+    assert block == text
+    assert os.stat(d.path("scopes")).st_mode & 0o222 == 0
+    for scope in table:
+        _, secret = mint(d, "alice", "t-" + scope, scopes=scope)
+        for other in table:
+            want = 0 if other == scope or other in table[scope] else errno.EACCES
+            assert write(d.path("auth", other), secret) == want, (scope, other)
