@@ -315,6 +315,22 @@ int token_list_window(struct store *st, int64_t day, int64_t after,
 	return token_list_rows(c, s, fn, ctx);
 }
 
+int token_list_cancelled(struct store *st, int64_t since, int64_t day,
+			 int64_t uid, token_list_fn *fn, void *ctx)
+{
+	struct store_conn *c = store_conn(st);
+	struct store_stmt *s =
+	    c ? store_sql(c, SQL_TOKEN_LIST_CANCELLED) : NULL;
+
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, since);
+	store_bind_int(s, 2, day);
+	store_bind_int(s, 3, uid);
+	store_bind_int(s, 4, 0);
+	return token_list_rows(c, s, fn, ctx);
+}
+
 int token_list_uid(struct store *st, uint32_t uid, int64_t day,
 		   token_list_fn *fn, void *ctx)
 {

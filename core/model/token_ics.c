@@ -1,5 +1,7 @@
 /* token_ics.c - expiring.ics: the expiry dates of active tokens as an
- * iCalendar feed (RFC 5545), one all-day event each. */
+ * iCalendar feed (RFC 5545), one all-day event each; a token revoked (or
+ * rotated) in the last ICS_CANCELLED_DAYS keeps its event, cancelled, so
+ * that a client that imported it learns it is gone. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -12,7 +14,8 @@
 #include "patfs/token.h"
 #include "token_core.h"
 
-#define FOLD 75 /* octets a line may hold, CRLF aside */
+#define FOLD		   75 /* octets a line may hold, CRLF aside */
+#define ICS_CANCELLED_DAYS 30
 
 struct ics {
 	const struct pfs_actor *a;
@@ -74,7 +77,8 @@ static void ics_time(int64_t t, char out[17])
 		 iso + 11, iso + 14, iso + 17);
 }
 
-static int event(struct token_doc *d, const struct token_info *t)
+static int event(struct token_doc *d, const struct token_info *t,
+		 bool cancelled)
 {
 	char buf[3 * PFS_NAME_MAX + 128], name[2 * PFS_NAME_MAX + 2],
 	    user[2 * PFS_NAME_MAX + 2], object[OBJECT_MAX], day[9], end[9],
@@ -83,7 +87,7 @@ static int event(struct token_doc *d, const struct token_info *t)
 
 	ics_date(t->expires_day, day);
 	ics_date(t->expires_day + 1, end);
-	ics_time(t->expires_at_at, stamp);
+	ics_time(cancelled ? t->revoked_at : t->expires_at_at, stamp);
 	text(name, sizeof(name), t->name);
 	text(user, sizeof(user), t->user_name);
 	token_object(t, object);
@@ -99,25 +103,48 @@ static int event(struct token_doc *d, const struct token_info *t)
 	LINE("DTSTAMP:%s", stamp);
 	LINE("DTSTART;VALUE=DATE:%s", day);
 	LINE("DTEND;VALUE=DATE:%s", end);
-	LINE("SUMMARY:Token %s of %s expires", name, user);
+	LINE("SUMMARY:Token %s of %s expires%s", name, user,
+	     cancelled ? " (revoked)" : "");
 	LINE("DESCRIPTION:%s", object);
 	LINE("TRANSP:TRANSPARENT");
+	if (cancelled) {
+		LINE("STATUS:CANCELLED");
+		LINE("SEQUENCE:1"); /* a new version of the event */
+	}
 #undef LINE
 	return r ? r : line(d, "END:VEVENT", 10);
+}
+
+/* Whether l's reader sees t's event: an admin's, or its owner's. */
+static bool sees(const struct ics *l, const struct token_info *t)
+{
+	struct access_obj obj = access_of_token(t, -1);
+
+	return !access_see(l->a, &obj) &&
+	       (l->a->admin || t->user_uid == (int64_t)l->a->uid);
 }
 
 static int add_event(void *ctx, const struct token_info *t)
 {
 	struct ics *l = ctx;
-	struct access_obj obj = access_of_token(t, -1);
 
-	if (!token_active(t, l->now) || access_see(l->a, &obj))
-		return 0;
-	if (!l->a->admin && t->user_uid != (int64_t)l->a->uid)
+	if (!token_active(t, l->now) || !sees(l, t))
 		return 0;
 	if (t->expires_at_at > l->doc->mtime)
 		l->doc->mtime = t->expires_at_at;
-	l->err = event(l->doc, t);
+	l->err = event(l->doc, t, false);
+	return l->err;
+}
+
+static int add_cancelled(void *ctx, const struct token_info *t)
+{
+	struct ics *l = ctx;
+
+	if (!sees(l, t))
+		return 0;
+	if (t->revoked_at > l->doc->mtime)
+		l->doc->mtime = t->revoked_at;
+	l->err = event(l->doc, t, true);
 	return l->err;
 }
 
@@ -142,6 +169,12 @@ int token_ics(struct store *st, const struct pfs_actor *a, int64_t now,
 	else if (!r)
 		r = token_list_uid(st, a->uid, policy_day_of(now), add_event,
 				   &l);
+	if (!r)
+		r = l.err;
+	if (!r)
+		r = token_list_cancelled(
+		    st, now - ICS_CANCELLED_DAYS * 86400, policy_day_of(now),
+		    a->admin ? -1 : (int64_t)a->uid, add_cancelled, &l);
 	if (!r)
 		r = l.err;
 	if (!r)

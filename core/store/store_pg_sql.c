@@ -70,7 +70,9 @@ const char *const store_pg_sql[STORE_NSQL] = {
 const char *const store_pg_upgrade[SCHEMA_VERSION] = {
     [7] = "CREATE INDEX users_by_uid ON users (uid) WHERE uid IS NOT NULL;",
     [8] = "ALTER TABLE tokens ADD COLUMN created_ms integer;"
-	  "ALTER TABLE tokens ADD COLUMN last_used_ms integer;",
+	  "ALTER TABLE tokens ADD COLUMN last_used_ms integer;"
+	  "CREATE INDEX tokens_by_revoked ON tokens (revoked_at)"
+	  " WHERE revoked_at IS NOT NULL;",
 };
 
 const char store_pg_create[] =
@@ -138,6 +140,8 @@ const char store_pg_create[] =
     " WHERE revoked_at IS NULL;"
     "CREATE INDEX tokens_by_expiry ON tokens (expires_at, id)"
     " WHERE revoked_at IS NULL;"
+    "CREATE INDEX tokens_by_revoked ON tokens (revoked_at)"
+    " WHERE revoked_at IS NOT NULL;"
     "CREATE INDEX tokens_unsealed ON tokens (id)"
     " WHERE sealed_at IS NULL AND revoked_at IS NULL;"
     "CREATE UNIQUE INDEX tokens_by_previous ON tokens (previous_id)"

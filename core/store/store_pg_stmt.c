@@ -27,6 +27,7 @@ static const struct page_key pages[STORE_NSQL] = {
     [SQL_TOKEN_LIST_NEVER] = {{2}, {0}},
     [SQL_TOKEN_LIST_WINDOW] = {{1, 2}, {TC_EXPIRES_AT, TC_ID}},
     [SQL_TOKEN_LIST_UID] = {{1, 2}, {TC_EXPIRES_AT, TC_ID}},
+    [SQL_TOKEN_LIST_CANCELLED] = {{4}, {0}},
     [SQL_RES_LIST] = {{2}, {0}},
     [SQL_RES_TOKENS] = {{2}, {0}},
     [SQL_CHANGE_SINCE] = {{1}, {0}},

@@ -58,6 +58,11 @@ const char *const store_sql_text[STORE_NSQL] = {
     [SQL_TOKEN_LIST_UID] = TOKEN_COLS
     "WHERE u.uid = ?3 AND t.revoked_at IS NULL"
     " AND (t.expires_at, t.id) > (?1, ?2) ORDER BY t.expires_at, t.id",
+    /* revoked since ?1 and due to expire after day ?2, of uid ?3's users
+     * (any: -1), after id ?4: through tokens_by_revoked */
+    [SQL_TOKEN_LIST_CANCELLED] =
+	TOKEN_COLS "WHERE t.revoked_at >= ?1 AND t.expires_at > ?2"
+		   " AND (?3 < 0 OR u.uid = ?3) AND t.id > ?4 ORDER BY t.id",
     [SQL_TOKEN_NEXT_EXPIRY] =
 	"SELECT expires_at FROM tokens WHERE revoked_at IS NULL"
 	" AND expires_at > ?1 ORDER BY expires_at LIMIT 1",
@@ -309,7 +314,10 @@ const char *const store_schema[SCHEMA_VERSION] = {
     "ALTER TABLE tokens ADD COLUMN minted_by INTEGER;",
     /* 8: a user's calendar reads the tokens of its uid, not all */
     "CREATE INDEX users_by_uid ON users (uid) WHERE uid IS NOT NULL;",
-    /* 9: the milliseconds of GitLab's times, which meta.json shows */
+    /* 9: the milliseconds of GitLab's times, which meta.json shows; the
+     * recent revocations, which expiring.ics shows cancelled */
     "ALTER TABLE tokens ADD COLUMN created_ms INTEGER;"
-    "ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;",
+    "ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;"
+    "CREATE INDEX tokens_by_revoked ON tokens (revoked_at)"
+    " WHERE revoked_at IS NOT NULL;",
 };

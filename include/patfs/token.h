@@ -111,6 +111,11 @@ int token_list_window(struct store *st, int64_t day, int64_t after,
 int token_list_uid(struct store *st, uint32_t uid, int64_t day,
 		   token_list_fn *fn, void *ctx);
 
+/* The tokens revoked since time since that were due to expire after day,
+ * of the users mapped to uid (-1: everyone's), in id order. */
+int token_list_cancelled(struct store *st, int64_t since, int64_t day,
+			 int64_t uid, token_list_fn *fn, void *ctx);
+
 /* The first day > after on which an unrevoked token expires: 0 or -ENOENT. */
 int token_next_expiry(struct store *st, int64_t after, int64_t *day);
 

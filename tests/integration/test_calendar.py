@@ -6,7 +6,7 @@ import subprocess
 
 import icalendar
 
-from conftest import err_of, mint, read, requests, write
+from conftest import err_of, mint, read, requests, store_db, write
 
 OWNER, OTHER = 1000, 1001
 
@@ -96,7 +96,9 @@ def test_expiring_ics_has_an_all_day_event_per_active_token(fs):
     assert os.stat(fs.path("expiring.ics")).st_size == len(data)
     cal = calendar(data)
     events = {str(e["UID"]): e for e in cal.walk("VEVENT")}
-    assert sorted(events) == sorted("patfs-token-%d" % t for t in (a, c, d))
+    assert sorted(events) == sorted("patfs-token-%d" % t for t in (a, b, c, d))
+    assert [str(e.get("STATUS")) for e in cal.walk("VEVENT")
+            if str(e["UID"]) != "patfs-token-%d" % b] == ["None"] * 3
     ev = events["patfs-token-%d" % a]
     assert ev["DTSTART"].dt == day(10)
     assert ev["DTEND"].dt == day(11)
@@ -108,6 +110,46 @@ def test_expiring_ics_has_an_all_day_event_per_active_token(fs):
         "Token %s of bob expires" % ("\u00e9t\u00e9;,\\ \u2603" * 20)
     # the same bytes twice: UIDs and stamps are stable
     assert read(fs.path("expiring.ics")) == data
+
+
+def test_a_revoked_or_rotated_token_s_event_stays_cancelled_for_30_days(fs):
+    """A client that imported an event (same UID) learns from STATUS:
+    CANCELLED, with a higher SEQUENCE, that the token is gone; after 30 days
+    the event goes."""
+    os.mkdir(fs.path("users/alice"))
+    assert write(fs.path("users/alice/uid"), "%d" % OWNER) == 0
+    a, _ = mint(fs, "alice", "a")
+    r, _ = mint(fs, "alice", "r")
+    old, _ = mint(fs, "alice", "old")
+    b, _ = mint(fs, "bob", "b")
+    for t in (a, r, old):
+        expire(fs, "alice", t, 20)
+    before = {str(e["UID"]): e for e in calendar(read(fs.path("expiring.ics"))).walk("VEVENT")}
+    assert "STATUS" not in before["patfs-token-%d" % r]
+    assert write(fs.path("users/alice/tokens", str(r), "revoked"), "1") == 0
+    assert write(fs.path("users/alice/tokens", str(a), "rotate"), "1") == 0
+    assert write(fs.path("users/bob/tokens", str(b), "revoked"), "1") == 0
+    rc, out, err = run(fs, OWNER, "cat expiring.ics")
+    assert rc == 0, err
+    events = {str(e["UID"]): e for e in calendar(out).walk("VEVENT")}
+    succ = int(os.readlink(fs.path("users/alice/tokens", str(a), "next")).split("/")[-1])
+    for t in (r, a):
+        ev = events["patfs-token-%d" % t]
+        assert str(ev["STATUS"]) == "CANCELLED" and int(ev["SEQUENCE"]) == 1
+        assert ev["DTSTART"].dt == day(20)
+        assert str(ev["SUMMARY"]).endswith("expires (revoked)")
+    assert "STATUS" not in events["patfs-token-%d" % succ]
+    assert "patfs-token-%d" % old in events  # still active: not revoked yet
+    assert "patfs-token-%d" % b not in events  # bob's, cancelled or not
+    admin = {str(e["UID"]) for e in calendar(read(fs.path("expiring.ics"))).walk("VEVENT")}
+    assert "patfs-token-%d" % b in admin
+    assert write(fs.path("users/alice/tokens", str(old), "revoked"), "1") == 0
+    db = store_db(fs)
+    db.execute("UPDATE tokens SET revoked_at = ? WHERE id = ?",
+               (int(datetime.datetime.now().timestamp()) - 31 * 86400, old))
+    db.close()
+    admin = {str(e["UID"]) for e in calendar(read(fs.path("expiring.ics"))).walk("VEVENT")}
+    assert "patfs-token-%d" % old not in admin  # revoked 31 days ago: gone
 
 
 def test_expiring_ics_shows_others_only_their_own(fs):
