@@ -2,9 +2,11 @@
 import datetime
 import errno
 import os
+import shutil
 import subprocess
 
 import icalendar
+import pytest
 
 from conftest import err_of, mint, read, requests, store_db, write
 
@@ -150,6 +152,46 @@ def test_a_revoked_or_rotated_token_s_event_stays_cancelled_for_30_days(fs):
     db.close()
     admin = {str(e["UID"]) for e in calendar(read(fs.path("expiring.ics"))).walk("VEVENT")}
     assert "patfs-token-%d" % old not in admin  # revoked 31 days ago: gone
+
+
+KHAL_CONFIG = """[calendars]
+[[tokens]]
+path = %s
+[locale]
+timeformat = %%H:%%M
+dateformat = %%Y-%%m-%%d
+longdateformat = %%Y-%%m-%%d
+datetimeformat = %%Y-%%m-%%d %%H:%%M
+longdatetimeformat = %%Y-%%m-%%d %%H:%%M
+"""
+
+
+def test_khal_imports_a_revocation_as_a_cancellation(fs, tmp_path):
+    if not shutil.which("khal"):
+        pytest.skip("khal is not installed (scripts/deps installs it)")
+    (tmp_path / "cal").mkdir()
+    cfg = tmp_path / "khal.conf"
+    cfg.write_text(KHAL_CONFIG % (tmp_path / "cal"))
+    env = dict(os.environ, HOME=str(tmp_path), LANG="C.UTF-8")
+
+    def khal(*args):
+        r = subprocess.run(["khal", "-c", str(cfg)] + list(args), env=env,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    t, _ = mint(fs, "alice", "deploy")
+    expire(fs, "alice", t, 20)
+    feed = tmp_path / "feed.ics"
+    feed.write_bytes(read(fs.path("expiring.ics")))
+    khal("import", "--batch", "-a", "tokens", str(feed))
+    listed = khal("list", "today", "30d")
+    assert "Token deploy of alice expires" in listed and "CANCELLED" not in listed
+    assert write(fs.path("users/alice/tokens", str(t), "revoked"), "1") == 0
+    feed.write_bytes(read(fs.path("expiring.ics")))
+    khal("import", "--batch", "-a", "tokens", str(feed))
+    listed = khal("list", "today", "30d")
+    assert "CANCELLED" in listed and listed.count("Token deploy of alice") == 1
 
 
 def test_expiring_ics_shows_others_only_their_own(fs):
