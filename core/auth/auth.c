@@ -29,9 +29,10 @@
 #define LOOKUP_WAIT_MS 1000
 #define STAMPS	       256 /* last_used_at stamps waiting for the write lock */
 
-/* Failures of one uid in the minute that began at start, and the checks
- * refused since it reached the limit. */
+/* Failures of one uid (or one client of a uid: key) in the minute that
+ * began at start, and the checks refused since it reached the limit. */
 struct limit {
+	uint64_t key; /* the uid, and the hash of a client above it */
 	uint32_t uid;
 	uint32_t count;
 	uint32_t refused;
@@ -129,15 +130,16 @@ static void limit_roll(struct limit *l, int64_t now, struct summary *due)
 /* The slot of uid, or the one to reuse for it: a free or stale slot in its
  * probe range, else the one whose minute began first (whose summary, if it
  * owes one, goes to *due). Under au->lock. */
-static struct limit *limit_slot(struct auth *au, uint32_t uid, int64_t now,
+static struct limit *limit_slot(struct auth *au, uint64_t key, int64_t now,
 				struct summary *due)
 {
+	size_t home = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32);
+	uint32_t uid = (uint32_t)key;
 	struct limit *oldest = NULL;
 
 	for (unsigned i = 0; i < LIMIT_PROBE; i++) {
-		struct limit *l =
-		    &au->limits[(uid * 2654435761u + i) % LIMIT_SLOTS];
-		if (l->start && l->uid == uid)
+		struct limit *l = &au->limits[(home + i) % LIMIT_SLOTS];
+		if (l->start && l->key == key)
 			return l;
 		if (!l->start || now - l->start >= LIMIT_WINDOW) {
 			if (!oldest || oldest->start)
@@ -150,6 +152,7 @@ static struct limit *limit_slot(struct auth *au, uint32_t uid, int64_t now,
 	if (oldest->start && oldest->refused > 1)
 		*due = (struct summary){oldest->uid, oldest->refused,
 					oldest->start};
+	oldest->key = key;
 	oldest->uid = uid;
 	oldest->count = oldest->refused = 0;
 	oldest->start = 0;
@@ -160,14 +163,14 @@ enum limited { NOT_LIMITED, LIMITED_FIRST, LIMITED_AGAIN };
 
 /* Whether uid has used up its failures of this minute, and if so whether
  * this is the first check refused for it (which gets its own line). */
-static enum limited limited(struct auth *au, uint32_t uid, int64_t now,
+static enum limited limited(struct auth *au, uint64_t key, int64_t now,
 			    struct summary *due)
 {
 	enum limited r = NOT_LIMITED;
 	struct limit *l;
 
 	pthread_mutex_lock(&au->lock);
-	l = limit_slot(au, uid, now, due);
+	l = limit_slot(au, key, now, due);
 	limit_roll(l, now, due);
 	if (l->start && l->count >= (uint32_t)au->cfg->max_failures_per_minute)
 		r = ++l->refused == 1 ? LIMITED_FIRST : LIMITED_AGAIN;
@@ -175,13 +178,13 @@ static enum limited limited(struct auth *au, uint32_t uid, int64_t now,
 	return r;
 }
 
-static void count_failure(struct auth *au, uint32_t uid, int64_t now,
+static void count_failure(struct auth *au, uint64_t key, int64_t now,
 			  struct summary *due)
 {
 	struct limit *l;
 
 	pthread_mutex_lock(&au->lock);
-	l = limit_slot(au, uid, now, due);
+	l = limit_slot(au, key, now, due);
 	limit_roll(l, now, due);
 	if (!l->start)
 		l->start = now;
@@ -197,6 +200,7 @@ struct entry {
 	const char *path;
 	const struct pfs_actor *a;
 	const struct summary *sum;
+	const char *client; /* the client checked for, as the checker said */
 };
 
 /* The lines of the log's minute, in all: true when one more fits
@@ -284,6 +288,8 @@ static void log_entry(struct auth *au, const struct entry *e, int64_t now)
 		json_int(&j, "uid", e->a->uid);
 		json_int(&j, "pid", e->a->pid);
 		json_str(&j, "comm", comm, strlen(comm));
+		if (e->client)
+			json_str(&j, "client", e->client, strlen(e->client));
 	}
 	json_end(&j, '}');
 	n = json_finish(&j);
@@ -411,18 +417,44 @@ static void stamp_used(struct auth *au, const struct token_info *t, int64_t now)
 /* Checks secret as auth_check says, for scope idx, or idx2 as well when
  * it is not negative (either will do): 0 with *t filled, or -errno (the
  * failure logged and counted, *t filled when the secret is a token's). */
+/* The key a's failures count under, or 0 when they count under none: a
+ * client it names has its own (whoever checks for it); else the uid, or
+ * the owner of its subordinate range, unless [auth] unlimited_uids lists
+ * it (root, by default). */
+static uint64_t limit_key(struct auth *au, const struct pfs_actor *a,
+			  const char *client)
+{
+	uint32_t who = auth_subuid_owner(&au->subuid, a->uid);
+	unsigned char h[4];
+
+	if (client) {
+		crypto_generichash(h, sizeof(h), (const unsigned char *)client,
+				   strlen(client), NULL, 0);
+		return (uint64_t)(((uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+				   (uint32_t)h[2] << 8 | h[3]) |
+				  1u)
+			   << 32 |
+		       who;
+	}
+	for (int i = 0; i < au->cfg->n_unlimited_uids; i++)
+		if (au->cfg->unlimited_uids[i] == a->uid)
+			return 0;
+	return (uint64_t)1 << 63 | who; /* never 0, even for uid 0 */
+}
+
 static int check(struct auth *au, const struct pfs_actor *a, int idx, int idx2,
 		 const char *secret, size_t len, const char *path,
-		 struct token_info *t)
+		 const char *client, struct token_info *t)
 {
 	int64_t now = store_now();
-	uint32_t who = auth_subuid_owner(&au->subuid, a->uid);
+	uint64_t key = limit_key(au, a, client);
 	struct summary due = {0};
-	enum limited lim;
+	enum limited lim = NOT_LIMITED;
 	enum reason why;
 	int r;
 
-	lim = limited(au, who, now, &due);
+	if (key)
+		lim = limited(au, key, now, &due);
 	if (lim != NOT_LIMITED) {
 		why = WHY_LIMITED;
 	} else {
@@ -439,30 +471,89 @@ static int check(struct auth *au, const struct pfs_actor *a, int idx, int idx2,
 		stamp_used(au, t, now);
 		return 0;
 	}
-	if (why != WHY_LIMITED && why != WHY_UNAVAILABLE) {
+	if (key && why != WHY_LIMITED && why != WHY_UNAVAILABLE) {
 		due.refused = 0;
-		count_failure(au, who, now, &due);
+		count_failure(au, key, now, &due);
 		log_summary(au, &due, now);
 	}
 	if (lim != LIMITED_AGAIN)
-		log_entry(
-		    au,
-		    &(struct entry){
-			.why = why, .token_id = t->id, .path = path, .a = a},
-		    now);
+		log_entry(au,
+			  &(struct entry){.why = why,
+					  .token_id = t->id,
+					  .path = path,
+					  .a = a,
+					  .client = client},
+			  now);
 	/* the auth log's reason: the secret and the token are not told */
 	return pfs_refuse(reasons[why].err, "%s", reasons[why].name);
 }
 
-int auth_check(struct auth *au, const struct pfs_actor *a, const char *scope,
-	       const char *secret, size_t len, const char *path)
+int auth_check_client(struct auth *au, const struct pfs_actor *a,
+		      const char *scope, const char *secret, size_t len,
+		      const char *path, const char *client)
 {
 	int idx = policy_scope_index(scope, strlen(scope));
 	struct token_info t = {0};
 
 	if (idx < 0)
-		return -EINVAL;
-	return check(au, a, idx, -1, secret, len, path, &t);
+		return pfs_refuse(EINVAL, "no such scope");
+	if (client && !auth_client_ok(client, strlen(client)))
+		return pfs_refuse(EINVAL,
+				  "a client is 1 to %d characters of "
+				  "A-Z a-z 0-9 . : _ - [ ] %%",
+				  AUTH_CLIENT_MAX);
+	return check(au, a, idx, -1, secret, len, path, client, &t);
+}
+
+/* A written check: the secret, and after it a line from=CLIENT or none.
+ * Splits it: 0 with *len the secret's and client filled ("" for none), or
+ * -EINVAL. */
+static int split_client(const char *buf, size_t *len, char *client)
+{
+	const char *nl = memchr(buf, '\n', *len), *v;
+	size_t rest, n;
+
+	client[0] = '\0';
+	if (!nl)
+		return 0;
+	rest = *len - (size_t)(nl + 1 - buf);
+	*len = (size_t)(nl - buf);
+	if (rest == 0)
+		return 0;
+	v = nl + 1;
+	n = policy_value_len(v, rest);
+	if (n < 5 || memcmp(v, "from=", 5) || !auth_client_ok(v + 5, n - 5))
+		return pfs_refuse(EINVAL,
+				  "after the secret comes nothing, or one line "
+				  "from=CLIENT (1 to %d characters of A-Z a-z "
+				  "0-9 . : _ - [ ] %%)",
+				  AUTH_CLIENT_MAX);
+	memcpy(client, v + 5, n - 5);
+	client[n - 5] = '\0';
+	return 0;
+}
+
+int auth_check(struct auth *au, const struct pfs_actor *a, const char *scope,
+	       const char *secret, size_t len, const char *path)
+{
+	char client[AUTH_CLIENT_MAX + 1];
+	int r = split_client(secret, &len, client);
+
+	return r ? r
+		 : auth_check_client(au, a, scope, secret, len, path,
+				     client[0] ? client : NULL);
+}
+
+bool auth_client_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > AUTH_CLIENT_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || strchr(".:_-[]%", s[i])))
+			return false;
+	return true;
 }
 
 int auth_rotate(struct auth *au, const struct pfs_actor *a, const char *secret,
@@ -473,7 +564,7 @@ int auth_rotate(struct auth *au, const struct pfs_actor *a, const char *secret,
 	int64_t next;
 	int r = check(au, a, policy_scope_index(self, sizeof(self) - 1),
 		      policy_scope_index(api, sizeof(api) - 1), secret, len,
-		      path, &t);
+		      path, NULL, &t);
 
 	if (r == -EKEYREVOKED && t.next_id) /* an old secret comes back */
 		token_rotate_as(au->st, a, t.id, "1", 1, true, &next, NULL, 0);

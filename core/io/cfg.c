@@ -35,6 +35,8 @@ int cfg_defaults(struct cfg *c)
 	c->max_stale_s = 5;
 	c->last_used_interval_s = 600;
 	c->max_failures_per_minute = 10;
+	c->unlimited_uids[0] = 0; /* root */
+	c->n_unlimited_uids = 1;
 	c->max_log_lines_per_minute = 120;
 	c->log_max_bytes = 10 << 20;
 	c->log_keep = 5;

@@ -60,6 +60,33 @@ static int parse_int(const char *v, int min, int max, int *out)
 	return r;
 }
 
+/* Up to max decimal uids separated by spaces or commas (none: empty). */
+static int parse_uids(const char *v, uint32_t *out, int max, int *n)
+{
+	int count = 0;
+
+	while (*v) {
+		char *end;
+		unsigned long long u;
+
+		while (*v == ' ' || *v == ',' || *v == '\t')
+			v++;
+		if (!*v)
+			break;
+		if (*v < '0' || *v > '9' || count == max)
+			return -EINVAL;
+		errno = 0;
+		u = strtoull(v, &end, 10);
+		if (errno || u >= UINT32_MAX ||
+		    (*end && *end != ' ' && *end != ',' && *end != '\t'))
+			return -EINVAL;
+		out[count++] = (uint32_t)u;
+		v = end;
+	}
+	*n = count;
+	return 0;
+}
+
 static int parse_bool(const char *v, bool *out)
 {
 	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
@@ -252,6 +279,11 @@ static int auth_key(struct cfg_parse *p, const char *name, const char *value,
 		*why = "expected a number, 1 to 1000000";
 		return parse_int(value, 1, 1000000,
 				 &c->max_failures_per_minute);
+	}
+	if (IS("unlimited_uids")) {
+		*why = "expected up to 16 decimal uids, separated by spaces";
+		return parse_uids(value, c->unlimited_uids, 16,
+				  &c->n_unlimited_uids);
 	}
 	if (IS("log_max_bytes")) {
 		*why = "expected bytes, 4096 to 1099511627776";

@@ -47,6 +47,22 @@ void auth_counts(struct auth *au,
 int auth_check(struct auth *au, const struct pfs_actor *a, const char *scope,
 	       const char *secret, size_t len, const char *path);
 
+/* The same, for a service that checks tokens presented by its own clients:
+ * client names the one this check is for (an address or a name, 1 to
+ * AUTH_CLIENT_MAX characters of A-Z a-z 0-9 . : _ - [ ] %: -EINVAL else),
+ * and a's failures are counted for that client alone (max_failures_per_
+ * minute each, even for a uid [auth] unlimited_uids lists), so that one
+ * client's guesses cannot lock out the others. The auth log records it.
+ * auth_check takes it from a second line "from=CLIENT" after the secret,
+ * which is how auth/<scope> is written with one. NULL: none. */
+#define AUTH_CLIENT_MAX 64
+int auth_check_client(struct auth *au, const struct pfs_actor *a,
+		      const char *scope, const char *secret, size_t len,
+		      const char *path, const char *client);
+
+/* Whether s[len] may name a client (see auth_check_client). */
+bool auth_client_ok(const char *s, size_t len);
+
 /* Self-rotation: the holder of secret, a token with the self_rotate or the
  * api scope that passes as auth_check says, rotates it (token_rotate, by
  * the secret's authority: no right of a's is needed). Its successor is

@@ -31,8 +31,10 @@ struct cfg {
 	bool allow_impersonation;
 	bool reuse_detection; /* rotating a rotated token revokes its family */
 	int last_used_interval_s;
-	char *auth_log;		      /* [auth] log, absolute */
-	int max_failures_per_minute;  /* per uid, or per owner of a range */
+	char *auth_log;		     /* [auth] log, absolute */
+	int max_failures_per_minute; /* per uid, or per owner of a range */
+	uint32_t unlimited_uids[16]; /* whose own failures never lock out */
+	int n_unlimited_uids;
 	int max_log_lines_per_minute; /* the auth log's, in all */
 	char *subuid_file;	      /* [auth] subuid_file, or NULL */
 	int64_t log_max_bytes;	      /* [auth] log rotates past this size */

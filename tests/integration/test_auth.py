@@ -169,7 +169,7 @@ def test_anyone_may_check_and_failures_are_limited_per_uid(make_daemon):
 @pytest.mark.skipif(not os.path.exists(FAKETIME_LIB), reason="needs faketime")
 def test_the_rate_limit_resets_after_a_minute(make_daemon):
     # the daemon's clock runs 40 times faster: a minute passes in 1.5 s
-    d = make_daemon("[auth]\nmax_failures_per_minute = 3\n",
+    d = make_daemon("[auth]\nmax_failures_per_minute = 3\nunlimited_uids =\n",
                     env={"LD_PRELOAD": FAKETIME_LIB, "FAKETIME": "+0 x40",
                          "ASAN_OPTIONS": "detect_leaks=1:verify_asan_link_order=0"})
     _, secret = mint(d, "alice", "x")
@@ -178,6 +178,63 @@ def test_the_rate_limit_resets_after_a_minute(make_daemon):
     assert check(d, "read_api", secret) == errno.EAGAIN
     time.sleep(2.0)
     assert check(d, "read_api", secret) == 0
+
+
+BAD = "glpat-" + "n" * 20
+
+
+def test_root_is_not_locked_out_by_its_own_failures_unless_told(make_daemon):
+    d = make_daemon("[auth]\nmax_failures_per_minute = 3\n")
+    _, secret = mint(d, "alice", "x")
+    for _ in range(8):
+        assert check(d, "read_api", BAD) == errno.EKEYREJECTED
+    assert check(d, "read_api", secret) == 0
+    assert len(auth_log(d)) == 8  # each failure still logged
+    d.stop()
+    with open(d.config, "a") as f:
+        f.write("unlimited_uids =\n")  # none: root is limited too
+    d.start()
+    for _ in range(3):
+        assert check(d, "read_api", BAD) == errno.EKEYREJECTED
+    assert check(d, "read_api", secret) == errno.EAGAIN
+
+
+def test_a_client_named_with_from_cannot_lock_out_another(make_daemon):
+    """A service (uid 1000) checks tokens for two remote clients: the one
+    that guesses is locked out; the other is not, nor the service's own
+    checks; the auth log names the client."""
+    d = make_daemon("[auth]\nmax_failures_per_minute = 3\n")
+    _, secret = mint(d, "alice", "x")
+    guess = BAD + "\nfrom=203.0.113.7\n"
+    for _ in range(3):
+        r = as_uid(d, 1000, "cat > auth/read_api", guess)
+        assert b"Key was rejected by service" in r.stderr, r.stderr
+    r = as_uid(d, 1000, "cat > auth/read_api", secret + "\nfrom=203.0.113.7\n")
+    assert b"Resource temporarily unavailable" in r.stderr  # that client is out
+    for other in ("198.51.100.2", "[2001:db8::1]", "web-7.example"):
+        r = as_uid(d, 1000, "cat > auth/read_api", secret + "\nfrom=%s\n" % other)
+        assert r.returncode == 0, (other, r.stderr)
+    assert as_uid(d, 1000, "cat > auth/read_api", secret).returncode == 0
+    lines = auth_log(d)
+    assert [l.get("client") for l in lines[:3]] == ["203.0.113.7"] * 3
+    assert lines[3]["meta.auth_fail_reason"] == "rate_limited"
+    assert lines[3]["client"] == "203.0.113.7" and lines[3]["uid"] == 1000
+    # root checking for a client is limited per client too
+    for _ in range(3):
+        assert check(d, "read_api", BAD + "\nfrom=gw\n") == errno.EKEYREJECTED
+    assert check(d, "read_api", secret + "\nfrom=gw\n") == errno.EAGAIN
+    assert check(d, "read_api", secret) == 0
+
+
+@pytest.mark.parametrize("tail", ["\nfrom=\n", "\nfrom=a b\n", "\nto=x\n",
+                                  "\nfrom=" + "a" * 65 + "\n", "\nfrom=x\nmore\n"])
+def test_anything_but_one_from_line_after_the_secret_is_einval(fs, tail):
+    _, secret = mint(fs, "alice", "x")
+    assert check(fs, "read_api", secret + tail) == errno.EINVAL
+    why = read(fs.path("why")).decode().splitlines()[0]
+    assert "write auth/read_api EINVAL: after the secret comes nothing, or one line" in why
+    assert secret not in why
+    assert auth_log(fs) == []
 
 
 def test_concurrent_checks_neither_fail_nor_corrupt(make_daemon):

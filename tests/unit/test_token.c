@@ -135,16 +135,20 @@ static void test_model(void)
 	memset(&doc, 0, sizeof(doc));
 	CHECK_EQ(token_ics(st, &root, store_now(), &doc), 0);
 	if (doc.text) {
-		int events = 0;
+		int events = 0, cancelled = 0;
 		for (char *l = doc.text; *l;) {
 			char *e = strstr(l, "\r\n");
 			CHECK(e && e - l <= 75);
 			if (!e)
 				break;
 			events += !strncmp(l, "BEGIN:VEVENT", 12);
+			cancelled += !strncmp(l, "STATUS:CANCELLED", 16);
 			l = e + 2;
 		}
-		CHECK_EQ(events, 2); /* soon, and the project's deploy */
+		/* soon, and the project's deploy; and the three revoked above,
+		 * cancelled */
+		CHECK_EQ(events, 5);
+		CHECK_EQ(cancelled, 3);
 		free(doc.text);
 	}
 	store_close(st);
