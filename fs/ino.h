@@ -47,7 +47,9 @@
 	X(INO_RES_TOKENS, node_res_tokens) /* its tokens/ (id: it) */          \
 	X(INO_METRICS, node_metrics)	   /* metrics */                       \
 	X(INO_WHY, node_why)		   /* why */                           \
-	X(INO_SCOPES, node_scopes)	   /* scopes */
+	X(INO_SCOPES, node_scopes)	   /* scopes */                        \
+	X(INO_SCRATCH, node_scratch) /* a tool's temp file (id: scratch.h's)   \
+				      */
 
 enum ino_kind {
 #define INO_KIND_ENUM(kind, node) kind,

@@ -21,6 +21,7 @@
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/pages.h"
+#include "daemon/scratch.h"
 #include "daemon/tool.h"
 #include "daemon/why.h"
 #include "nodes/node.h"
@@ -485,7 +486,8 @@ static int daemon_main(struct fuse_args *args, struct options *o,
 		goto close_store;
 	p.snapshots = held_new(&cfg);
 	p.why = why_new();
-	if (!p.snapshots || !p.why) {
+	p.scratch = scratch_new();
+	if (!p.snapshots || !p.why || !p.scratch) {
 		fuse_log(FUSE_LOG_ERR, "patfs: error: out of memory\n");
 		goto close_store;
 	}
@@ -507,6 +509,7 @@ close_store:
 	pages_free(p.pages);
 	held_free(p.snapshots);
 	why_free(p.why);
+	scratch_free(p.scratch);
 	metrics_free(&p);
 	pthread_mutex_destroy(&p.lock);
 	return ret;

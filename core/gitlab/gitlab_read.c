@@ -126,13 +126,12 @@ static int gl_time(struct import *im, size_t o, const char *key, int64_t *out,
 	return 0;
 }
 
-/* Reads token object o (access_level when of a project or group). */
 /* The scopes of token object o into *scopes: 0 or -errno with im's
- * message. */
+ * message, which names a scope patfs does not know. */
 static int read_scopes(struct import *im, size_t o, uint32_t *scopes)
 {
 	size_t sv = jr_member(&im->d, o, "scopes");
-	char scope[64];
+	char scope[64], said[128];
 
 	if (!sv || im->d.v[sv].type != JR_ARRAY || !im->d.v[sv].count)
 		return gl_bad(im, "scopes", "expected an array of scopes");
@@ -140,9 +139,12 @@ static int read_scopes(struct import *im, size_t o, uint32_t *scopes)
 		int idx = jr_string(&im->d, i, scope, sizeof(scope), NULL)
 			      ? -1
 			      : policy_scope_index(scope, strlen(scope));
-		if (idx < 0)
-			return gl_bad(im, "scopes",
-				      "a scope patfs does not know");
+		if (idx < 0) {
+			snprintf(said, sizeof(said),
+				 "%s is a scope patfs does not know",
+				 scope[0] ? scope : "(not a string)");
+			return gl_bad(im, "scopes", said);
+		}
 		*scopes |= 1u << idx;
 	}
 	return 0;

@@ -79,8 +79,8 @@ static int rights_of(enum role role, const struct access_obj *o)
 		return ACCESS_R | ACCESS_X;
 	case ACCESS_USERS:
 		return ACCESS_R | ACCESS_X | (admin ? ACCESS_W : 0);
-	case ACCESS_USER:
-		return mine ? ACCESS_R | ACCESS_X : 0;
+	case ACCESS_USER: /* W: admins' temp files, renamed over a value */
+		return mine ? ACCESS_R | ACCESS_X | (admin ? ACCESS_W : 0) : 0;
 	case ACCESS_USER_ATTR:
 		if (!mine)
 			return 0;
@@ -94,9 +94,10 @@ static int rights_of(enum role role, const struct access_obj *o)
 		if (!mine)
 			return 0;
 		if (role == ROLE_OWNER && o->token->impersonation)
-			return -ENOENT; /* as GitLab hides them */
-		if (o->kind == ACCESS_TOKEN)
-			return ACCESS_R | ACCESS_X;
+			return -ENOENT;	     /* as GitLab hides them */
+		if (o->kind == ACCESS_TOKEN) /* W: temp files, as above */
+			return ACCESS_R | ACCESS_X |
+			       (o->token->gitlab_id ? 0 : ACCESS_W);
 		return (int)access_token_attr(o->token, o->attr, admin);
 	case ACCESS_ADMIN_DIR:
 		return admin ? ACCESS_R | ACCESS_X : 0;
@@ -117,8 +118,10 @@ static int rights_of(enum role role, const struct access_obj *o)
 	case ACCESS_RESOURCES:
 	case ACCESS_RESOURCE_TOKENS:
 		return admin ? ACCESS_R | ACCESS_W | ACCESS_X : 0;
-	case ACCESS_RESOURCE:
-		return admin ? ACCESS_R | ACCESS_X : 0;
+	case ACCESS_RESOURCE: /* W: temp files, as above */
+		return admin ? ACCESS_R | ACCESS_W | ACCESS_X : 0;
+	case ACCESS_SCRATCH:
+		return mine ? ACCESS_R | ACCESS_W : 0;
 	case ACCESS_RESOURCE_ATTR:
 		if (!admin)
 			return 0;
@@ -177,6 +180,8 @@ static int why_none(const struct access_obj *o, unsigned want)
 		return pfs_refuse(EACCES, "auth/ files are written, never "
 					  "read: a check's answer is the "
 					  "write's");
+	case ACCESS_SCRATCH:
+		return pfs_refuse(EACCES, "a temp file is its creator's");
 	default:
 		return pfs_refuse(EACCES, "this is %s by administrators only",
 				  verb(want));

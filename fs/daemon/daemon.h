@@ -15,6 +15,7 @@ struct held;
 struct cfg;
 struct store;
 struct why;
+struct scratch;
 
 /* What every handler reaches through fuse_req_userdata(). */
 struct pfs {
@@ -32,6 +33,7 @@ struct pfs {
 	struct held *snapshots;	 /* bytes open documents hold (held.h) */
 	struct metrics *metrics; /* request counters (metrics.h) */
 	struct why *why;	 /* each uid's latest refusals (why.h) */
+	struct scratch *scratch; /* tools' temp files (scratch.h) */
 	bool log_refusals;	 /* -o debug: each refusal is logged */
 };
 

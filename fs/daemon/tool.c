@@ -122,6 +122,11 @@ int tool_import(const char *config, const char *file)
 	int r;
 
 	me.admin = me.uid == 0;
+	if (!me.admin) { /* before the store's files say less */
+		fprintf(stderr, "patfs: error: --import-gitlab is for root "
+				"(an import changes the whole store)\n");
+		return 1;
+	}
 	len = slurp(file, &text);
 	if (len < 0) {
 		fprintf(stderr, "patfs: error: %s: %s\n", file,
@@ -141,12 +146,15 @@ int tool_import(const char *config, const char *file)
 		fprintf(stderr, "patfs: error: %s: %s\n", file, err);
 	else
 		fprintf(stderr,
-			"patfs: imported %s: %lld tokens added, %lld updated, "
-			"%lld unchanged; %lld users, %lld projects, %lld "
-			"groups created\n",
-			file, (long long)n.added, (long long)n.updated,
+			"patfs: imported %s: %lld %s added, %lld updated, "
+			"%lld unchanged; %lld %s, %lld %s, %lld %s created\n",
+			file, (long long)n.added,
+			n.added == 1 ? "token" : "tokens", (long long)n.updated,
 			(long long)n.unchanged, (long long)n.users,
-			(long long)n.projects, (long long)n.groups);
+			n.users == 1 ? "user" : "users", (long long)n.projects,
+			n.projects == 1 ? "project" : "projects",
+			(long long)n.groups,
+			n.groups == 1 ? "group" : "groups");
 	free(text);
 	store_close(st);
 	cfg_free(&cfg);

@@ -60,10 +60,11 @@ struct nreq {
 	uint64_t stmts;	  /* store_statements() when it began */
 	uint64_t rows;	  /* store_rows() when it began */
 	const char *what; /* the kind it is about, for the statement log */
+	int64_t id;	  /* and its id */
 	/* what a refusal is about (node_refused): a node, and a name in it */
 	struct node *subject;
 	const char *name;
-	int64_t id; /* and its id */
+	off_t off; /* a write's offset (only temp files heed it) */
 	/* a READ for the page cache (a mapping), not for a read(2): the
 	 * kernel names a lock owner for direct reads and none for those */
 	bool page_read;
@@ -97,6 +98,7 @@ enum node_flags {
 	NODE_SECRET_IO = 1 << 7,  /* writes carry a secret: wiped after */
 	NODE_ANY_SIZE = 1 << 8,	  /* writes over PFS_VALUE_MAX reach write */
 	NODE_UNLISTED = 1 << 9,	  /* reachable by name, never in a listing */
+	NODE_SCRATCH = 1 << 10,	  /* tools' temp files may be made in it */
 };
 
 /* The operations of a kind. Each returns 0 (or a length) or -errno and

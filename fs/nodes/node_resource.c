@@ -172,7 +172,7 @@ static void resource_stale(const struct store_change *ch, ino_inval_fn *inval,
 
 const struct node_kind node_resource = {
     .name = "resource",
-    .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
+    .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN | NODE_SCRATCH,
     .load = resource_load,
     .stat = resource_stat,
     .lookup = resource_lookup,

@@ -276,7 +276,7 @@ static void token_stale(const struct store_change *ch, ino_inval_fn *inval,
 
 const struct node_kind node_token = {
     .name = "token",
-    .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
+    .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN | NODE_SCRATCH,
     .load = token_load,
     .stat = token_stat,
     .lookup = token_lookup,

@@ -169,7 +169,7 @@ static void user_stale(const struct store_change *ch, ino_inval_fn *inval,
 
 const struct node_kind node_user = {
     .name = "user",
-    .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN,
+    .flags = NODE_DIR | NODE_LIST_CACHE | NODE_GEN | NODE_SCRATCH,
     .load = user_load,
     .stat = user_stat,
     .lookup = user_lookup,

@@ -6,6 +6,7 @@
 #include "daemon/daemon.h"
 #include "daemon/held.h"
 #include "daemon/pages.h"
+#include "daemon/scratch.h"
 #include "ofile.h"
 #include "patfs/token.h"
 
@@ -77,6 +78,8 @@ void ofile_put(struct pfs *p, struct ofile *of)
 						   .resource = true});
 	if (of->pages_ino)
 		pages_close(p->pages, of->pages_ino);
+	if (of->kind == OF_SCRATCH)
+		scratch_close(p->scratch, (uint32_t)of->token_id);
 	sodium_free(of->secret); /* wipes the plaintext */
 	if (of->text)
 		held_give(p->snapshots, of->text_uid, of->tlen);

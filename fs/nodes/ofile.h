@@ -13,7 +13,14 @@
 
 struct pfs;
 
-enum ofile_kind { OF_TAKE, OF_SET, OF_IDENTIFY, OF_TEXT, OF_ROTATE };
+enum ofile_kind {
+	OF_TAKE,
+	OF_SET,
+	OF_IDENTIFY,
+	OF_TEXT,
+	OF_ROTATE,
+	OF_SCRATCH /* a tool's temp file (scratch.h): token_id is its id */
+};
 
 struct ofile {
 	enum ofile_kind kind;

@@ -17,6 +17,7 @@
 #include "daemon/cache.h"
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
+#include "daemon/scratch.h"
 #include "nodes/node.h"
 #include "nodes/ofile.h"
 #include "ops.h"
@@ -120,6 +121,7 @@ int resolve(struct nreq *q, struct node *dir, const char *name,
 	    struct node *child)
 {
 	const struct node_kind *k = node_kind_of(dir->ino);
+	uint32_t id;
 	int r;
 
 	q->subject = dir;
@@ -131,8 +133,15 @@ int resolve(struct nreq *q, struct node *dir, const char *name,
 	r = node_get(q, dir);
 	if (!r)
 		r = access_check(&q->a, &dir->obj, ACCESS_X);
-	if (!r)
+	if (!r && (k->flags & NODE_SCRATCH) &&
+	    !scratch_find(q->p->scratch,
+			  ino_make(dir->ino.kind, dir->ino.sub, dir->ino.id),
+			  name, &id)) {
+		child->ino = (struct ino){INO_SCRATCH, 0, id};
+		r = node_load(q, child);
+	} else if (!r) {
 		r = k->lookup(q, dir, name, child);
+	}
 	return r ? r : access_see(&q->a, &child->obj);
 }
 
@@ -292,11 +301,12 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct nreq q;
 	int r;
 
-	/* like sysfs, each write(2) carries the whole value; off is ignored */
-	(void)off;
+	/* like sysfs, each write(2) carries the whole value; off is ignored
+	 * but by a tool's temp file */
 	q_init(&q, req);
 	q.of = ofile_get(q.p, fi->fh);
 	q.subject = &n;
+	q.off = off;
 	if (!k->write)
 		r = ops_refusal(k, "it is read-only");
 	else if (size > PFS_VALUE_MAX && !(k->flags & NODE_ANY_SIZE))

@@ -3,8 +3,12 @@
  * and the refusals of everything else, each with its reason. patfs's files
  * are attributes: nothing is renamed, linked, removed or chmod'ed. */
 #include <errno.h>
+#include <sodium.h>
+#include <string.h>
 
+#include "daemon/scratch.h"
 #include "nodes/node.h"
+#include "nodes/ofile.h"
 #include "opsInt.h"
 #include "patfs/pfs.h"
 
@@ -18,7 +22,8 @@ int ops_refusal(const struct node_kind *k, const char *what)
 }
 
 #define NOT_MODES                                                              \
-	"modes, owners and times are patfs's own: they say who may do what"
+	"modes, owners and times are patfs's own: they say who may do what "   \
+	"(a chmod or chown to what they are is no change)"
 #define NOT_REMOVED                                                            \
 	"names in patfs are not removed or replaced: a token is revoked "      \
 	"(write 1 to its revoked), never deleted"
@@ -28,8 +33,44 @@ int ops_refusal(const struct node_kind *k, const char *what)
 #define NOT_RENAMED                                                            \
 	"nothing in patfs is renamed: a name is fixed when it is made"
 
+/* Whether setattr asks for what n already shows (chmod, chown to the same:
+ * what tools do after writing a value, as cp -p and Ansible do). */
+static bool same_attr(struct nreq *q, struct node *n, const struct stat *attr,
+		      int to_set)
+{
+	struct node_attr at;
+
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+		      FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW))
+		return false;
+	node_stat(q, n, &at);
+	return (!(to_set & FUSE_SET_ATTR_MODE) ||
+		(attr->st_mode & 07777) == (at.st.st_mode & 07777)) &&
+	       (!(to_set & FUSE_SET_ATTR_UID) ||
+		attr->st_uid == at.st.st_uid) &&
+	       (!(to_set & FUSE_SET_ATTR_GID) || attr->st_gid == at.st.st_gid);
+}
+
+/* A tool's temp file takes a size and a mode; owners and times it keeps
+ * as they are (what cp -p and Ansible ask is no change worth refusing). */
+static int scratch_setattr(struct nreq *q, struct node *n,
+			   const struct stat *attr, int to_set)
+{
+	uint32_t id = (uint32_t)n->ino.id;
+	int r = access_check(&q->a, &n->obj, ACCESS_W);
+
+	if (!r && (to_set & FUSE_SET_ATTR_SIZE))
+		r = scratch_truncate(q->p->scratch, id, attr->st_size);
+	if (!r && (to_set & FUSE_SET_ATTR_MODE))
+		r = scratch_chmod(q->p->scratch, id, attr->st_mode);
+	if (!r)
+		r = node_load(q, n);
+	return r;
+}
+
 /* Truncation is accepted and does nothing (echo 1 > revoked: the write
- * carries the value); modes, owners and times are not patfs's to change. */
+ * carries the value); modes, owners and times are not patfs's to change,
+ * but a change to what they already are is no change. */
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		struct fuse_file_info *fi)
 {
@@ -38,16 +79,16 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	struct nreq q;
 	int r;
 
-	(void)attr, (void)fi;
+	(void)fi;
 	q_init(&q, req);
 	r = node_get(&q, &n);
-	if (!r && ((k->flags & NODE_RO) ||
-		   (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
-			      FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME |
-			      FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
-			      FUSE_SET_ATTR_MTIME_NOW))))
+	if (!r && n.ino.kind == INO_SCRATCH)
+		r = scratch_setattr(&q, &n, attr, to_set);
+	else if (!r &&
+		 ((k->flags & NODE_RO) || ((to_set & ~FUSE_SET_ATTR_SIZE) &&
+					   !same_attr(&q, &n, attr, to_set))))
 		r = ops_refusal(k, NOT_MODES);
-	else if (!r)
+	else if (!r && (to_set & FUSE_SET_ATTR_SIZE))
 		r = access_check(&q.a, &n.obj, ACCESS_W);
 	if (r)
 		return reply_err(&q, "SETATTR", r);
@@ -92,15 +133,16 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 /* Refuses removing or replacing name in parent: EROFS under expiring/,
  * EPERM when it exists (tokens are revoked, never deleted), ENOENT or
  * EACCES when the caller cannot reach it. */
-static int refuse_change(struct nreq *q, fuse_ino_t parent, const char *name)
+static int refuse_change(struct nreq *q, fuse_ino_t parent, const char *name,
+			 struct node *child)
 {
-	struct node dir = {.ino = ino_split(parent)}, child = {.loaded = false};
+	struct node dir = {.ino = ino_split(parent)};
 	const struct node_kind *k = node_kind_of(dir.ino);
 	int r;
 
 	if (k->flags & NODE_RO)
 		return ops_refusal(k, "");
-	r = resolve(q, &dir, name, &child);
+	r = resolve(q, &dir, name, child);
 	return r ? r : ops_refusal(k, NOT_REMOVED);
 }
 
@@ -114,7 +156,9 @@ void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	q_init(&q, req);
 	q.name = name;
 	if (!k->rmdir) {
-		r = refuse_change(&q, parent, name);
+		struct node child = {.loaded = false};
+
+		r = refuse_change(&q, parent, name, &child);
 	} else {
 		r = may_change(&q, &dir);
 		if (!r)
@@ -125,11 +169,19 @@ void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct node child = {.loaded = false};
 	struct nreq q;
+	int r;
 
 	q_init(&q, req);
 	q.name = name;
-	reply_err(&q, "UNLINK", refuse_change(&q, parent, name));
+	r = refuse_change(&q, parent, name, &child);
+	if (r == -EPERM && child.ino.kind == INO_SCRATCH) { /* a tool's */
+		r = access_check(&q.a, &child.obj, ACCESS_W);
+		if (!r)
+			r = scratch_unlink(q.p->scratch, parent, name);
+	}
+	reply_err(&q, "UNLINK", r);
 }
 
 /* A change of a name refused whatever it is: q's subject is dir. */
@@ -152,10 +204,113 @@ void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	refuse_in(req, "SYMLINK", parent, name, NOT_MADE);
 }
 
+/* Whether name is one a file of dir's kind may have, present or not (a
+ * sealed token has no "token"): no temp file takes it. */
+static bool reserved(const struct node *dir, const char *name)
+{
+	if (dir->ino.kind == INO_TOKEN) {
+		for (int i = 0; i < TOKEN_NATTR; i++)
+			if (!strcmp(token_attrs[i].name, name))
+				return true;
+		return false;
+	}
+	if (!strcmp(name, "tokens") || !strcmp(name, "tokens.json"))
+		return true;
+	if (dir->ino.kind == INO_USER) {
+		for (int i = 0; i < USER_NATTR; i++)
+			if (!strcmp(user_attrs[i].name, name))
+				return true;
+		return false;
+	}
+	for (int i = 0; i < RESOURCE_NATTR; i++)
+		if (!strcmp(resource_attrs[i].name, name))
+			return true;
+	return false;
+}
+
+/* Renames a tool's temp file over the attribute newname of its directory:
+ * its content is written there as one write(2) of the whole value, with
+ * that write's checks, errno and audit, and the temp file goes. Onto a
+ * name that is no file, it is renamed (a temp file has any name). */
+static int rename_scratch(struct nreq *q, struct node *dir, const char *name,
+			  const char *newname, unsigned flags)
+{
+	const struct node_kind *k = node_kind_of(dir->ino), *tk;
+	struct node target = {.loaded = false};
+	char buf[PFS_VALUE_MAX + 1];
+	uint64_t parent = ino_make(dir->ino.kind, dir->ino.sub, dir->ino.id);
+	uint32_t id;
+	size_t len;
+	int r = flags ? pfs_refuse(EINVAL, "a temp file is renamed plainly "
+					   "(no exchange, no whiteout)")
+		      : 0;
+
+	if (!r)
+		r = node_get(q, dir);
+	if (!r)
+		r = access_check(&q->a, &dir->obj, ACCESS_W);
+	if (!r && scratch_find(q->p->scratch, parent, newname, &id) == 0) {
+		scratch_unlink(q->p->scratch, parent, newname); /* replaced */
+		return scratch_rename(q->p->scratch, parent, name, newname);
+	}
+	if (!r) {
+		r = k->lookup(q, dir, newname, &target);
+		if (r == -ENOENT && reserved(dir, newname))
+			return pfs_refuse(EPERM,
+					  "%s is a name of patfs's own "
+					  "here: a temp file takes "
+					  "another",
+					  newname);
+		if (r == -ENOENT) /* a name of its own */
+			return scratch_rename(q->p->scratch, parent, name,
+					      newname);
+	}
+	tk = r ? NULL : node_kind_of(target.ino);
+	if (tk && (!(tk->flags & NODE_REG) || !tk->write ||
+		   (tk->flags & (NODE_SECRET_IO | NODE_ANY_SIZE))))
+		r = pfs_refuse(EPERM,
+			       "only a value file takes a temp file's "
+			       "content: %s is written directly",
+			       newname);
+	q->subject = &target;
+	q->name = NULL;
+	if (!r)
+		r = node_get(q, &target);
+	if (!r)
+		r = access_check(&q->a, &target.obj, ACCESS_W);
+	if (!r)
+		r = scratch_content(q->p->scratch, parent, name, &id, buf,
+				    &len);
+	if (!r && len > PFS_VALUE_MAX)
+		r = pfs_refuse(EINVAL, "a value is at most %d bytes",
+			       PFS_VALUE_MAX);
+	if (!r)
+		r = tk->write(q, &target, buf, len);
+	sodium_memzero(buf, sizeof(buf));
+	if (!r)
+		r = scratch_unlink(q->p->scratch, parent, name);
+	return r;
+}
+
 void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	       fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	(void)flags;
+	struct node dir = {.ino = ino_split(parent)};
+	uint32_t id;
+
+	if ((node_kind_of(dir.ino)->flags & NODE_SCRATCH) &&
+	    newparent == parent &&
+	    !scratch_find(((struct pfs *)fuse_req_userdata(req))->scratch,
+			  parent, name, &id)) {
+		struct nreq q;
+
+		q_init(&q, req);
+		q.subject = &dir;
+		q.name = newname;
+		return reply_err(
+		    &q, "RENAME",
+		    rename_scratch(&q, &dir, name, newname, flags));
+	}
 	if (!(node_kind_of(ino_split(parent))->flags & NODE_RO) &&
 	    (node_kind_of(ino_split(newparent))->flags & NODE_RO))
 		parent = newparent, name = newname; /* EROFS from either */
@@ -176,20 +331,63 @@ void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	refuse_in(req, "MKNOD", parent, name, NOT_MADE);
 }
 
+/* Makes a tool's temp file name in dir (a NODE_SCRATCH kind), opened. */
+static int create_scratch(struct nreq *q, struct node *dir, const char *name,
+			  mode_t mode, struct node *child,
+			  struct fuse_file_info *fi)
+{
+	const struct node_kind *k = node_kind_of(dir->ino);
+	struct node there = {.loaded = false};
+	uint32_t id;
+	int r = may_change(q, dir);
+
+	if (!r && k->lookup(q, dir, name, &there) == 0)
+		r = -EEXIST; /* an attribute, or an unlisted name */
+	if (!r && reserved(dir, name))
+		r = pfs_refuse(EPERM,
+			       "%s is a name of patfs's own here: a "
+			       "temp file takes another",
+			       name);
+	if (!r)
+		r = scratch_create(
+		    q->p->scratch,
+		    ino_make(dir->ino.kind, dir->ino.sub, dir->ino.id), name,
+		    q->a.uid, mode, &id);
+	if (r)
+		return r;
+	child->ino = (struct ino){INO_SCRATCH, 0, id};
+	r = node_get(q, child);
+	return r ? r : node_kind_of(child->ino)->open(q, child, fi);
+}
+
 void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	       struct fuse_file_info *fi)
 {
-	struct node dir = {.ino = ino_split(parent)};
+	struct node dir = {.ino = ino_split(parent)}, child = {.loaded = false};
 	const struct node_kind *k = node_kind_of(dir.ino);
+	struct fuse_entry_param e;
+	struct node_attr at;
 	struct nreq q;
 	int r;
 
-	(void)mode, (void)fi;
 	q_init(&q, req);
 	q.subject = &dir;
 	q.name = name;
-	r = ops_refusal(k, NOT_MADE);
-	if (r != -EROFS && k->create)
-		r = k->create(&q, &dir, name);
-	reply_err(&q, "CREATE", r);
+	fi->fh = 0;
+	if (k->flags & NODE_SCRATCH) {
+		r = create_scratch(&q, &dir, name, mode, &child, fi);
+	} else {
+		r = ops_refusal(k, NOT_MADE);
+		if (r != -EROFS && k->create)
+			r = k->create(&q, &dir, name);
+	}
+	if (r)
+		return reply_err(&q, "CREATE", r);
+	node_stat(&q, &child, &at);
+	memset(&e, 0, sizeof(e));
+	e.attr = at.st;
+	e.ino = at.st.st_ino;
+	q_done(&q, "CREATE");
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) /* interrupted */
+		ofile_put(q.p, (struct ofile *)(uintptr_t)fi->fh);
 }

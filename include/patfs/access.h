@@ -37,6 +37,7 @@ enum access_kind {
 	ACCESS_RESOURCE,    /* projects/<p>/: admins enter */
 	ACCESS_RESOURCE_ATTR,	/* its id (read), path (admins write) */
 	ACCESS_RESOURCE_TOKENS, /* its tokens/: admins mint */
+	ACCESS_SCRATCH,		/* a tool's temp file: its creator's */
 };
 
 #define ACCESS_R 4u

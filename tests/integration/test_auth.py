@@ -192,7 +192,7 @@ def test_root_is_not_locked_out_by_its_own_failures_unless_told(make_daemon):
     assert len(auth_log(d)) == 8  # each failure still logged
     d.stop()
     with open(d.config, "a") as f:
-        f.write("unlimited_uids =\n")  # none: root is limited too
+        f.write("[auth]\nunlimited_uids =\n")  # none: root is limited too
     d.start()
     for _ in range(3):
         assert check(d, "read_api", BAD) == errno.EKEYREJECTED

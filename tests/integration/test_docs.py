@@ -48,6 +48,7 @@ def test_readme_is_a_newcomers_page():
         assert not re.search(r"\bissue \d|this VM|\.\./shared", body), path
 
 
+@pytest.mark.sqlite_only("the README's mount is on SQLite")
 def test_the_readme_s_mount_leaves_the_checkout_clean(tmp_path):
     """scripts/mount runs patfs on ./mnt of the checkout with the embedded
     defaults: what that leaves (store, pepper, lock, auth log) is ignored."""
@@ -68,3 +69,36 @@ def test_the_readme_s_mount_leaves_the_checkout_clean(tmp_path):
     r = subprocess.run(["git", "status", "--porcelain", "--ignored=no"], cwd=clone,
                        capture_output=True, text=True, check=True)
     assert r.stdout == "", r.stdout
+
+
+def documented_modes():
+    """{file: (mode with admin_group, without)} from patfs.8's table."""
+    text = open(os.path.join(ROOT, "docs", "patfs.8.scd")).read()
+    table = text.split("[[ *file*")[1].split("\n\n")[0]
+    rows = re.findall(r"\|  (.+)\n:  (0\d{3})\n:  (0\d{3})", table)
+    assert len(rows) >= 9
+    return {name: (int(a, 8), int(b, 8)) for name, a, b in rows}
+
+
+@pytest.mark.parametrize("group", [True, False], ids=["admin_group", "default"])
+def test_the_documented_modes_are_what_stat_says(make_daemon, group):
+    import grp
+    config = "[access]\nadmin_group = %s\n" % grp.getgrgid(4).gr_name if group else None
+    d = make_daemon(config)
+    mint(d, "alice", "sealed", scopes="api")
+    mint(d, "alice", "fresh", take=False)
+    assert write(d.path("users/alice/uid"), "1000") == 0
+    paths = {
+        "users/alice/blocked, alice mapped": "users/alice/blocked",
+        "a sealed token's scopes, alice mapped": "users/alice/tokens/1/scopes",
+        "an unsealed token's token, alice mapped": "users/alice/tokens/2/token",
+        "audit.log": "audit.log", "expiring/": "expiring", "revoke": "revoke",
+        "identify": "identify", "auth/SCOPE": "auth/read_api",
+        "why, scopes, expiring.ics": ("why", "scopes", "expiring.ics"),
+    }
+    modes = documented_modes()
+    assert set(modes) == set(paths)
+    for name, want in modes.items():
+        for p in paths[name] if isinstance(paths[name], tuple) else (paths[name],):
+            got = os.stat(d.path(p)).st_mode & 0o7777
+            assert got == want[0 if group else 1], (name, p, oct(got))

@@ -224,8 +224,22 @@ def test_rename_link_symlink_unlink_chmod_chown(tok):
     refused(tok, lambda: err_of(os.chmod, name, 0o777), errno.EPERM)
     refused(tok, lambda: err_of(os.chown, name, 1, 1), errno.EPERM)
     refused(tok, lambda: err_of(os.utime, name, (1, 1)), errno.EPERM)
-    refused(tok, lambda: err_of(os.open, tok.path("users/alice/new"),
+    refused(tok, lambda: err_of(os.open, tok.path("users/alice/tokens/new"),
                                 os.O_CREAT | os.O_WRONLY), errno.EPERM)
+
+
+def test_chmod_and_chown_to_what_is_shown_are_no_change(tok):
+    """What cp -p, sed -i and Ansible do after writing a value."""
+    for name in (t(tok, "description"), t(tok, "name"), tok.path("users/alice")):
+        st = os.stat(name)
+        before = snapshot(tok)
+        assert err_of(os.chmod, name, st.st_mode & 0o7777) == 0
+        assert err_of(os.chown, name, st.st_uid, st.st_gid) == 0
+        assert err_of(os.chown, name, -1, st.st_gid) == 0
+        assert snapshot(tok) == before
+        assert os.stat(name).st_mode == st.st_mode
+        assert err_of(os.chmod, name, st.st_mode & 0o7777 | 0o001) == errno.EPERM
+        assert err_of(os.chown, name, st.st_uid + 1, -1) == errno.EPERM
 
 
 def test_missing_paths(tok):

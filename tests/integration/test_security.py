@@ -62,7 +62,9 @@ def refused(d, uid, script, needle=b"", groups=None):
 def test_modes_and_owners_say_who_may_do_what(shared):
     gid = shared.admin_gid
     st = os.stat(shared.path("users/alice"))
-    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (OWNER, gid, 0o550)
+    # admins may make temp files there, to rename over a value (sed -i)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (OWNER, gid, 0o570)
+    assert os.stat(shared.path("users/alice/tokens/1")).st_mode & 0o777 == 0o770
     st = os.stat(shared.path("users/alice/tokens"))
     assert (st.st_uid, st.st_mode & 0o777) == (OWNER, 0o770)
     assert os.stat(shared.path("users/alice/blocked")).st_mode & 0o777 == 0o460

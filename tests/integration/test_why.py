@@ -143,7 +143,7 @@ ROWS = [
      "nothing in patfs is renamed"),
     ("chmod", 0, "chmod", T + "1/description", "", "EPERM",
      "modes, owners and times are patfs's own"),
-    ("create", 0, "create", T + "1/.tmp", "", "EPERM", "no files or links are made here"),
+    ("create", 0, "create", T + ".tmp", "", "EPERM", "no files or links are made here"),
     ("symlink", 0, "symlink", T + "1/link", "", "EPERM", "no files or links are made here"),
     ("auth-typo", 0, "create", "auth/typo", "", "ENOENT", "no such scope"),
     ("auth-bad", BOB, "write", "auth/api", "glpat-" + "q" * 20, "EKEYREJECTED",

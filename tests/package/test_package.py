@@ -89,3 +89,24 @@ def test_apt_installs_it_and_purge_keeps_the_store(deb, tmp_path):
         shutil.rmtree("/var/log/patfs", ignore_errors=True)
         if not had_group:
             subprocess.run(["delgroup", "--quiet", "patfs-admin"], capture_output=True)
+
+
+def test_the_readme_s_service_steps_install_etc_patfs(tmp_path):
+    """The README's service command, as written, on a checkout where
+    scripts/mount already configured build/ for /usr/local: its own build
+    directory, installed (into a DESTDIR here) with the unit and
+    /etc/patfs/patfs.ini."""
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    section = readme.split("## As a service\n")[1]
+    (cmd,) = [l.strip() for l in section.splitlines() if "meson setup" in l]
+    dest = tmp_path / "dest"
+    r = subprocess.run(["bash", "-c", cmd], cwd=ROOT, capture_output=True, text=True,
+                       env=dict(os.environ, DESTDIR=str(dest)))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert (dest / "etc/patfs/patfs.ini").is_file()
+    assert (dest / "usr/sbin/patfs").is_file()
+    units = list(dest.glob("**/systemd/system/patfs@.service"))
+    assert len(units) == 1
+    unit = units[0].read_text()
+    assert "ExecStart=/usr/sbin/patfs -f -c /etc/patfs/patfs.ini %f\n" in unit, unit
+    assert not list(dest.glob("usr/local/**/*.*"))

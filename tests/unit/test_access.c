@@ -43,7 +43,7 @@ struct row {
 static const struct row objects[] = {
     {"the root", ACCESS_PUBLIC_DIR, 0, -1, {R | X, R | X, R | X}},
     {"users/", ACCESS_USERS, 0, -1, {R | W | X, R | X, R | X}},
-    {"a user", ACCESS_USER, 0, OWNER_UID, {R | X, R | X, 0}},
+    {"a user", ACCESS_USER, 0, OWNER_UID, {R | W | X, R | X, 0}},
     {"a user's id", ACCESS_USER_ATTR, USER_ID, OWNER_UID, {R, R, -EACCES}},
     {"a user's blocked",
      ACCESS_USER_ATTR,
@@ -71,10 +71,11 @@ static const struct row objects[] = {
     {"rotate", ACCESS_SELF_ROTATE, 0, -1, {R | W, R | W, R | W}},
     {"expiring.ics", ACCESS_CALENDAR, 0, -1, {R, R, R}},
     {"projects/", ACCESS_RESOURCES, 0, -1, {R | W | X, 0, 0}},
-    {"a project", ACCESS_RESOURCE, 0, -1, {R | X, 0, 0}},
+    {"a project", ACCESS_RESOURCE, 0, -1, {R | W | X, 0, 0}},
     {"its id", ACCESS_RESOURCE_ATTR, 0, -1, {R, 0, 0}},
     {"its path", ACCESS_RESOURCE_ATTR, 1, -1, {R | W, 0, 0}},
     {"its tokens/", ACCESS_RESOURCE_TOKENS, 0, -1, {R | W | X, 0, 0}},
+    {"a temp file", ACCESS_SCRATCH, 0, OWNER_UID, {R | W, R | W, 0}},
 };
 
 /* A token's states, each a token_info the rows below refer to. */
@@ -164,10 +165,12 @@ static void test_token_files(void)
 				CHECK_EQ(got, want[r]);
 			}
 		}
-		/* the directory: enter and list */
+		/* the directory: enter and list, and make temp files in it
+		 * (not in an imported token's) */
 		struct access_obj dir = access_of_token(&t, -1);
-		CHECK_EQ(access_rights(&actors[ADMIN], &dir), R | X);
-		CHECK_EQ(access_rights(&actors[OWNER], &dir), R | X);
+		int w = s == IMPORTED ? 0 : W;
+		CHECK_EQ(access_rights(&actors[ADMIN], &dir), R | X | w);
+		CHECK_EQ(access_rights(&actors[OWNER], &dir), R | X | w);
 		CHECK_EQ(access_rights(&actors[OTHER], &dir), -EACCES);
 	}
 }
