@@ -40,6 +40,7 @@
 struct options {
 	char *config;	      /* -o config=FILE, -c FILE */
 	int debug_statements; /* -o debug_statements */
+	int log_refusals;     /* -o log_refusals (and -d) */
 	int init;	      /* --init, -o init: a new store beside a pepper */
 	char *backup;	      /* --backup FILE: copy the store, mount nothing */
 	char *import;	      /* --import-gitlab FILE: import, mount nothing */
@@ -51,6 +52,7 @@ static const struct fuse_opt option_spec[] = {
     {"config=%s", offsetof(struct options, config), 0},
     {"-c %s", offsetof(struct options, config), 0},
     {"debug_statements", offsetof(struct options, debug_statements), 1},
+    {"log_refusals", offsetof(struct options, log_refusals), 1},
     {"--init", offsetof(struct options, init), 1},
     {"init", offsetof(struct options, init), 1},
     {"--backup %s", offsetof(struct options, backup), 0},
@@ -71,6 +73,8 @@ static void usage(const char *prog)
 	       "    -c FILE                same as -o config=FILE\n"
 	       "    -o debug_statements    log the SQL statements of each "
 	       "request\n"
+	       "    -o log_refusals        log each refusal with its reason "
+	       "(as -d does)\n"
 	       "    --init, -o init        create a new, empty store even "
 	       "though a pepper exists\n"
 	       "    --backup FILE          copy the store into the new FILE, "
@@ -476,7 +480,7 @@ static int daemon_main(struct fuse_args *args, struct options *o,
 	p.lock_fd = -1;
 	p.started = time(NULL);
 	p.log_statements = o->debug_statements;
-	p.log_refusals = opts->debug;
+	p.log_refusals = opts->debug || o->log_refusals;
 	p.pages = pages_new(PAGES_MAX);
 	if (!p.pages) {
 		fuse_log(FUSE_LOG_ERR, "patfs: error: out of memory\n");

@@ -137,9 +137,9 @@ void node_refused(struct nreq *q, const char *op, int err)
 		snprintf(path + len, sizeof(path) - len, "/%s", q->name);
 	}
 	why_note(q->p->why, q->a.uid, time(NULL), lower, path, err, reason);
-	if (q->p->log_refusals)
-		fuse_log(FUSE_LOG_INFO, "patfs: refused: uid %u %s %s %s: %s\n",
-			 (unsigned)q->a.uid, lower, path,
-			 strerrorname_np(err) ? strerrorname_np(err) : "E?",
-			 reason[0] ? reason : "no reason was given");
+	if (q->p->log_refusals) /* pfs_log: at most 20 lines a minute */
+		pfs_log(PFS_LOG_INFO, "refused: uid %u %s %s %s: %s",
+			(unsigned)q->a.uid, lower, path,
+			strerrorname_np(err) ? strerrorname_np(err) : "E?",
+			reason[0] ? reason : "no reason was given");
 }

@@ -29,7 +29,8 @@ def test_the_man_page_documents_every_option_and_errno():
     help_text = subprocess.run([PATFS, "--help"], capture_output=True,
                                text=True).stdout
     ours = help_text.split("patfs options:")[1].split("\n\n")[0]
-    assert set(re.findall(r"-o (\w+)", ours)) == {"config", "debug_statements", "init"}
+    assert set(re.findall(r"-o (\w+)", ours)) == {"config", "debug_statements", "init",
+                                                  "log_refusals"}
     for opt in re.findall(r"-o (\w+)", ours):
         assert "*-o %s" % opt in text, opt
     for errno_name in ("EINVAL", "EPERM", "EROFS", "EEXIST", "ENOTEMPTY",

@@ -233,3 +233,16 @@ def test_scopes_is_the_table_the_checks_decide_with_and_the_man_page_s(make_daem
         for other in table:
             want = 0 if other == scope or other in table[scope] else errno.EACCES
             assert write(d.path("auth", other), secret) == want, (scope, other)
+
+
+def test_log_refusals_logs_each_with_its_reason_and_no_secret(make_daemon):
+    d = make_daemon(args=["-o", "log_refusals"])
+    mint(d, "alice", "ci")
+    assert write(d.path("users/alice/tokens/1/expires_at"), "soon") == errno.EINVAL
+    secret = "glpat-" + "s" * 20
+    assert write(d.path("auth/api"), secret) == errno.EKEYREJECTED
+    text = d.read_stderr()
+    assert "patfs: refused: uid 0 write users/alice/tokens/1/expires_at EINVAL: " \
+        "not a date: expected YYYY-MM-DD" in text, text
+    assert "patfs: refused: uid 0 write auth/api EKEYREJECTED: token_invalid" in text
+    assert secret not in text
