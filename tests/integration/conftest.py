@@ -371,12 +371,15 @@ def write(path, data):
 
 
 def err_of(fn, *args):
-    """The errno fn(*args) fails with, or 0."""
+    """The errno fn(*args) fails with, or 0 (an fd os.open gave is closed:
+    an open file left behind keeps the mount busy)."""
     try:
-        fn(*args)
-        return 0
+        r = fn(*args)
     except OSError as e:
         return e.errno
+    if fn is os.open:
+        os.close(r)
+    return 0
 
 
 def mint(d, user, name, take=True, scopes=None):
