@@ -133,16 +133,16 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 /* Refuses removing or replacing name in parent: EROFS under expiring/,
  * EPERM when it exists (tokens are revoked, never deleted), ENOENT or
  * EACCES when the caller cannot reach it. */
-static int refuse_change(struct nreq *q, fuse_ino_t parent, const char *name,
+static int refuse_change(struct nreq *q, struct node *dir, const char *name,
 			 struct node *child)
 {
-	struct node dir = {.ino = ino_split(parent)};
-	const struct node_kind *k = node_kind_of(dir.ino);
+	const struct node_kind *k = node_kind_of(dir->ino);
 	int r;
 
+	q->subject = dir; /* the caller's: it outlives the reply */
 	if (k->flags & NODE_RO)
 		return ops_refusal(k, "");
-	r = resolve(q, &dir, name, child);
+	r = resolve(q, dir, name, child);
 	return r ? r : ops_refusal(k, NOT_REMOVED);
 }
 
@@ -158,7 +158,7 @@ void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!k->rmdir) {
 		struct node child = {.loaded = false};
 
-		r = refuse_change(&q, parent, name, &child);
+		r = refuse_change(&q, &dir, name, &child);
 	} else {
 		r = may_change(&q, &dir);
 		if (!r)
@@ -169,13 +169,13 @@ void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct node child = {.loaded = false};
+	struct node dir = {.ino = ino_split(parent)}, child = {.loaded = false};
 	struct nreq q;
 	int r;
 
 	q_init(&q, req);
 	q.name = name;
-	r = refuse_change(&q, parent, name, &child);
+	r = refuse_change(&q, &dir, name, &child);
 	if (r == -EPERM && child.ino.kind == INO_SCRATCH) { /* a tool's */
 		r = access_check(&q.a, &child.obj, ACCESS_W);
 		if (!r)
@@ -233,10 +233,10 @@ static bool reserved(const struct node *dir, const char *name)
  * that write's checks, errno and audit, and the temp file goes. Onto a
  * name that is no file, it is renamed (a temp file has any name). */
 static int rename_scratch(struct nreq *q, struct node *dir, const char *name,
-			  const char *newname, unsigned flags)
+			  const char *newname, unsigned flags,
+			  struct node *target)
 {
 	const struct node_kind *k = node_kind_of(dir->ino), *tk;
-	struct node target = {.loaded = false};
 	char buf[PFS_VALUE_MAX + 1];
 	uint64_t parent = ino_make(dir->ino.kind, dir->ino.sub, dir->ino.id);
 	uint32_t id;
@@ -254,7 +254,7 @@ static int rename_scratch(struct nreq *q, struct node *dir, const char *name,
 		return scratch_rename(q->p->scratch, parent, name, newname);
 	}
 	if (!r) {
-		r = k->lookup(q, dir, newname, &target);
+		r = k->lookup(q, dir, newname, target);
 		if (r == -ENOENT && reserved(dir, newname))
 			return pfs_refuse(EPERM,
 					  "%s is a name of patfs's own "
@@ -265,19 +265,19 @@ static int rename_scratch(struct nreq *q, struct node *dir, const char *name,
 			return scratch_rename(q->p->scratch, parent, name,
 					      newname);
 	}
-	tk = r ? NULL : node_kind_of(target.ino);
+	tk = r ? NULL : node_kind_of(target->ino);
 	if (tk && (!(tk->flags & NODE_REG) || !tk->write ||
 		   (tk->flags & (NODE_SECRET_IO | NODE_ANY_SIZE))))
 		r = pfs_refuse(EPERM,
 			       "only a value file takes a temp file's "
 			       "content: %s is written directly",
 			       newname);
-	q->subject = &target;
+	q->subject = target;
 	q->name = NULL;
 	if (!r)
-		r = node_get(q, &target);
+		r = node_get(q, target);
 	if (!r)
-		r = access_check(&q->a, &target.obj, ACCESS_W);
+		r = access_check(&q->a, &target->obj, ACCESS_W);
 	if (!r)
 		r = scratch_content(q->p->scratch, parent, name, &id, buf,
 				    &len);
@@ -285,7 +285,7 @@ static int rename_scratch(struct nreq *q, struct node *dir, const char *name,
 		r = pfs_refuse(EINVAL, "a value is at most %d bytes",
 			       PFS_VALUE_MAX);
 	if (!r)
-		r = tk->write(q, &target, buf, len);
+		r = tk->write(q, target, buf, len);
 	sodium_memzero(buf, sizeof(buf));
 	if (!r)
 		r = scratch_unlink(q->p->scratch, parent, name);
@@ -305,11 +305,13 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		struct nreq q;
 
 		q_init(&q, req);
+		struct node target = {.loaded = false}; /* outlives the reply */
+
 		q.subject = &dir;
 		q.name = newname;
 		return reply_err(
 		    &q, "RENAME",
-		    rename_scratch(&q, &dir, name, newname, flags));
+		    rename_scratch(&q, &dir, name, newname, flags, &target));
 	}
 	if (!(node_kind_of(ino_split(parent))->flags & NODE_RO) &&
 	    (node_kind_of(ino_split(newparent))->flags & NODE_RO))
