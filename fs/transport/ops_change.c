@@ -333,6 +333,24 @@ void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	refuse_in(req, "MKNOD", parent, name, NOT_MADE);
 }
 
+/* Whether name is one tools give their temp files: hidden (Ansible's
+ * .ansible_tmp..., rsync's, editors'), sed -i's sedXXXXXX, or tmp... or
+ * ...~ or ....tmp. Any other new name is refused, so that a mistyped
+ * `echo 1 > revokd` fails rather than writing into a file nobody reads. */
+static bool temp_name(const char *name)
+{
+	size_t len = strlen(name);
+	bool sed = len == 9 && !strncmp(name, "sed", 3);
+
+	for (size_t i = 3; sed && i < len; i++)
+		sed = (name[i] >= 'a' && name[i] <= 'z') ||
+		      (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= '0' && name[i] <= '9');
+	return name[0] == '.' || sed || !strncmp(name, "tmp", 3) ||
+	       name[len - 1] == '~' ||
+	       (len > 4 && !strcmp(name + len - 4, ".tmp"));
+}
+
 /* Makes a tool's temp file name in dir (a NODE_SCRATCH kind), opened. */
 static int create_scratch(struct nreq *q, struct node *dir, const char *name,
 			  mode_t mode, struct node *child,
@@ -350,6 +368,11 @@ static int create_scratch(struct nreq *q, struct node *dir, const char *name,
 			       "%s is a name of patfs's own here: a "
 			       "temp file takes another",
 			       name);
+	if (!r && !temp_name(name))
+		r = pfs_refuse(EPERM,
+			       "no such file here; a new file is a tool's temp "
+			       "file only, named .*, sedXXXXXX, tmp*, *~ or "
+			       "*.tmp (to be renamed over a value)");
 	if (!r)
 		r = scratch_create(
 		    q->p->scratch,

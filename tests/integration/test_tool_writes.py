@@ -79,13 +79,30 @@ def test_a_refused_value_through_a_rename_changes_nothing(tok):
     os.unlink(os.path.join(t, "sedAbc123"))  # the tool cleans up
     assert snapshot(tok) == before
     # onto what is never written, or a secret: refused
-    temp_write(t, "x1", b"other\n")
-    assert err_of(os.rename, os.path.join(t, "x1"), os.path.join(t, "name")) == errno.EPERM
+    temp_write(t, ".x1", b"other\n")
+    assert err_of(os.rename, os.path.join(t, ".x1"), os.path.join(t, "name")) == errno.EPERM
     # a sealed token has no file "token", but the name stays patfs's
-    assert err_of(os.rename, os.path.join(t, "x1"), os.path.join(t, "token")) == errno.EPERM
+    assert err_of(os.rename, os.path.join(t, ".x1"), os.path.join(t, "token")) == errno.EPERM
     assert err_of(os.open, os.path.join(t, "token"), os.O_CREAT | os.O_WRONLY) == errno.EPERM
-    os.unlink(os.path.join(t, "x1"))
+    os.unlink(os.path.join(t, ".x1"))
     assert snapshot(tok) == before
+
+
+def test_a_new_name_is_a_temp_file_s_only_so_a_typo_fails(tok):
+    """`echo 1 > revokd` must not succeed into a file nobody reads."""
+    t = tok.path("users/alice/tokens/1")
+    before, names = snapshot(tok), sorted(os.listdir(t))
+    r = subprocess.run(["bash", "-c", "echo 1 > revokd"], cwd=t, capture_output=True,
+                       text=True)
+    assert r.returncode != 0 and "Operation not permitted" in r.stderr, r.stderr
+    assert "create users/alice/tokens/1/revokd EPERM: no such file here" in \
+        read(tok.path("why")).decode().splitlines()[0]
+    assert snapshot(tok) == before
+    for name in (".ansible_tmpab12revoked", "sedQ1w2E3", "tmpk3j4", "revoked~",
+                 "revoked.tmp"):
+        temp_write(t, name, b"x")
+        os.unlink(os.path.join(t, name))
+    assert sorted(os.listdir(t)) == names
 
 
 def test_temp_files_are_their_creator_s_and_bounded(tok):
@@ -103,10 +120,10 @@ def test_temp_files_are_their_creator_s_and_bounded(tok):
     assert as_uid(ALICE, "sh", "-c", ": > .again", cwd=t).returncode == 0
     # a value may not be over 4096 bytes through a temp file either: the
     # 4097th byte is kept to tell, the next is EFBIG
-    temp_write(t, "big", b"x" * 4097)
-    assert err_of(os.rename, os.path.join(t, "big"), os.path.join(t, "description")) \
+    temp_write(t, ".big", b"x" * 4097)
+    assert err_of(os.rename, os.path.join(t, ".big"), os.path.join(t, "description")) \
         == errno.EINVAL
-    assert err_of(temp_write, t, "bigger", b"x" * 5000) == errno.EFBIG
+    assert err_of(temp_write, t, ".bigger", b"x" * 5000) == errno.EFBIG
 
 
 PLAYBOOK = """\
@@ -161,7 +178,7 @@ def test_admins_rewrite_a_user_s_and_a_project_s_values_so(tok):
     assert read(os.path.join(u, "blocked")) == b"1\n"
     os.mkdir(tok.path("projects/web"))
     p = tok.path("projects/web")
-    r = subprocess.run(["sh", "-c", "echo acme/web > p.new && mv p.new path"], cwd=p,
+    r = subprocess.run(["sh", "-c", "echo acme/web > path.tmp && mv path.tmp path"], cwd=p,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert read(os.path.join(p, "path")) == b"acme/web\n"

@@ -97,7 +97,7 @@ def test_the_readme_s_service_steps_install_etc_patfs(tmp_path):
     directory, installed (into a DESTDIR here) with the unit and
     /etc/patfs/patfs.ini."""
     readme = open(os.path.join(ROOT, "README.md")).read()
-    section = readme.split("## As a service\n")[1]
+    section = readme.split("## As a service\n")[1].split("\n## ")[0]
     (cmd,) = [l.strip() for l in section.splitlines() if "meson setup" in l]
     dest = tmp_path / "dest"
     r = subprocess.run(["bash", "-c", cmd], cwd=ROOT, capture_output=True, text=True,
