@@ -455,6 +455,28 @@ static int parse_args(struct fuse_args *args, struct options *o,
 									    : 0;
 }
 
+/* The daemon's tables in memory (pages, held snapshots, refusals, temp
+ * files): 0, or 1 (said) when out of memory. */
+static int make_tables(struct pfs *p, const struct cfg *cfg)
+{
+	p->pages = pages_new(PAGES_MAX);
+	p->snapshots = held_new(cfg);
+	p->why = why_new();
+	p->scratch = scratch_new();
+	if (p->pages && p->snapshots && p->why && p->scratch)
+		return 0;
+	fuse_log(FUSE_LOG_ERR, "patfs: error: out of memory\n");
+	return 1;
+}
+
+static void free_tables(struct pfs *p)
+{
+	pages_free(p->pages);
+	held_free(p->snapshots);
+	why_free(p->why);
+	scratch_free(p->scratch);
+}
+
 /* Opens the store of o's configuration and serves the mount opts says
  * until it is unmounted or told to stop: the daemon's exit status. */
 static int daemon_main(struct fuse_args *args, struct options *o,
@@ -481,20 +503,8 @@ static int daemon_main(struct fuse_args *args, struct options *o,
 	p.started = time(NULL);
 	p.log_statements = o->debug_statements;
 	p.log_refusals = opts->debug || o->log_refusals;
-	p.pages = pages_new(PAGES_MAX);
-	if (!p.pages) {
-		fuse_log(FUSE_LOG_ERR, "patfs: error: out of memory\n");
+	if (open_store(&p, &cfg, o) || make_tables(&p, &cfg))
 		goto close_store;
-	}
-	if (open_store(&p, &cfg, o))
-		goto close_store;
-	p.snapshots = held_new(&cfg);
-	p.why = why_new();
-	p.scratch = scratch_new();
-	if (!p.snapshots || !p.why || !p.scratch) {
-		fuse_log(FUSE_LOG_ERR, "patfs: error: out of memory\n");
-		goto close_store;
-	}
 	fuse_opt_add_arg(args, "-ofsname=patfs,subtype=patfs,"
 			       "default_permissions");
 	if (geteuid() == 0)
@@ -510,10 +520,7 @@ close_store:
 	if (p.lock_fd >= 0)
 		close(p.lock_fd);
 	cfg_free(&cfg);
-	pages_free(p.pages);
-	held_free(p.snapshots);
-	why_free(p.why);
-	scratch_free(p.scratch);
+	free_tables(&p);
 	metrics_free(&p);
 	pthread_mutex_destroy(&p.lock);
 	return ret;

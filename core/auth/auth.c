@@ -505,55 +505,15 @@ int auth_check_client(struct auth *au, const struct pfs_actor *a,
 	return check(au, a, idx, -1, secret, len, path, client, &t);
 }
 
-/* A written check: the secret, and after it a line from=CLIENT or none.
- * Splits it: 0 with *len the secret's and client filled ("" for none), or
- * -EINVAL. */
-static int split_client(const char *buf, size_t *len, char *client)
-{
-	const char *nl = memchr(buf, '\n', *len), *v;
-	size_t rest, n;
-
-	client[0] = '\0';
-	if (!nl)
-		return 0;
-	rest = *len - (size_t)(nl + 1 - buf);
-	*len = (size_t)(nl - buf);
-	if (rest == 0)
-		return 0;
-	v = nl + 1;
-	n = policy_value_len(v, rest);
-	if (n < 5 || memcmp(v, "from=", 5) || !auth_client_ok(v + 5, n - 5))
-		return pfs_refuse(EINVAL,
-				  "after the secret comes nothing, or one line "
-				  "from=CLIENT (1 to %d characters of A-Z a-z "
-				  "0-9 . : _ - [ ] %%)",
-				  AUTH_CLIENT_MAX);
-	memcpy(client, v + 5, n - 5);
-	client[n - 5] = '\0';
-	return 0;
-}
-
 int auth_check(struct auth *au, const struct pfs_actor *a, const char *scope,
 	       const char *secret, size_t len, const char *path)
 {
 	char client[AUTH_CLIENT_MAX + 1];
-	int r = split_client(secret, &len, client);
+	int r = auth_split_client(secret, &len, client);
 
 	return r ? r
 		 : auth_check_client(au, a, scope, secret, len, path,
 				     client[0] ? client : NULL);
-}
-
-bool auth_client_ok(const char *s, size_t len)
-{
-	if (len == 0 || len > AUTH_CLIENT_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || strchr(".:_-[]%", s[i])))
-			return false;
-	return true;
 }
 
 int auth_rotate(struct auth *au, const struct pfs_actor *a, const char *secret,

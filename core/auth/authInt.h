@@ -50,4 +50,9 @@ int auth_subuid_load(struct auth_subuid *s, const char *path);
  * itself. */
 uint32_t auth_subuid_owner(const struct auth_subuid *s, uint32_t uid);
 
+/* A written check: the secret, and after it a line from=CLIENT or none.
+ * Splits buf: 0 with *len the secret's and client (AUTH_CLIENT_MAX + 1
+ * bytes) filled ("" for none), or -EINVAL with the reason. */
+int auth_split_client(const char *buf, size_t *len, char *client);
+
 #endif

@@ -2,6 +2,7 @@
  * lock, swept of idle files as new ones come. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@ struct file {
 };
 
 struct scratch {
+	/* slots in use: while none, a lookup (every path walk below a user,
+	 * token or project) takes no lock */
+	atomic_uint used;
 	pthread_mutex_t lock; /* protects everything below */
 	uint32_t next_id;
 	struct file file[SCRATCH_MAX];
@@ -54,8 +58,10 @@ static void sweep(struct scratch *sc, time_t now)
 		struct file *f = &sc->file[i];
 
 		if (f->id && !f->opens &&
-		    (!f->named || now - f->touched >= SCRATCH_IDLE_S))
+		    (!f->named || now - f->touched >= SCRATCH_IDLE_S)) {
 			f->id = 0;
+			atomic_fetch_sub(&sc->used, 1);
+		}
 	}
 }
 
@@ -111,6 +117,7 @@ int scratch_create(struct scratch *sc, uint64_t parent, const char *name,
 		if (++sc->next_id == 0)
 			sc->next_id = 1;
 		free_slot->id = *id = sc->next_id;
+		atomic_fetch_add(&sc->used, 1);
 		free_slot->parent = parent;
 		free_slot->named = true;
 		strcpy(free_slot->name, name);
@@ -127,9 +134,12 @@ int scratch_find(struct scratch *sc, uint64_t parent, const char *name,
 {
 	struct file *f;
 
+	if (!atomic_load(&sc->used))
+		return -ENOENT;
 	pthread_mutex_lock(&sc->lock);
-	sweep(sc, time(NULL));
 	f = by_name(sc, parent, name);
+	if (f && !f->opens && time(NULL) - f->touched >= SCRATCH_IDLE_S)
+		f = NULL; /* idle too long: the next sweep frees it */
 	if (f)
 		*id = f->id;
 	pthread_mutex_unlock(&sc->lock);

@@ -17,73 +17,79 @@ static void join(char *buf, size_t size, const char *base, const char *leaf)
 	snprintf(buf, size, "%s%s%s", base, leaf[0] ? "/" : "", leaf);
 }
 
-/* The path of n below the mount, as far as what was loaded of it says. */
-static void path_of(const struct node *n, char *buf, size_t size)
+/* The last part of n's path below its user, token, project or group (""
+ * for the directory itself). */
+static const char *leaf(const struct node *n)
 {
-	const struct node_kind *k = node_kind_of(n->ino);
-	char obj[OBJECT_MAX];
 	unsigned sub = n->ino.sub;
 
 	switch (n->ino.kind) {
-	case INO_ROOT:
-		snprintf(buf, size, ".");
-		return;
-	case INO_USERS:
-		snprintf(buf, size, "users");
-		return;
-	case INO_USER:
-		snprintf(buf, size, "users/%s", n->user.name);
-		return;
 	case INO_USER_ATTR:
-		snprintf(buf, size, "users/%s/%s", n->user.name,
-			 sub < USER_NATTR ? user_attrs[sub].name : "?");
-		return;
+		return sub < USER_NATTR ? user_attrs[sub].name : "?";
 	case INO_TOKENS:
-		snprintf(buf, size, "users/%s/tokens", n->user.name);
-		return;
+	case INO_RES_TOKENS:
+		return "tokens";
 	case INO_TOKENS_JSON:
-		snprintf(buf, size, "users/%s/tokens.json", n->user.name);
-		return;
+		return "tokens.json";
+	case INO_SECRET:
+		return "token";
+	case INO_TOKEN_ATTR:
+	case INO_TOKEN_REL:
+		return sub < TOKEN_NATTR ? token_attrs[sub].name : "?";
+	case INO_RESOURCE_ATTR:
+		return sub < RESOURCE_NATTR ? resource_attrs[sub].name : "?";
+	default:
+		return "";
+	}
+}
+
+/* The path of n below the mount, as far as what was loaded of it says. */
+static void path_of(const struct node *n, char *buf, size_t size)
+{
+	char base[OBJECT_MAX];
+	unsigned sub = n->ino.sub;
+
+	switch (n->ino.kind) {
+	case INO_USER:
+	case INO_USER_ATTR:
+	case INO_TOKENS:
+	case INO_TOKENS_JSON:
+		snprintf(base, sizeof(base), "users/%s", n->user.name);
+		break;
 	case INO_TOKEN:
 	case INO_TOKEN_ATTR:
 	case INO_TOKEN_REL:
 	case INO_SECRET:
-		token_object(&n->token, obj);
-		join(buf, size, obj,
-		     n->ino.kind == INO_SECRET	? "token"
-		     : n->ino.kind == INO_TOKEN ? ""
-		     : sub < TOKEN_NATTR	? token_attrs[sub].name
-						: "?");
-		return;
-	case INO_RESOURCES:
-		snprintf(buf, size, "%s",
-			 sub < RESOURCE_NKINDS ? policy_resource_dir_names[sub]
-					       : "?");
-		return;
+		token_object(&n->token, base);
+		break;
 	case INO_RESOURCE:
 	case INO_RESOURCE_ATTR:
 	case INO_RES_TOKENS:
-		snprintf(obj, sizeof(obj), "%s/%s",
+		snprintf(base, sizeof(base), "%s/%s",
 			 policy_resource_dir_names[n->res.kind], n->res.name);
-		join(buf, size, obj,
-		     n->ino.kind == INO_RES_TOKENS ? "tokens"
-		     : n->ino.kind == INO_RESOURCE ? ""
-		     : sub < RESOURCE_NATTR	   ? resource_attrs[sub].name
-						   : "?");
-		return;
+		break;
+	case INO_RESOURCES:
+		snprintf(base, sizeof(base), "%s",
+			 sub < RESOURCE_NKINDS ? policy_resource_dir_names[sub]
+					       : "?");
+		break;
 	case INO_SCOPE:
-		snprintf(buf, size, "auth/%s",
+		snprintf(base, sizeof(base), "auth/%s",
 			 sub < POLICY_NSCOPES ? policy_scope_names[sub] : "?");
-		return;
+		break;
+	case INO_ROOT:
+		snprintf(base, sizeof(base), ".");
+		break;
 	case INO_DATE:
 	case INO_LINK:
 	case INO_WITHIN:
 	case INO_WINDOW:
-		snprintf(buf, size, "expiring/...");
-		return;
+		snprintf(base, sizeof(base), "expiring/...");
+		break;
 	default:
-		snprintf(buf, size, "%s", k->name);
+		snprintf(base, sizeof(base), "%s", node_kind_of(n->ino)->name);
 	}
+	join(buf, size, base, leaf(n));
 }
 
 /* Whether err is a refusal worth a line: not a name that is not there (a
