@@ -54,6 +54,7 @@ enum reason {
 	WHY_INVALID,
 	WHY_LIMITED,
 	WHY_UNAVAILABLE,
+	WHY_DISABLED,
 	WHY_NREASONS
 };
 
@@ -85,6 +86,7 @@ static const struct {
     [WHY_INVALID] = {"token_invalid", EKEYREJECTED},
     [WHY_LIMITED] = {"rate_limited", EAGAIN},
     [WHY_UNAVAILABLE] = {"store_unavailable", EIO},
+    [WHY_DISABLED] = {"token_disabled", EKEYREJECTED},
 };
 
 int auth_open(struct auth **out, struct store *st, char *err, size_t errlen)
@@ -345,6 +347,8 @@ static enum reason judge(struct auth *au, const struct token_info *t, int scope,
 		return WHY_REVOKED;
 	if (!t->sealed_at)
 		return WHY_INVALID;
+	if (t->disabled)
+		return WHY_DISABLED;
 	if (t->user_blocked)
 		return WHY_BLOCKED;
 	if (!policy_scope_granted(t->scopes, scope))

@@ -81,6 +81,8 @@ void token_row(struct store_stmt *s, void *out)
 	t->user_gitlab_id = token_col_int(s, TC_USER_GITLAB_ID, 0);
 	t->created_ms = (int)token_col_int(s, TC_CREATED_MS, 0);
 	t->last_used_ms = (int)token_col_int(s, TC_LAST_USED_MS, 0);
+	t->disabled = (int)token_col_int(s, TC_DISABLED, 0);
+	t->disabled_at = token_col_int(s, TC_DISABLED_AT, 0);
 }
 
 int token_get_in(struct store_conn *c, int64_t id, struct token_info *out)

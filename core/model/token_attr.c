@@ -113,6 +113,14 @@ static size_t r_revoked(const struct token_info *t, int64_t now, char *buf,
 	return fit(snprintf(buf, size, "%d\n", t->revoked_at ? 1 : 0), size);
 }
 
+static size_t r_disabled(const struct token_info *t, int64_t now, char *buf,
+			 size_t size, int64_t *mtime)
+{
+	(void)now;
+	*mtime = t->disabled_at ? t->disabled_at : t->created_at;
+	return fit(snprintf(buf, size, "%d\n", t->disabled ? 1 : 0), size);
+}
+
 /* active's mtime: the latest of the events that can have changed it. */
 static size_t r_active(const struct token_info *t, int64_t now, char *buf,
 		       size_t size, int64_t *mtime)
@@ -120,6 +128,7 @@ static size_t r_active(const struct token_info *t, int64_t now, char *buf,
 	int64_t m = max64(t->created_at, t->revoked_at);
 
 	m = max64(m, t->user_blocked_at);
+	m = max64(m, t->disabled_at);
 	m = max64(m, t->expires_at_at);
 	if (token_expired(t, now))
 		m = max64(m, t->expires_day * 86400);
@@ -200,6 +209,35 @@ static int p_revoked(const struct token_edit *e, const char *val, size_t len,
 	if (b == (e->t->revoked_at != 0))
 		return SAME;
 	nt->revoked_at = v->i = e->now;
+	return 0;
+}
+
+/* 1 stops the token, 0 lets it act again; who stopped it is kept, so that
+ * an owner cannot undo an administrator's stop. */
+static int p_disabled(const struct token_edit *e, const char *val, size_t len,
+		      struct token_info *nt, struct token_value *v)
+{
+	int b, r = policy_parse_bool(val, len, &b), now = e->t->disabled;
+	int want;
+
+	if (r)
+		return r;
+	want = !b	     ? TOKEN_ENABLED
+	       : e->a->admin ? TOKEN_OFF_ADMIN
+			     : TOKEN_OFF_OWNER;
+	if (!b && now == TOKEN_OFF_ADMIN && !e->a->admin)
+		return pfs_refuse(EPERM, "an administrator disabled this "
+					 "token: only an administrator may "
+					 "enable it");
+	/* an owner's 1 on a stopped token changes nothing, an admin's on
+	 * an owner's stop makes it the admin's */
+	if (b && now && (!e->a->admin || now == TOKEN_OFF_ADMIN))
+		return SAME;
+	if (want == now)
+		return SAME;
+	nt->disabled = want;
+	nt->disabled_at = e->now;
+	v->i = want;
 	return 0;
 }
 
@@ -357,7 +395,9 @@ const struct token_attr_def token_attrs[TOKEN_NATTR] = {
     [TOKEN_REVOKED] = {"revoked", W, SEEN | TOKEN_F_REVOKED, r_revoked,
 		       STORE(p_revoked, SQL_TOKEN_REVOKE, "token_revoke",
 			     TOKEN_F_REVOKED)},
-    [TOKEN_ACTIVE] = {"active", 0, SEEN | TOKEN_F_REVOKED | TOKEN_F_EXPIRES,
+    [TOKEN_ACTIVE] = {"active", 0,
+		      SEEN | TOKEN_F_REVOKED | TOKEN_F_EXPIRES |
+			  TOKEN_F_DISABLED,
 		      r_active, NULL},
     /* written through its own open file (token_set_secret) */
     [TOKEN_SECRET] = {"token", TOKEN_A_SECRET | WU | TOKEN_A_W_ADMIN,
@@ -380,6 +420,10 @@ const struct token_attr_def token_attrs[TOKEN_NATTR] = {
     [TOKEN_BOT] = {"bot", TOKEN_A_RESOURCE, SEEN, r_bot, NULL},
     [TOKEN_NOTIFIED] = {"notified", 0, SEEN | TOKEN_F_NOTIFIED, r_notified,
 			NULL},
+    [TOKEN_DISABLED] = {"disabled", WL,
+			SEEN | TOKEN_F_DISABLED | TOKEN_F_REVOKED, r_disabled,
+			STORE(p_disabled, SQL_TOKEN_SET_DISABLED,
+			      "token_set_disabled", TOKEN_F_DISABLED)},
 };
 
 bool token_attr_exists(const struct token_info *t, int attr)
@@ -405,7 +449,8 @@ bool token_expired(const struct token_info *t, int64_t now)
 
 bool token_active(const struct token_info *t, int64_t now)
 {
-	return !t->revoked_at && !token_expired(t, now) && !t->user_blocked;
+	return !t->revoked_at && !token_expired(t, now) && !t->user_blocked &&
+	       !t->disabled;
 }
 
 bool token_unsealed(const struct token_info *t)
@@ -475,6 +520,7 @@ void token_json(struct json *j, const struct token_info *t, int64_t now)
 	json_str(j, "expires_at", t->expires_day < 0 ? NULL : day, strlen(day));
 	json_time(j, "last_used_at", t->last_used_at, t->last_used_ms);
 	json_bool(j, "revoked", t->revoked_at != 0);
+	json_bool(j, "disabled", t->disabled != 0);
 	json_bool(j, "active", token_active(t, now));
 	json_int(j, "user_id", t->user_id);
 	json_str(j, "username", t->user_name, strlen(t->user_name));
@@ -505,7 +551,7 @@ int64_t token_meta_mtime(const struct token_info *t, int64_t now)
 	static const enum token_attr parts[] = {
 	    TOKEN_NAME,		 TOKEN_DESCRIPTION, TOKEN_SCOPES,
 	    TOKEN_IMPERSONATION, TOKEN_EXPIRES_AT,  TOKEN_LAST_USED_AT,
-	    TOKEN_REVOKED,	 TOKEN_ACTIVE};
+	    TOKEN_REVOKED,	 TOKEN_ACTIVE,	    TOKEN_DISABLED};
 	char scratch[TOKEN_RENDER_MAX];
 	int64_t m, latest = t->created_at;
 

@@ -145,12 +145,13 @@ static int rotate_in(struct store_conn *c, const struct pfs_actor *a,
 				      "a leak, so every token of its line "
 				      "was revoked (reuse_detection)");
 	}
-	if (t->revoked_at || token_expired(t, now) || t->user_blocked)
+	if (!token_active(t, now))
 		return pfs_refuse(EPERM, /* as GitLab's 401 */
 				  "a %s token is not rotated",
 				  t->revoked_at		  ? "revoked"
 				  : token_expired(t, now) ? "expired"
-							  : "blocked user's");
+				  : t->user_blocked	  ? "blocked user's"
+							  : "disabled");
 	r = token_update(c, SQL_TOKEN_REVOKE, t->id, now, false, now);
 	id = r ? r : insert_successor(c, t, day, now);
 	if (id < 0)

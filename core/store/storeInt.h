@@ -19,7 +19,7 @@
 /* The schema's version; each backend keeps its own migrations (store_sql.c
  * for SQLite, store_pg.c for PostgreSQL) that take a store of any older
  * version to this one in one transaction. */
-#define SCHEMA_VERSION 9
+#define SCHEMA_VERSION 10
 
 /* The SQL of each statement, as SQLite reads it; a backend may rewrite it
  * (store_pg.c numbers parameters $N and says some things its own way). */

@@ -50,7 +50,8 @@ const char *const store_pg_sql[STORE_NSQL] = {
 	" WHEN u.kind = 2 THEN 3 WHEN u.kind = 3 THEN 4 ELSE 0 END AS k,"
 	" CASE WHEN t.revoked_at IS NOT NULL THEN 1"
 	" WHEN t.expires_at IS NOT NULL AND t.expires_at <= $1 THEN 2"
-	" WHEN u.blocked <> 0 THEN 3 ELSE 0 END AS s, count(*)"
+	" WHEN u.blocked <> 0 THEN 3 WHEN t.disabled > 0 THEN 4"
+	" ELSE 0 END AS s, count(*)"
 	" FROM tokens t JOIN users u ON u.id = t.user_id GROUP BY k, s",
     [SQL_STATS_EXPIRING] =
 	"SELECT count(*) FILTER (WHERE t.expires_at <= $1::bigint + "
@@ -73,6 +74,11 @@ const char *const store_pg_upgrade[SCHEMA_VERSION] = {
 	  "ALTER TABLE tokens ADD COLUMN last_used_ms integer;"
 	  "CREATE INDEX tokens_by_revoked ON tokens (revoked_at)"
 	  " WHERE revoked_at IS NOT NULL;",
+    [9] = "ALTER TABLE tokens ADD COLUMN disabled integer;"
+	  "ALTER TABLE tokens ADD COLUMN disabled_at bigint;"
+	  "CREATE INDEX tokens_by_use ON tokens"
+	  " ((coalesce(last_used_at, created_at)), id)"
+	  " WHERE revoked_at IS NULL;",
 };
 
 const char store_pg_create[] =
@@ -134,7 +140,9 @@ const char store_pg_create[] =
     " gitlab_id bigint,"
     " minted_by bigint,"
     " created_ms integer,"
-    " last_used_ms integer);"
+    " last_used_ms integer,"
+    " disabled integer,"
+    " disabled_at bigint);"
     "CREATE INDEX tokens_by_user ON tokens (user_id, id);"
     "CREATE INDEX tokens_by_name ON tokens (user_id, name)"
     " WHERE revoked_at IS NULL;"
@@ -142,6 +150,8 @@ const char store_pg_create[] =
     " WHERE revoked_at IS NULL;"
     "CREATE INDEX tokens_by_revoked ON tokens (revoked_at)"
     " WHERE revoked_at IS NOT NULL;"
+    "CREATE INDEX tokens_by_use ON tokens"
+    " ((coalesce(last_used_at, created_at)), id) WHERE revoked_at IS NULL;"
     "CREATE INDEX tokens_unsealed ON tokens (id)"
     " WHERE sealed_at IS NULL AND revoked_at IS NULL;"
     "CREATE UNIQUE INDEX tokens_by_previous ON tokens (previous_id)"

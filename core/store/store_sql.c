@@ -71,6 +71,8 @@ const char *const store_sql_text[STORE_NSQL] = {
 	" description_at, scopes_at, impersonation_at, expires_at,"
 	" expires_at_at, access_level, minted_by) VALUES (?1, ?2, ?3, ?4, ?4,"
 	" ?4, ?4, ?5, ?4, ?6, ?7)",
+    [SQL_TOKEN_SET_DISABLED] =
+	"UPDATE tokens SET disabled = ?2, disabled_at = ?3 WHERE id = ?1",
     [SQL_TOKEN_SET_ACCESS_LEVEL] = "UPDATE tokens SET access_level = ?2,"
 				   " access_level_at = ?3 WHERE id = ?1",
     [SQL_USER_INSERT_BOT] =
@@ -200,7 +202,8 @@ const char *const store_sql_text[STORE_NSQL] = {
 	" WHEN u.kind = 2 THEN 3 WHEN u.kind = 3 THEN 4 ELSE 0 END AS k,"
 	" CASE WHEN t.revoked_at IS NOT NULL THEN 1"
 	" WHEN t.expires_at IS NOT NULL AND t.expires_at <= ?1 THEN 2"
-	" WHEN u.blocked THEN 3 ELSE 0 END AS s, count(*)"
+	" WHEN u.blocked THEN 3 WHEN t.disabled > 0 THEN 4"
+	" ELSE 0 END AS s, count(*)"
 	" FROM tokens t JOIN users u ON u.id = t.user_id GROUP BY k, s",
     [SQL_STATS_EXPIRING] =
 	"SELECT coalesce(sum(t.expires_at <= ?1 + ?2), 0),"
@@ -320,4 +323,10 @@ const char *const store_schema[SCHEMA_VERSION] = {
     "ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;"
     "CREATE INDEX tokens_by_revoked ON tokens (revoked_at)"
     " WHERE revoked_at IS NOT NULL;",
+    /* 10: a reversible stop (1 by its owner, 2 by an administrator); the
+     * tokens by their last use (never used: their creation), for unused/ */
+    "ALTER TABLE tokens ADD COLUMN disabled INTEGER;"
+    "ALTER TABLE tokens ADD COLUMN disabled_at INTEGER;"
+    "CREATE INDEX tokens_by_use ON tokens"
+    " ((coalesce(last_used_at, created_at)), id) WHERE revoked_at IS NULL;",
 };

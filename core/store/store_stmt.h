@@ -58,7 +58,9 @@ struct store_stmt;
 	X(TC_GITLAB_ID, "t.gitlab_id")                                         \
 	X(TC_USER_GITLAB_ID, "u.gitlab_id")                                    \
 	X(TC_CREATED_MS, "t.created_ms")                                       \
-	X(TC_LAST_USED_MS, "t.last_used_ms")
+	X(TC_LAST_USED_MS, "t.last_used_ms")                                   \
+	X(TC_DISABLED, "t.disabled")                                           \
+	X(TC_DISABLED_AT, "t.disabled_at")
 
 enum token_col {
 #define TOKEN_COL_ENUM(name, sql) name,
@@ -93,6 +95,7 @@ enum store_sql {
 	SQL_TOKEN_NEXT_EXPIRY,
 	SQL_TOKEN_INSERT,
 	SQL_TOKEN_SET_ACCESS_LEVEL,
+	SQL_TOKEN_SET_DISABLED,
 	SQL_USER_INSERT_BOT,
 	SQL_RES_GET,
 	SQL_RES_FIND,

@@ -19,12 +19,14 @@ enum stats_kind {
 };
 extern const char *const stats_kind_names[STATS_NKINDS];
 
-/* Its state: revoked first, then expired, then its owner blocked. */
+/* Its state: revoked first, then expired, then its owner blocked, then
+ * disabled. */
 enum stats_state {
 	STATS_ACTIVE,
 	STATS_REVOKED,
 	STATS_EXPIRED,
 	STATS_BLOCKED,
+	STATS_DISABLED,
 	STATS_NSTATES
 };
 extern const char *const stats_state_names[STATS_NSTATES];

@@ -31,6 +31,7 @@ enum token_attr {
 	TOKEN_ACCESS_LEVEL, /* project and group tokens: guest ... owner */
 	TOKEN_BOT,	    /* and the name of the bot holding it */
 	TOKEN_NOTIFIED,	    /* the expiry notices sent, one a line */
+	TOKEN_DISABLED,	    /* 0|1: a reversible stop */
 	TOKEN_NATTR
 };
 
@@ -50,7 +51,8 @@ enum token_field {
 	TOKEN_F_NOTIFIED = 1u << 9,  /* expiry notices sent */
 	TOKEN_F_ROTATION = 1u << 10, /* previous, next */
 	TOKEN_F_RESOURCE = 1u << 11, /* its project's or group's path */
-	TOKEN_F_ALL = (1u << 12) - 1,
+	TOKEN_F_DISABLED = 1u << 12, /* disabled, enabled */
+	TOKEN_F_ALL = (1u << 13) - 1,
 };
 
 /* What an attribute is besides a value. */
@@ -132,7 +134,13 @@ struct token_info {
 	int64_t notified_at;
 	int64_t gitlab_id;	/* imported from GitLab (its id there), or 0 */
 	int64_t user_gitlab_id; /* its owner's id in GitLab, or 0 */
+	int disabled;		/* enum token_disabled */
+	int64_t disabled_at;	/* when disabled or enabled last, or 0 */
 };
+
+/* Who stopped a token (its disabled column): an owner may enable what an
+ * owner disabled, only an administrator what an administrator did. */
+enum token_disabled { TOKEN_ENABLED, TOKEN_OFF_OWNER, TOKEN_OFF_ADMIN };
 
 /* What a listing of tokens calls for each: nonzero stops it. */
 typedef int token_list_fn(void *ctx, const struct token_info *t);

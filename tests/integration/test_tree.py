@@ -10,7 +10,7 @@ import time
 from conftest import audit_lines, err_of, mint, read, write
 
 SECRET_RE = re.compile(rb"^glpat-[A-Za-z0-9_-]{20}\n$")
-TOKEN_FILES = ["active", "created_at", "description", "expires_at",
+TOKEN_FILES = ["active", "created_at", "description", "disabled", "expires_at",
                "impersonation", "last_used_at", "meta.json", "name", "notified",
                "revoked", "rotate", "scopes", "token"]
 
@@ -234,4 +234,4 @@ def test_python_os_walk_sees_the_tree(fs):
     assert seen["users/alice"] == (["tokens"], ["blocked", "id", "kind",
                                                 "tokens.json", "uid"])
     assert "token" not in seen["users/alice/tokens/1"][1]
-    assert len(seen["users/alice/tokens/1"][1]) == 12
+    assert len(seen["users/alice/tokens/1"][1]) == 13

@@ -114,6 +114,7 @@ static const struct attr_row attrs[] = {
     {TOKEN_ACCESS_LEVEL, {R | W, R, R, R}, {R | W, R, R, R}},
     {TOKEN_BOT, RO, RO},
     {TOKEN_NOTIFIED, RO, RO},
+    {TOKEN_DISABLED, {R | W, R | W, R, R}, {R | W, R | W, R, R}},
 };
 
 static struct token_info token_in(enum state s)
