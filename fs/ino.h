@@ -49,7 +49,9 @@
 	X(INO_WHY, node_why)		   /* why */                           \
 	X(INO_SCOPES, node_scopes)	   /* scopes */                        \
 	X(INO_SCRATCH, node_scratch) /* a tool's temp file (id: scratch.h's)   \
-				      */
+				      */                                       \
+	X(INO_UNUSED, node_unused)   /* unused/ */                             \
+	X(INO_UNUSED_WINDOW, node_unused_window) /* unused/<N>d/ (sub) */
 
 enum ino_kind {
 #define INO_KIND_ENUM(kind, node) kind,

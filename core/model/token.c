@@ -317,6 +317,31 @@ int token_list_window(struct store *st, int64_t day, int64_t after,
 	return token_list_rows(c, s, fn, ctx);
 }
 
+int token_list_unused(struct store *st, int64_t before, int64_t after,
+		      token_list_fn *fn, void *ctx)
+{
+	struct store_conn *c = store_conn(st);
+	struct store_stmt *s = c ? store_sql(c, SQL_TOKEN_LIST_UNUSED) : NULL;
+
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, before);
+	store_bind_int(s, 2, after);
+	return token_list_rows(c, s, fn, ctx);
+}
+
+int token_list_all(struct store *st, int64_t after, token_list_fn *fn,
+		   void *ctx)
+{
+	struct store_conn *c = store_conn(st);
+	struct store_stmt *s = c ? store_sql(c, SQL_TOKEN_LIST_ALL) : NULL;
+
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, after);
+	return token_list_rows(c, s, fn, ctx);
+}
+
 int token_list_cancelled(struct store *st, int64_t since, int64_t day,
 			 int64_t uid, token_list_fn *fn, void *ctx)
 {

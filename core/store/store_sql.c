@@ -71,6 +71,14 @@ const char *const store_sql_text[STORE_NSQL] = {
 	" description_at, scopes_at, impersonation_at, expires_at,"
 	" expires_at_at, access_level, minted_by) VALUES (?1, ?2, ?3, ?4, ?4,"
 	" ?4, ?4, ?5, ?4, ?6, ?7)",
+    /* unrevoked, last used (or made, if never used) by ?1, after id ?2:
+     * in id order, through the primary key (+0 keeps SQLite off
+     * tokens_by_use, whose order would cost a sort per page) */
+    [SQL_TOKEN_LIST_UNUSED] =
+	TOKEN_COLS "WHERE t.revoked_at IS NULL AND t.id > ?2"
+		   " AND coalesce(t.last_used_at, t.created_at) + 0 <= ?1"
+		   " ORDER BY t.id",
+    [SQL_TOKEN_LIST_ALL] = TOKEN_COLS "WHERE t.id > ?1 ORDER BY t.id",
     [SQL_TOKEN_SET_DISABLED] =
 	"UPDATE tokens SET disabled = ?2, disabled_at = ?3 WHERE id = ?1",
     [SQL_TOKEN_SET_ACCESS_LEVEL] = "UPDATE tokens SET access_level = ?2,"

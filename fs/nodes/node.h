@@ -221,6 +221,11 @@ int node_list_fixed(struct nreq *q, const struct node *dir,
 int node_list_rows(struct nreq *q, const struct node *dir, const void *rows,
 		   size_t stride, int count, struct dirbuf *d, off_t off);
 
+/* Makes child a link (INO_LINK) to token t, a level deeper than
+ * expiring/<date>/'s when deep is INO_DEEP (node_expiring.c). */
+void node_link_to(struct node *child, const struct token_info *t,
+		  unsigned deep);
+
 /* The index of name in names[count], or -1. */
 int node_index_of(const char *const *names, int count, const char *name);
 

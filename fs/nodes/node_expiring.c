@@ -88,7 +88,7 @@ static int64_t day_of(const struct node *dir)
 	return dir->ino.sub == INO_NEVER ? -1 : dir->ino.id;
 }
 
-static void link_node(struct node *child, const struct token_info *t,
+void node_link_to(struct node *child, const struct token_info *t,
 		      unsigned deep)
 {
 	child->ino = (struct ino){INO_LINK, deep, t->id};
@@ -110,7 +110,7 @@ static int date_lookup(struct nreq *q, const struct node *dir, const char *name,
 		   child->token.expires_day != day_of(dir)))
 		r = -ENOENT;
 	if (!r)
-		link_node(child, &child->token, 0);
+		node_link_to(child, &child->token, 0);
 	return r;
 }
 
@@ -118,7 +118,7 @@ static int add_link(void *ctx, const struct token_info *t)
 {
 	struct node_listing *l = ctx;
 
-	link_node(&l->child, t, 0);
+	node_link_to(&l->child, t, 0);
 	return node_add_id(l, t->id, (off_t)(t->id + OFF_FIRST));
 }
 
@@ -149,7 +149,7 @@ static int link_load(struct nreq *q, struct node *n)
 	if (!r && n->token.revoked_at)
 		r = -ENOENT;
 	if (!r)
-		link_node(n, &n->token, n->ino.sub & INO_DEEP);
+		node_link_to(n, &n->token, n->ino.sub & INO_DEEP);
 	return r;
 }
 
@@ -246,7 +246,7 @@ static int window_lookup(struct nreq *q, const struct node *dir,
 	if (!r && !in_window(dir, &child->token, time(NULL)))
 		r = -ENOENT;
 	if (!r)
-		link_node(child, &child->token, INO_DEEP);
+		node_link_to(child, &child->token, INO_DEEP);
 	return r;
 }
 
@@ -260,7 +260,7 @@ static int add_deep_link(void *ctx, const struct token_info *t)
 
 	if (!in_window(l->dir, t, l->now))
 		return 0; /* an owner blocked */
-	link_node(&l->child, t, INO_DEEP);
+	node_link_to(&l->child, t, INO_DEEP);
 	return node_add_id(
 	    l, t->id, (off_t)(t->expires_day << ID_BITS | t->id) + OFF_FIRST);
 }

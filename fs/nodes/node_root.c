@@ -22,6 +22,7 @@ static const struct {
     {"metrics", INO_METRICS, 0},
     {"why", INO_WHY, 0},
     {"scopes", INO_SCOPES, 0},
+    {"unused", INO_UNUSED, 0},
 };
 #define NENTRIES ((int)(sizeof(entries) / sizeof(entries[0])))
 
@@ -52,7 +53,7 @@ const struct node_kind node_root = {
     .name = "root",
     .flags = NODE_DIR | NODE_LIST_CACHE,
     .access = ACCESS_PUBLIC_DIR,
-    .nlink = 7, /* users, projects, groups, expiring, auth */
+    .nlink = 8, /* users, projects, groups, expiring, auth, unused */
     .lookup = root_lookup,
     .list = root_list,
 };

@@ -111,6 +111,15 @@ int token_list_window(struct store *st, int64_t day, int64_t after,
 int token_list_uid(struct store *st, uint32_t uid, int64_t day,
 		   token_list_fn *fn, void *ctx);
 
+/* Same, for the unrevoked tokens last used (or, never used, created) at or
+ * before time before, in id order. */
+int token_list_unused(struct store *st, int64_t before, int64_t after,
+		      token_list_fn *fn, void *ctx);
+
+/* Same, for every token, in id order. */
+int token_list_all(struct store *st, int64_t after, token_list_fn *fn,
+		   void *ctx);
+
 /* The tokens revoked since time since that were due to expire after day,
  * of the users mapped to uid (-1: everyone's), in id order. */
 int token_list_cancelled(struct store *st, int64_t since, int64_t day,

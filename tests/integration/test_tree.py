@@ -19,7 +19,8 @@ def test_root_lists_the_tree(fs):
     assert sorted(os.listdir(fs.mnt)) == ["audit.log", "auth", "expiring",
                                           "expiring.ics", "groups", "identify",
                                           "metrics", "projects", "revoke",
-                                          "rotate", "scopes", "users", "why"]
+                                          "rotate", "scopes", "unused", "users",
+                                          "why"]
     assert os.listdir(fs.path("users")) == []
     assert sorted(os.listdir(fs.path("expiring"))) == ["never", "within"]
 
@@ -228,7 +229,8 @@ def test_python_os_walk_sees_the_tree(fs):
     seen = {}
     for dirpath, dirnames, filenames in os.walk(fs.mnt):
         seen[os.path.relpath(dirpath, fs.mnt)] = (sorted(dirnames), sorted(filenames))
-    assert seen["."] == (["auth", "expiring", "groups", "projects", "users"],
+    assert seen["."] == (["auth", "expiring", "groups", "projects", "unused",
+                          "users"],
                          ["audit.log", "expiring.ics", "identify", "metrics", "revoke",
                           "rotate", "scopes", "why"])
     assert seen["users/alice"] == (["tokens"], ["blocked", "id", "kind",
