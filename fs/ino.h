@@ -51,7 +51,9 @@
 	X(INO_SCRATCH, node_scratch) /* a tool's temp file (id: scratch.h's)   \
 				      */                                       \
 	X(INO_UNUSED, node_unused)   /* unused/ */                             \
-	X(INO_UNUSED_WINDOW, node_unused_window) /* unused/<N>d/ (sub) */
+	X(INO_UNUSED_WINDOW, node_unused_window) /* unused/<N>d/ (sub) */    \
+	X(INO_CREDENTIALS, node_credentials)	 /* credentials.csv, .json   \
+						    (sub: format; id: view) */
 
 enum ino_kind {
 #define INO_KIND_ENUM(kind, node) kind,

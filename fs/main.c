@@ -18,6 +18,7 @@
 #include "daemon/cache.h"
 #include "daemon/daemon.h"
 #include "daemon/held.h"
+#include "daemon/inventory.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/pages.h"
@@ -463,7 +464,8 @@ static int make_tables(struct pfs *p, const struct cfg *cfg)
 	p->snapshots = held_new(cfg);
 	p->why = why_new();
 	p->scratch = scratch_new();
-	if (p->pages && p->snapshots && p->why && p->scratch)
+	p->inventory = inventory_new(p->st);
+	if (p->pages && p->snapshots && p->why && p->scratch && p->inventory)
 		return 0;
 	fuse_log(FUSE_LOG_ERR, "patfs: error: out of memory\n");
 	return 1;
@@ -475,6 +477,7 @@ static void free_tables(struct pfs *p)
 	held_free(p->snapshots);
 	why_free(p->why);
 	scratch_free(p->scratch);
+	inventory_free(p->inventory);
 }
 
 /* Opens the store of o's configuration and serves the mount opts says

@@ -540,6 +540,7 @@ void token_json(struct json *j, const struct token_info *t, int64_t now)
 	token_object(t, object);
 	json_str(j, "path", object, strlen(object));
 	json_id(j, "previous_personal_access_token_id", t->previous_id);
+	json_int(j, "family_id", t->family_id); /* its first rotation's id */
 	json_id(j, "gitlab_id", t->gitlab_id); /* imported: GitLab's id */
 	json_id(j, "gitlab_user_id", t->user_gitlab_id); /* and its owner's */
 	json_end(j, '}');

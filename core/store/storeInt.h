@@ -7,6 +7,7 @@
 #define PATFS_STORE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,9 @@ struct store_ops {
 	 * waiting for the others up to the connection's wait, or not at all
 	 * (-EBUSY, unlogged). */
 	int (*begin)(struct store_conn *c, bool wait);
+	/* A read-only transaction: what its statements read is one
+	 * snapshot of the store; rollback ends it. */
+	int (*read_begin)(struct store_conn *c);
 	int (*commit)(struct store_conn *c);
 	void (*rollback)(struct store_conn *c);
 	void (*set_wait)(struct store_conn *c, int ms);
@@ -127,7 +131,8 @@ struct store {
 	struct store_conn *conns;
 	store_change_fn *hook;
 	void *hook_ctx;
-	struct budget *budget; /* budget.h: what one uid may add */
+	struct budget *budget;	     /* budget.h: what one uid may add */
+	_Atomic uint64_t generation; /* store_generation's */
 };
 
 /* Links c into its store's list / unlinks and frees it (backends). */

@@ -124,6 +124,7 @@ bool store_pg_col_null(struct store_stmt *s, int i);
 int64_t store_pg_last_id(struct store_conn *c);
 int64_t store_pg_changed(struct store_conn *c);
 int store_pg_begin(struct store_conn *c, bool wait);
+int store_pg_read_begin(struct store_conn *c);
 int store_pg_commit(struct store_conn *c);
 void store_pg_rollback(struct store_conn *c);
 void store_pg_set_wait(struct store_conn *c, int ms);

@@ -221,6 +221,7 @@ const struct store_ops store_pg_ops = {
     .last_id = store_pg_last_id,
     .changed = store_pg_changed,
     .begin = store_pg_begin,
+    .read_begin = store_pg_read_begin,
     .commit = store_pg_commit,
     .rollback = store_pg_rollback,
     .set_wait = store_pg_set_wait,

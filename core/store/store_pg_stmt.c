@@ -30,6 +30,7 @@ static const struct page_key pages[STORE_NSQL] = {
     [SQL_TOKEN_LIST_CANCELLED] = {{4}, {0}},
     [SQL_TOKEN_LIST_UNUSED] = {{2}, {0}},
     [SQL_TOKEN_LIST_ALL] = {{1}, {0}},
+    [SQL_TOKEN_LIST_OF_UID] = {{2}, {0}},
     [SQL_RES_LIST] = {{2}, {0}},
     [SQL_RES_TOKENS] = {{2}, {0}},
     [SQL_CHANGE_SINCE] = {{1}, {0}},
@@ -364,6 +365,32 @@ int store_pg_begin(struct store_conn *c, bool wait)
 		if (!store_pg_again(pc, r, tries))
 			return r;
 	}
+}
+
+/* REPEATABLE READ: every statement sees the snapshot of the first, however
+ * many pages a listing takes; no lock is taken. */
+int store_pg_read_begin(struct store_conn *c)
+{
+	struct store_pg_conn *pc = pc_of(c);
+	char msg[256];
+	PGresult *res;
+	int r = 0;
+
+	if (!store_pg_usable(pc))
+		return -EIO;
+	pc->in_tx = true;
+	res = PQexec(pc->conn,
+		     "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		r = store_pg_errno(res, pc->conn);
+		store_pg_note_loss(pc, res);
+		if (r != -EIO)
+			pfs_log(PFS_LOG_ERR, "postgresql: %s",
+				store_pg_why(res, pc->conn, msg, sizeof(msg)));
+		pc->in_tx = pc->tx_lost = false;
+	}
+	PQclear(res);
+	return r;
 }
 
 /* Commits (the changes table's trigger announced each change: sent now). A

@@ -79,6 +79,10 @@ const char *const store_sql_text[STORE_NSQL] = {
 		   " AND coalesce(t.last_used_at, t.created_at) + 0 <= ?1"
 		   " ORDER BY t.id",
     [SQL_TOKEN_LIST_ALL] = TOKEN_COLS "WHERE t.id > ?1 ORDER BY t.id",
+    /* every token of the users mapped to uid ?1, after id ?2 */
+    [SQL_TOKEN_LIST_OF_UID] =
+	TOKEN_COLS "WHERE u.uid = ?1 AND t.id > ?2 ORDER BY t.id",
+    [SQL_BEGIN_READ] = "BEGIN",
     [SQL_TOKEN_SET_DISABLED] =
 	"UPDATE tokens SET disabled = ?2, disabled_at = ?3 WHERE id = ?1",
     [SQL_TOKEN_SET_ACCESS_LEVEL] = "UPDATE tokens SET access_level = ?2,"

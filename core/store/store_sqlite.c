@@ -215,6 +215,13 @@ static int lite_begin(struct store_conn *c, bool wait)
 	return r;
 }
 
+/* Deferred: the first statement's read takes the snapshot (WAL keeps it
+ * whatever writers do until the end). */
+static int lite_read_begin(struct store_conn *c)
+{
+	return lite_run(c, SQL_BEGIN_READ);
+}
+
 static int lite_commit(struct store_conn *c)
 {
 	return lite_run(c, SQL_COMMIT);
@@ -507,6 +514,7 @@ const struct store_ops store_sqlite_ops = {
     .last_id = lite_last_id,
     .changed = lite_changed,
     .begin = lite_begin,
+    .read_begin = lite_read_begin,
     .commit = lite_commit,
     .rollback = lite_rollback,
     .set_wait = lite_set_wait,

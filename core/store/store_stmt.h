@@ -97,6 +97,8 @@ enum store_sql {
 	SQL_TOKEN_SET_ACCESS_LEVEL,
 	SQL_TOKEN_SET_DISABLED,
 	SQL_TOKEN_LIST_UNUSED,
+	SQL_TOKEN_LIST_OF_UID,
+	SQL_BEGIN_READ,
 	SQL_TOKEN_LIST_ALL,
 	SQL_USER_INSERT_BOT,
 	SQL_RES_GET,
@@ -233,6 +235,11 @@ struct store_edit {
  * the changes), and rolls back otherwise. 0, or -errno with nothing
  * changed. */
 int store_txn(struct store *st, store_txn_fn *fn, void *ctx);
+
+/* Runs fn(c, ctx) in one read-only transaction on this thread's
+ * connection, so that all it reads, however many statements, is one
+ * snapshot of the store: fn's answer, or -errno. */
+int store_read(struct store *st, store_txn_fn *fn, void *ctx);
 
 /* The tail of a write that makes something: refused (the -errno of a
  * check made before, or 0), else store_txn(st, fn, e) and, on success, the

@@ -81,8 +81,10 @@ int store_changes_since(struct store *st, int64_t *seq, store_change_fn *fn,
 	store_bind_int(s, 1, last);
 	while ((r = store_step(c, s)) == 1) {
 		int64_t at = store_col_int(s, 0);
-		if (first && at > last + 1)
+		if (first && at > last + 1) {
+			atomic_fetch_add(&st->generation, 1);
 			fn(ctx, &all); /* pruned before we read them */
+		}
 		first = false;
 		last = at;
 		if (store_col_int(s, 1) == st->origin)
@@ -93,6 +95,7 @@ int store_changes_since(struct store *st, int64_t *seq, store_change_fn *fn,
 		ch.day = store_col_int(s, 5);
 		ch.fields = STORE_FIELDS_ALL; /* only the committer knew */
 		ch.resource = true;
+		atomic_fetch_add(&st->generation, 1);
 		fn(ctx, &ch);
 	}
 	store_reset(s);
@@ -110,6 +113,8 @@ int store_commit(struct store_conn *c)
 		store_rollback(c);
 		return r;
 	}
+	if (c->nchanges || c->overflow)
+		atomic_fetch_add(&st->generation, 1);
 	if (st->hook && c->overflow) {
 		struct store_change all = {.kind = STORE_CH_ALL};
 		st->hook(st->hook_ctx, &all);
@@ -156,6 +161,26 @@ int store_txn_out(struct store *st, int refused, store_txn_fn *fn,
 	if (!r)
 		*out = e->out;
 	return r;
+}
+
+int store_read(struct store *st, store_txn_fn *fn, void *ctx)
+{
+	struct store_conn *c = store_conn(st);
+	int r;
+
+	if (!c)
+		return -EIO;
+	r = st->ops->read_begin(c);
+	if (r)
+		return r;
+	r = fn(c, ctx);
+	st->ops->rollback(c); /* nothing was written */
+	return r;
+}
+
+uint64_t store_generation(struct store *st)
+{
+	return atomic_load(&st->generation);
 }
 
 int store_txn(struct store *st, store_txn_fn *fn, void *ctx)

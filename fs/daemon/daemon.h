@@ -34,6 +34,7 @@ struct pfs {
 	struct metrics *metrics; /* request counters (metrics.h) */
 	struct why *why;	 /* each uid's latest refusals (why.h) */
 	struct scratch *scratch; /* tools' temp files (scratch.h) */
+	struct inventory *inventory; /* credentials.* (inventory.h) */
 	bool log_refusals;	 /* -o debug: each refusal is logged */
 };
 

@@ -7,11 +7,9 @@
 
 #include "pages.h"
 
-#define SUM_BYTES 16
-
 struct held {
 	uint64_t ino; /* 0: a free slot */
-	unsigned char sum[SUM_BYTES];
+	unsigned char sum[PAGES_SUM_BYTES];
 	uint64_t len;
 	int64_t mtime;
 	unsigned opens; /* opens reading through the page cache */
@@ -113,12 +111,20 @@ static void make_room(struct pages *pg)
 bool pages_open(struct pages *pg, uint64_t ino, const char *text, size_t len,
 		int64_t mtime, bool *keep)
 {
-	unsigned char sum[SUM_BYTES];
-	struct held *h;
-	bool cached = true, same;
+	unsigned char sum[PAGES_SUM_BYTES];
 
 	crypto_generichash(sum, sizeof(sum), (const unsigned char *)text, len,
 			   NULL, 0);
+	return pages_open_sum(pg, ino, sum, len, mtime, keep);
+}
+
+bool pages_open_sum(struct pages *pg, uint64_t ino,
+		    const unsigned char sum[PAGES_SUM_BYTES], uint64_t len,
+		    int64_t mtime, bool *keep)
+{
+	struct held *h;
+	bool cached = true, same;
+
 	pthread_mutex_lock(&pg->lock);
 	while (pg->telling == ino) /* its notification is on its way */
 		pthread_cond_wait(&pg->told, &pg->lock);
@@ -137,7 +143,7 @@ bool pages_open(struct pages *pg, uint64_t ino, const char *text, size_t len,
 		h->len = (uint64_t)-1; /* matches no content */
 		pg->used++;
 	}
-	same = h->len == len && !memcmp(h->sum, sum, sizeof(sum));
+	same = h->len == len && !memcmp(h->sum, sum, PAGES_SUM_BYTES);
 	if (h->opens == 0) {
 		/* the first reader of the pages: the size the kernel holds may
 		 * be another snapshot's (one that a stat rendered since, or a
@@ -146,7 +152,7 @@ bool pages_open(struct pages *pg, uint64_t ino, const char *text, size_t len,
 		 * of the inode until the last reader closes. Attributes only:
 		 * this is a handler */
 		if (!same) {
-			memcpy(h->sum, sum, sizeof(sum));
+			memcpy(h->sum, sum, PAGES_SUM_BYTES);
 			h->len = len;
 		}
 		h->mtime = mtime;

@@ -57,6 +57,13 @@ bool pages_open(struct pages *pg, uint64_t ino, const char *text, size_t len,
 		int64_t mtime, bool *keep);
 void pages_close(struct pages *pg, uint64_t ino);
 
+/* The same, for a document of len bytes whose digest (crypto_generichash,
+ * PAGES_SUM_BYTES long, no key) is sum: one not held in memory. */
+#define PAGES_SUM_BYTES 16
+bool pages_open_sum(struct pages *pg, uint64_t ino,
+		    const unsigned char sum[PAGES_SUM_BYTES], uint64_t len,
+		    int64_t mtime, bool *keep);
+
 /* While opens of ino read through the page cache: true, with their
  * snapshot's size and mtime. */
 bool pages_held(struct pages *pg, uint64_t ino, uint64_t *size, int64_t *mtime);

@@ -23,6 +23,8 @@ static const struct {
     {"why", INO_WHY, 0},
     {"scopes", INO_SCOPES, 0},
     {"unused", INO_UNUSED, 0},
+    {"credentials.csv", INO_CREDENTIALS, TOKEN_INVENTORY_CSV},
+    {"credentials.json", INO_CREDENTIALS, TOKEN_INVENTORY_JSON},
 };
 #define NENTRIES ((int)(sizeof(entries) / sizeof(entries[0])))
 

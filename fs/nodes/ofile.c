@@ -5,6 +5,7 @@
 #include "daemon/cache.h"
 #include "daemon/daemon.h"
 #include "daemon/held.h"
+#include "daemon/inventory.h"
 #include "daemon/pages.h"
 #include "daemon/scratch.h"
 #include "ofile.h"
@@ -81,8 +82,9 @@ void ofile_put(struct pfs *p, struct ofile *of)
 	if (of->kind == OF_SCRATCH)
 		scratch_close(p->scratch, (uint32_t)of->token_id);
 	sodium_free(of->secret); /* wipes the plaintext */
-	if (of->text)
+	if (of->text || (of->snap && !of->snap->shared))
 		held_give(p->snapshots, of->text_uid, of->tlen);
+	inventory_put(p->inventory, of->snap);
 	free(of->text);
 	pthread_mutex_destroy(&of->lock);
 	free(of);

@@ -41,6 +41,8 @@ struct ofile {
 	size_t tlen;
 	uint64_t pages_ino;
 	uint32_t text_uid; /* whose held.h share text counts in */
+	/* OF_TEXT of credentials.*: what it reads instead of text */
+	struct inventory_snap *snap;
 };
 
 /* A new open file of kind with one reference, or NULL. */

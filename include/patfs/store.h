@@ -92,6 +92,12 @@ enum store_lead {
  * always 1. */
 int store_lead(struct store *st, enum store_lead what, bool take);
 
+/* A number that moves whenever this process learns that the store's
+ * content may have changed: its own commits at once, other processes'
+ * when store_changes_since reads them. What was read at one generation
+ * still holds while it stays. */
+uint64_t store_generation(struct store *st);
+
 /* Closes every connection of every thread and frees the store. */
 void store_close(struct store *st);
 

@@ -92,6 +92,27 @@ int token_json_user(struct store *st, const struct pfs_actor *a,
 int token_ics(struct store *st, const struct pfs_actor *a, int64_t now,
 	      struct token_doc *out);
 
+/* The inventory's two forms: credentials.csv and credentials.json. */
+enum token_inventory_format { TOKEN_INVENTORY_CSV, TOKEN_INVENTORY_JSON };
+
+/* Takes the next n bytes of a document: 0 or -errno (which stops it). */
+typedef int token_sink_fn(void *ctx, const char *s, size_t n);
+
+/* Every token actor a may see (admins: all; others: the tokens of the
+ * users mapped to their uid, but impersonation tokens) in id order, as
+ * format says, handed to sink a row at a time: credentials.csv has a
+ * header row and CRLF line ends (RFC 4180); credentials.json is tokens.json's
+ * array. All of it is read from one snapshot of the store. *mtime (preset
+ * by the caller) becomes the latest change of a token in it. 0 or -errno. */
+int token_inventory(struct store *st, const struct pfs_actor *a,
+		    enum token_inventory_format format, int64_t now,
+		    token_sink_fn *sink, void *ctx, int64_t *mtime);
+
+/* Calls fn for each token of the users mapped to uid, id > after, in id
+ * order, until fn returns nonzero. Returns 0 or -errno. */
+int token_list_of_uid(struct store *st, uint32_t uid, int64_t after,
+		      token_list_fn *fn, void *ctx);
+
 /* Calls fn for each token of user_id with id > after in id order, until fn
  * returns nonzero. Returns 0 or -errno. */
 int token_list_user(struct store *st, int64_t user_id, int64_t after,

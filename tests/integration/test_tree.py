@@ -16,7 +16,9 @@ TOKEN_FILES = ["active", "created_at", "description", "disabled", "expires_at",
 
 
 def test_root_lists_the_tree(fs):
-    assert sorted(os.listdir(fs.mnt)) == ["audit.log", "auth", "expiring",
+    assert sorted(os.listdir(fs.mnt)) == ["audit.log", "auth",
+                                          "credentials.csv", "credentials.json",
+                                          "expiring",
                                           "expiring.ics", "groups", "identify",
                                           "metrics", "projects", "revoke",
                                           "rotate", "scopes", "unused", "users",
@@ -231,7 +233,8 @@ def test_python_os_walk_sees_the_tree(fs):
         seen[os.path.relpath(dirpath, fs.mnt)] = (sorted(dirnames), sorted(filenames))
     assert seen["."] == (["auth", "expiring", "groups", "projects", "unused",
                           "users"],
-                         ["audit.log", "expiring.ics", "identify", "metrics", "revoke",
+                         ["audit.log", "credentials.csv", "credentials.json",
+                          "expiring.ics", "identify", "metrics", "revoke",
                           "rotate", "scopes", "why"])
     assert seen["users/alice"] == (["tokens"], ["blocked", "id", "kind",
                                                 "tokens.json", "uid"])
