@@ -51,9 +51,11 @@
 	X(INO_SCRATCH, node_scratch) /* a tool's temp file (id: scratch.h's)   \
 				      */                                       \
 	X(INO_UNUSED, node_unused)   /* unused/ */                             \
-	X(INO_UNUSED_WINDOW, node_unused_window) /* unused/<N>d/ (sub) */    \
-	X(INO_CREDENTIALS, node_credentials)	 /* credentials.csv, .json   \
-						    (sub: format; id: view) */
+	X(INO_UNUSED_WINDOW, node_unused_window) /* unused/<N>d/ (sub) */      \
+	X(INO_CREDENTIALS, node_credentials)	 /* credentials.csv, .json     \
+						    (sub: format; id: view) */ \
+	X(INO_SCAN, node_scan)			 /* scan */                    \
+	X(INO_USED_FROM, node_used_from) /* a token's used_from (sub: attr) */
 
 enum ino_kind {
 #define INO_KIND_ENUM(kind, node) kind,

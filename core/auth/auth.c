@@ -22,57 +22,6 @@
 #include "patfs/token.h"
 #include "store/store_stmt.h"
 
-#define LIMIT_SLOTS  4096 /* uids tracked at once */
-#define LIMIT_PROBE  16
-#define LIMIT_WINDOW 60 /* seconds */
-
-#define LOOKUP_WAIT_MS 1000
-#define STAMPS	       256 /* last_used_at stamps waiting for the write lock */
-
-/* Failures of one uid (or one client of a uid: key) in the minute that
- * began at start, and the checks refused since it reached the limit. */
-struct limit {
-	uint64_t key; /* the uid, and the hash of a client above it */
-	uint32_t uid;
-	uint32_t count;
-	uint32_t refused;
-	int64_t start; /* 0: a free slot */
-};
-
-/* A last_used_at stamp not yet written: the write lock was held. */
-struct stamp {
-	int64_t token_id, user_id, resource_id, last_used_at, at;
-};
-
-enum reason {
-	WHY_OK,
-	WHY_EXPIRED,
-	WHY_REVOKED,
-	WHY_SCOPE,
-	WHY_IMPERSONATION,
-	WHY_BLOCKED,
-	WHY_INVALID,
-	WHY_LIMITED,
-	WHY_UNAVAILABLE,
-	WHY_DISABLED,
-	WHY_NREASONS
-};
-
-struct auth {
-	struct store *st;
-	const struct cfg *cfg;
-	struct auth_log log;
-	pthread_mutex_t lock; /* protects limits and stamps */
-	struct limit limits[LIMIT_SLOTS];
-	atomic_uint_fast64_t checks[WHY_NREASONS]; /* since auth_open */
-	struct stamp stamps[STAMPS];
-	int nstamps;
-	struct auth_subuid subuid; /* uids limited as their range's owner */
-	/* the log's minute, in all: lines written, lines left out */
-	int64_t gate_start;
-	uint32_t gate_lines, gate_dropped;
-};
-
 static const struct {
 	const char *name;
 	int err;
@@ -100,8 +49,13 @@ int auth_open(struct auth **out, struct store *st, char *err, size_t errlen)
 	}
 	au->st = st;
 	au->cfg = store_cfg(st);
-	r = auth_log_open(&au->log, au->cfg, err, errlen);
+	au->sources = auth_sources_new();
+	r = au->sources ? auth_log_open(&au->log, au->cfg, err, errlen)
+			: -ENOMEM;
 	if (r) {
+		if (!au->sources)
+			snprintf(err, errlen, "out of memory");
+		auth_sources_free(au->sources);
 		free(au);
 		return r;
 	}
@@ -322,7 +276,7 @@ static int lookup(struct auth *au, const char *secret, size_t len,
 	int r;
 
 	len = policy_value_len(secret, len);
-	if (secret_check_format(au->cfg->prefix, secret, len))
+	if (cfg_check_secret(au->cfg, secret, len))
 		return pfs_refuse(EKEYREJECTED, "token_invalid: that is not "
 						"the form of a secret");
 	store_digest(au->st, secret, len, digest);
@@ -403,10 +357,13 @@ static void stamp_flush(struct auth *au)
 /* Stamps last_used_at of t, a token that passed, without waiting for a
  * writer: a held write lock queues the stamp instead. The check's answer
  * does not depend on it. */
-static void stamp_used(struct auth *au, const struct token_info *t, int64_t now)
+static void stamp_used(struct auth *au, const struct token_info *t, int64_t now,
+		       bool stamped)
 {
-	int r = token_stamp_used(au->st, t, now, au->cfg->last_used_interval_s,
-				 false);
+	int r = stamped
+		    ? 0
+		    : token_stamp_used(au->st, t, now,
+				       au->cfg->last_used_interval_s, false);
 	bool waiting;
 
 	if (r == -EBUSY)
@@ -472,7 +429,11 @@ static int check(struct auth *au, const struct pfs_actor *a, int idx, int idx2,
 	log_summary(au, &due, now);
 	atomic_fetch_add(&au->checks[why], 1);
 	if (why == WHY_OK) {
-		stamp_used(au, t, now);
+		/* one write stamps both when the source is due */
+		stamp_used(au, t, now,
+			   auth_source_used(au->sources, au->st,
+					    au->cfg->last_used_interval_s, a, t,
+					    client, now) > 0);
 		return 0;
 	}
 	if (key && why != WHY_LIMITED && why != WHY_UNAVAILABLE) {
@@ -563,6 +524,7 @@ void auth_close(struct auth *au)
 	if (au->gate_dropped)
 		log_dropped(au, au->gate_dropped, au->gate_start, now);
 	auth_log_close(&au->log);
+	auth_sources_free(au->sources);
 	pthread_mutex_destroy(&au->lock);
 	free(au);
 }

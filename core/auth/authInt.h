@@ -4,12 +4,14 @@
 #define PATFS_AUTH_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct cfg;
+struct store;
 
 struct auth_log {
 	const struct cfg *cfg; /* path, log_max_bytes, log_keep */
@@ -54,5 +56,75 @@ uint32_t auth_subuid_owner(const struct auth_subuid *s, uint32_t uid);
  * Splits buf: 0 with *len the secret's and client (AUTH_CLIENT_MAX + 1
  * bytes) filled ("" for none), or -EINVAL with the reason. */
 int auth_split_client(const char *buf, size_t *len, char *client);
+
+/* Where passing checks came from, throttled per token and source
+ * (auth_source.c). */
+struct auth_sources;
+struct token_info;
+struct pfs_actor;
+struct auth_sources *auth_sources_new(void);
+void auth_sources_free(struct auth_sources *s);
+
+/* Records that token t passed a check by a for client (NULL: none) at now,
+ * without waiting for the write lock, when its source is new to this
+ * process or was last written interval seconds ago (then last_used_at is
+ * stamped with it): 2 written (a source new to t, audited), 1 written, 0
+ * not due, or -errno (not written: -EBUSY while another writes). */
+int auth_source_used(struct auth_sources *s, struct store *st, int interval,
+		     const struct pfs_actor *a, const struct token_info *t,
+		     const char *client, int64_t now);
+
+/* A checker (auth.h): its store, log, rate limits and stamps. */
+#define LIMIT_SLOTS  4096 /* uids tracked at once */
+#define LIMIT_PROBE  16
+#define LIMIT_WINDOW 60 /* seconds */
+
+#define LOOKUP_WAIT_MS 1000
+#define STAMPS	       256 /* last_used_at stamps waiting for the write lock */
+
+/* Failures of one uid (or one client of a uid: key) in the minute that
+ * began at start, and the checks refused since it reached the limit. */
+struct limit {
+	uint64_t key; /* the uid, and the hash of a client above it */
+	uint32_t uid;
+	uint32_t count;
+	uint32_t refused;
+	int64_t start; /* 0: a free slot */
+};
+
+/* A last_used_at stamp not yet written: the write lock was held. */
+struct stamp {
+	int64_t token_id, user_id, resource_id, last_used_at, at;
+};
+
+enum reason {
+	WHY_OK,
+	WHY_EXPIRED,
+	WHY_REVOKED,
+	WHY_SCOPE,
+	WHY_IMPERSONATION,
+	WHY_BLOCKED,
+	WHY_INVALID,
+	WHY_LIMITED,
+	WHY_UNAVAILABLE,
+	WHY_DISABLED,
+	WHY_NREASONS
+};
+
+struct auth {
+	struct store *st;
+	const struct cfg *cfg;
+	struct auth_log log;
+	pthread_mutex_t lock; /* protects limits and stamps */
+	struct limit limits[LIMIT_SLOTS];
+	atomic_uint_fast64_t checks[WHY_NREASONS]; /* since auth_open */
+	struct stamp stamps[STAMPS];
+	int nstamps;
+	struct auth_subuid subuid;    /* uids limited as their range's owner */
+	struct auth_sources *sources; /* where checks came from */
+	/* the log's minute, in all: lines written, lines left out */
+	int64_t gate_start;
+	uint32_t gate_lines, gate_dropped;
+};
 
 #endif

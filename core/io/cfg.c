@@ -12,6 +12,7 @@
 
 #include "cfgInt.h"
 #include "patfs/policy.h"
+#include "patfs/secret.h"
 
 int cfg_defaults(struct cfg *c)
 {
@@ -295,4 +296,14 @@ int cfg_check_fd(int fd, const char *path, const char *what, mode_t forbid,
 	else
 		return 0;
 	return -EPERM;
+}
+
+int cfg_check_secret(const struct cfg *c, const char *s, size_t len)
+{
+	if (!secret_check_format(c->prefix, s, len))
+		return 0;
+	for (int i = 0; i < c->n_prev_prefixes; i++)
+		if (!secret_check_format(c->prev_prefixes[i], s, len))
+			return 0;
+	return -EINVAL;
 }

@@ -98,11 +98,9 @@ static int parse_bool(const char *v, bool *out)
 	return 0;
 }
 
-static int check_prefix(const char *v)
+static int check_prefix_len(const char *v, size_t n)
 {
-	size_t n = strlen(v);
-
-	if (n == 0 || n > 32)
+	if (n == 0 || n > CFG_PREFIX_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (!strchr(
@@ -110,6 +108,33 @@ static int check_prefix(const char *v)
 			"0123456789-_",
 			v[i]))
 			return -EINVAL;
+	return 0;
+}
+
+static int check_prefix(const char *v)
+{
+	return check_prefix_len(v, strlen(v));
+}
+
+/* Prefixes separated by spaces or commas, at most CFG_MAX_PREFIXES. */
+static int parse_prefixes(const char *v, struct cfg *c)
+{
+	int count = 0;
+
+	for (;;) {
+		size_t n;
+
+		v += strspn(v, " ,\t");
+		if (!*v)
+			break;
+		n = strcspn(v, " ,\t");
+		if (count == CFG_MAX_PREFIXES || check_prefix_len(v, n))
+			return -EINVAL;
+		memcpy(c->prev_prefixes[count], v, n);
+		c->prev_prefixes[count++][n] = '\0';
+		v += n;
+	}
+	c->n_prev_prefixes = count;
 	return 0;
 }
 
@@ -245,6 +270,11 @@ static int tokens_key(struct cfg *c, const char *name, const char *value,
 		*why = "expected 1-32 of [A-Za-z0-9_-]";
 		return check_prefix(value)
 			   ?: cfg_set_str(&c->prefix, strdup(value));
+	}
+	if (IS("previous_prefixes")) {
+		*why = "expected up to 8 prefixes of 1-32 of [A-Za-z0-9_-], "
+		       "separated by spaces or commas";
+		return parse_prefixes(value, c);
 	}
 	if (IS("default_scopes")) {
 		*why = "expected known scopes separated by spaces or commas";

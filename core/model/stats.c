@@ -7,9 +7,8 @@
 
 const char *const stats_kind_names[STATS_NKINDS] = {
     "personal", "impersonation", "service_account", "project", "group"};
-const char *const stats_state_names[STATS_NSTATES] = {"active", "revoked",
-						      "expired", "blocked",
-						      "disabled"};
+const char *const stats_state_names[STATS_NSTATES] = {
+    "active", "revoked", "expired", "blocked", "disabled"};
 const int stats_windows[STATS_NWINDOWS] = {7, 30, 60};
 
 int stats_tokens(struct store *st, int64_t now, struct stats_tokens *out)

@@ -83,6 +83,8 @@ void token_row(struct store_stmt *s, void *out)
 	t->last_used_ms = (int)token_col_int(s, TC_LAST_USED_MS, 0);
 	t->disabled = (int)token_col_int(s, TC_DISABLED, 0);
 	t->disabled_at = token_col_int(s, TC_DISABLED_AT, 0);
+	token_col_text(t->last_used_from, sizeof(t->last_used_from), s,
+		       TC_LAST_USED_FROM);
 }
 
 int token_get_in(struct store_conn *c, int64_t id, struct token_info *out)
@@ -224,7 +226,7 @@ static int mint_txn(struct store_conn *c, void *ctx)
 int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 	       const char *name, size_t len, int64_t *id)
 {
-	struct store_edit m = {a, user_id, 0, name, len, 0};
+	struct store_edit m = {a, user_id, 0, name, len, 0, NULL};
 	return store_txn_out(st, policy_check_token_name(name, len), mint_txn,
 			     &m, id);
 }

@@ -420,6 +420,9 @@ const struct token_attr_def token_attrs[TOKEN_NATTR] = {
     [TOKEN_BOT] = {"bot", TOKEN_A_RESOURCE, SEEN, r_bot, NULL},
     [TOKEN_NOTIFIED] = {"notified", 0, SEEN | TOKEN_F_NOTIFIED, r_notified,
 			NULL},
+    /* a kind of its own: rendered from the sources' table */
+    [TOKEN_USED_FROM] = {"used_from", TOKEN_A_SOURCES, SEEN | TOKEN_F_SOURCES,
+			 r_empty, NULL},
     [TOKEN_DISABLED] = {"disabled", WL,
 			SEEN | TOKEN_F_DISABLED | TOKEN_F_REVOKED, r_disabled,
 			STORE(p_disabled, SQL_TOKEN_SET_DISABLED,
@@ -519,6 +522,9 @@ void token_json(struct json *j, const struct token_info *t, int64_t now)
 	policy_format_date(t->expires_day, day);
 	json_str(j, "expires_at", t->expires_day < 0 ? NULL : day, strlen(day));
 	json_time(j, "last_used_at", t->last_used_at, t->last_used_ms);
+	json_str(j, "last_used_from",
+		 t->last_used_from[0] ? t->last_used_from : NULL,
+		 strlen(t->last_used_from));
 	json_bool(j, "revoked", t->revoked_at != 0);
 	json_bool(j, "disabled", t->disabled != 0);
 	json_bool(j, "active", token_active(t, now));
@@ -541,7 +547,7 @@ void token_json(struct json *j, const struct token_info *t, int64_t now)
 	json_str(j, "path", object, strlen(object));
 	json_id(j, "previous_personal_access_token_id", t->previous_id);
 	json_int(j, "family_id", t->family_id); /* its first rotation's id */
-	json_id(j, "gitlab_id", t->gitlab_id); /* imported: GitLab's id */
+	json_id(j, "gitlab_id", t->gitlab_id);	/* imported: GitLab's id */
 	json_id(j, "gitlab_user_id", t->user_gitlab_id); /* and its owner's */
 	json_end(j, '}');
 }

@@ -27,7 +27,7 @@ static int seed_check(const struct cfg *cfg, const struct token_seed *v)
 	    v->created_at <= 0 || v->last_used_at < 0 || v->revoked_at < 0 ||
 	    v->expires_day < -1)
 		return -EINVAL;
-	return secret_check_format(cfg->prefix, v->secret, v->secret_len);
+	return cfg_check_secret(cfg, v->secret, v->secret_len);
 }
 
 /* Inserts seed v of owner (its owner fields filled) and audits it, setting

@@ -16,7 +16,8 @@
 
 static const char csv_header[] =
     "user,user_kind,token_id,name,scopes,created_at,expires_at,"
-    "last_used_at,revoked,disabled,active,resource_type,resource_path,"
+    "last_used_at,last_used_from,revoked,disabled,active,resource_type,"
+    "resource_path,"
     "access_level,family_id,gitlab_id,path\r\n";
 
 struct inventory {
@@ -61,7 +62,6 @@ static size_t csv_row(const struct token_info *t, int64_t now, char *buf,
 	char num[3][24], path[OBJECT_MAX];
 	const char *level =
 	    t->resource_id ? policy_level_name(t->access_level) : NULL;
-	const char *f[17];
 	size_t w = 0,
 	       n = policy_render_scopes(t->scopes, scopes, sizeof(scopes));
 
@@ -79,30 +79,37 @@ static size_t csv_row(const struct token_info *t, int64_t now, char *buf,
 	snprintf(num[1], sizeof(num[1]), "%lld", (long long)t->family_id);
 	snprintf(num[2], sizeof(num[2]), "%lld", (long long)t->gitlab_id);
 	token_path(t, path, sizeof(path));
-	f[0] = t->user_name;
-	f[1] = policy_user_kind_names[t->user_kind];
-	f[2] = num[0];
-	f[3] = t->name;
-	f[4] = scopes;
-	f[5] = created;
-	f[6] = expires;
-	f[7] = used;
-	f[8] = t->revoked_at ? "true" : "false";
-	f[9] = t->disabled ? "true" : "false";
-	f[10] = token_active(t, now) ? "true" : "false";
-	f[11] =
-	    t->resource_id ? policy_resource_kind_names[t->resource_kind] : "";
-	f[12] = t->resource_id ? t->resource_path : "";
-	f[13] = level ? level : "";
-	f[14] = num[1];
-	f[15] = t->gitlab_id ? num[2] : "";
-	f[16] = path;
-	for (int i = 0; i < 17; i++) {
-		size_t k = csv_field(buf + w, size - w, f[i], strlen(f[i]),
-				     i == 16 ? '\r' : ',');
-		if (!k)
-			return 0;
-		w += k;
+	{
+		const bool res = t->resource_id != 0;
+		const char *f[] = {
+		    t->user_name,
+		    policy_user_kind_names[t->user_kind],
+		    num[0],
+		    t->name,
+		    scopes,
+		    created,
+		    expires,
+		    used,
+		    t->last_used_from,
+		    t->revoked_at ? "true" : "false",
+		    t->disabled ? "true" : "false",
+		    token_active(t, now) ? "true" : "false",
+		    res ? policy_resource_kind_names[t->resource_kind] : "",
+		    res ? t->resource_path : "",
+		    level ? level : "",
+		    num[1],
+		    t->gitlab_id ? num[2] : "",
+		    path};
+		const size_t nf = sizeof(f) / sizeof(f[0]);
+
+		for (size_t i = 0; i < nf; i++) {
+			size_t k =
+			    csv_field(buf + w, size - w, f[i], strlen(f[i]),
+				      i + 1 == nf ? '\r' : ',');
+			if (!k)
+				return 0;
+			w += k;
+		}
 	}
 	if (w + 1 >= size)
 		return 0;

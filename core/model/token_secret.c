@@ -135,7 +135,7 @@ int token_set_secret(struct store *st, const struct pfs_actor *a, int64_t id,
 	int r;
 
 	op.len = policy_value_len(val, len);
-	r = secret_check_format(store_cfg(st)->prefix, val, op.len);
+	r = cfg_check_secret(store_cfg(st), val, op.len);
 	return r ? r : store_txn(st, set_txn, &op);
 }
 

@@ -39,7 +39,7 @@ static void bind_value(struct store_stmt *s, const struct token_value *v)
  * transaction), and audits the change: 0 changed, SAME, or -errno. */
 static int write_in(struct store_conn *c, const struct pfs_actor *a,
 		    const struct token_info *t, enum token_attr attr,
-		    const char *val, size_t len)
+		    const char *val, size_t len, const char *reason)
 {
 	const struct token_attr_store *how = token_attrs[attr].store;
 	struct token_edit e = {store_cfg(store_of(c)), a, t, store_now()};
@@ -67,7 +67,7 @@ static int write_in(struct store_conn *c, const struct pfs_actor *a,
 	audit_value(t, attr, e.now, old, sizeof(old));
 	audit_value(&nt, attr, e.now, new, sizeof(new));
 	token_object(&nt, object);
-	r = audit_add(c, a, how->action, object, old, new, NULL);
+	r = audit_add(c, a, how->action, object, old, new, reason);
 	if (!r)
 		token_changed(c, &nt, how->field);
 	return r;
@@ -85,13 +85,20 @@ static int write_txn(struct store_conn *c, void *ctx)
 		r = access_check(w->a, &obj, ACCESS_W);
 	return r ? r
 		 : write_in(c, w->a, &t, (enum token_attr)w->attr, w->val,
-			    w->len);
+			    w->len, w->reason);
 }
 
 int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		enum token_attr attr, const char *val, size_t len)
 {
-	struct store_edit w = {a, id, (int)attr, val, len, 0};
+	return token_write_why(st, a, id, attr, val, len, NULL);
+}
+
+int token_write_why(struct store *st, const struct pfs_actor *a, int64_t id,
+		    enum token_attr attr, const char *val, size_t len,
+		    const char *reason)
+{
+	struct store_edit w = {a, id, (int)attr, val, len, 0, reason};
 
 	if ((unsigned)attr >= TOKEN_NATTR)
 		return -EPERM;

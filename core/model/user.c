@@ -282,7 +282,7 @@ static int write_txn(struct store_conn *c, void *ctx)
 int user_write(struct store *st, const struct pfs_actor *a, int64_t id,
 	       enum user_attr attr, const char *val, size_t len)
 {
-	struct store_edit e = {a, id, (int)attr, val, len, 0};
+	struct store_edit e = {a, id, (int)attr, val, len, 0, NULL};
 
 	if ((unsigned)attr >= USER_NATTR)
 		return -ENOENT;

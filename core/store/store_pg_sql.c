@@ -78,7 +78,17 @@ const char *const store_pg_upgrade[SCHEMA_VERSION] = {
 	  "ALTER TABLE tokens ADD COLUMN disabled_at bigint;"
 	  "CREATE INDEX tokens_by_use ON tokens"
 	  " ((coalesce(last_used_at, created_at)), id)"
-	  " WHERE revoked_at IS NULL;",
+	  " WHERE revoked_at IS NULL;"
+	  "ALTER TABLE tokens ADD COLUMN last_used_from text;"
+	  "CREATE TABLE token_sources ("
+	  " id bigserial PRIMARY KEY,"
+	  " token_id bigint NOT NULL REFERENCES tokens (id),"
+	  " source text NOT NULL,"
+	  " first_at bigint NOT NULL,"
+	  " last_at bigint NOT NULL,"
+	  " count bigint NOT NULL);"
+	  "CREATE UNIQUE INDEX sources_by_token ON token_sources"
+	  " (token_id, source);",
 };
 
 const char store_pg_create[] =
@@ -142,7 +152,8 @@ const char store_pg_create[] =
     " created_ms integer,"
     " last_used_ms integer,"
     " disabled integer,"
-    " disabled_at bigint);"
+    " disabled_at bigint,"
+    " last_used_from text);"
     "CREATE INDEX tokens_by_user ON tokens (user_id, id);"
     "CREATE INDEX tokens_by_name ON tokens (user_id, name)"
     " WHERE revoked_at IS NULL;"
@@ -152,6 +163,14 @@ const char store_pg_create[] =
     " WHERE revoked_at IS NOT NULL;"
     "CREATE INDEX tokens_by_use ON tokens"
     " ((coalesce(last_used_at, created_at)), id) WHERE revoked_at IS NULL;"
+    "CREATE TABLE token_sources ("
+    " id bigserial PRIMARY KEY,"
+    " token_id bigint NOT NULL REFERENCES tokens (id),"
+    " source text NOT NULL,"
+    " first_at bigint NOT NULL,"
+    " last_at bigint NOT NULL,"
+    " count bigint NOT NULL);"
+    "CREATE UNIQUE INDEX sources_by_token ON token_sources (token_id, source);"
     "CREATE INDEX tokens_unsealed ON tokens (id)"
     " WHERE sealed_at IS NULL AND revoked_at IS NULL;"
     "CREATE UNIQUE INDEX tokens_by_previous ON tokens (previous_id)"

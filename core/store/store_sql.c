@@ -83,6 +83,23 @@ const char *const store_sql_text[STORE_NSQL] = {
     [SQL_TOKEN_LIST_OF_UID] =
 	TOKEN_COLS "WHERE u.uid = ?1 AND t.id > ?2 ORDER BY t.id",
     [SQL_BEGIN_READ] = "BEGIN",
+    [SQL_SOURCE_FIND] =
+	"SELECT id FROM token_sources WHERE token_id = ?1 AND source = ?2",
+    [SQL_SOURCE_INSERT] = "INSERT INTO token_sources (token_id, source,"
+			  " first_at, last_at, count) VALUES (?1, ?2, ?3, ?3,"
+			  " ?4)",
+    [SQL_SOURCE_BUMP] = "UPDATE token_sources SET last_at = ?2,"
+			" count = count + ?3 WHERE id = ?1",
+    /* the 16 latest are kept */
+    [SQL_SOURCE_PRUNE] =
+	"DELETE FROM token_sources WHERE token_id = ?1 AND id NOT IN"
+	" (SELECT id FROM token_sources WHERE token_id = ?1"
+	" ORDER BY last_at DESC, id DESC LIMIT 16)",
+    [SQL_SOURCE_LIST] = "SELECT source, first_at, last_at, count"
+			" FROM token_sources WHERE token_id = ?1"
+			" ORDER BY last_at DESC, id DESC",
+    [SQL_TOKEN_SET_FROM] =
+	"UPDATE tokens SET last_used_from = ?2 WHERE id = ?1",
     [SQL_TOKEN_SET_DISABLED] =
 	"UPDATE tokens SET disabled = ?2, disabled_at = ?3 WHERE id = ?1",
     [SQL_TOKEN_SET_ACCESS_LEVEL] = "UPDATE tokens SET access_level = ?2,"
@@ -340,5 +357,15 @@ const char *const store_schema[SCHEMA_VERSION] = {
     "ALTER TABLE tokens ADD COLUMN disabled INTEGER;"
     "ALTER TABLE tokens ADD COLUMN disabled_at INTEGER;"
     "CREATE INDEX tokens_by_use ON tokens"
-    " ((coalesce(last_used_at, created_at)), id) WHERE revoked_at IS NULL;",
+    " ((coalesce(last_used_at, created_at)), id) WHERE revoked_at IS NULL;"
+    /* where each token was used from: the 16 latest sources */
+    "ALTER TABLE tokens ADD COLUMN last_used_from TEXT;"
+    "CREATE TABLE token_sources ("
+    " id INTEGER PRIMARY KEY,"
+    " token_id INTEGER NOT NULL REFERENCES tokens (id),"
+    " source TEXT NOT NULL,"
+    " first_at INTEGER NOT NULL,"
+    " last_at INTEGER NOT NULL,"
+    " count INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX sources_by_token ON token_sources (token_id, source);",
 };

@@ -60,7 +60,8 @@ struct store_stmt;
 	X(TC_CREATED_MS, "t.created_ms")                                       \
 	X(TC_LAST_USED_MS, "t.last_used_ms")                                   \
 	X(TC_DISABLED, "t.disabled")                                           \
-	X(TC_DISABLED_AT, "t.disabled_at")
+	X(TC_DISABLED_AT, "t.disabled_at")                                     \
+	X(TC_LAST_USED_FROM, "t.last_used_from")
 
 enum token_col {
 #define TOKEN_COL_ENUM(name, sql) name,
@@ -99,6 +100,12 @@ enum store_sql {
 	SQL_TOKEN_LIST_UNUSED,
 	SQL_TOKEN_LIST_OF_UID,
 	SQL_BEGIN_READ,
+	SQL_SOURCE_FIND,
+	SQL_SOURCE_INSERT,
+	SQL_SOURCE_BUMP,
+	SQL_SOURCE_PRUNE,
+	SQL_SOURCE_LIST,
+	SQL_TOKEN_SET_FROM,
 	SQL_TOKEN_LIST_ALL,
 	SQL_USER_INSERT_BOT,
 	SQL_RES_GET,
@@ -228,6 +235,7 @@ struct store_edit {
 	const char *val;
 	size_t len;
 	int64_t out;
+	const char *reason; /* the audit record's, or NULL */
 };
 
 /* Runs fn in one write transaction on this thread's connection: begins,

@@ -35,7 +35,7 @@ struct pfs {
 	struct why *why;	 /* each uid's latest refusals (why.h) */
 	struct scratch *scratch; /* tools' temp files (scratch.h) */
 	struct inventory *inventory; /* credentials.* (inventory.h) */
-	bool log_refusals;	 /* -o debug: each refusal is logged */
+	bool log_refusals;	     /* -o debug: each refusal is logged */
 };
 
 #endif

@@ -88,8 +88,7 @@ static int64_t day_of(const struct node *dir)
 	return dir->ino.sub == INO_NEVER ? -1 : dir->ino.id;
 }
 
-void node_link_to(struct node *child, const struct token_info *t,
-		      unsigned deep)
+void node_link_to(struct node *child, const struct token_info *t, unsigned deep)
 {
 	child->ino = (struct ino){INO_LINK, deep, t->id};
 	if (&child->token != t)

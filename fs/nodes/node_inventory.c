@@ -7,12 +7,10 @@
  * up again on every path walk (entry_ttl 0): a reader never lands on
  * another view's inode through the kernel's name cache. The
  * administrators' view is shared and goes through the page cache; a uid's
- * is read directly and never kept.
- *
- * No change is told to the kernel (no stale: a change to any token would
- * be two more invalidations, and a blocked user's thousand tokens two
- * thousand): the attributes are never kept (ttl 0), and an open whose
- * snapshot is not the one the pages hold drops them (pages.h). */
+ * is read directly and never kept (ttl 0). Every change tells the kernel
+ * that the administrators' two files changed (stale), so their attributes
+ * may be kept: with ttl 0 each read(2) through the page cache would ask
+ * for them again. */
 #include <errno.h>
 #include <unistd.h>
 
@@ -84,7 +82,8 @@ static void inv_stat(struct nreq *q, const struct node *n,
 		pages_held(q->p->pages, ino_of(n), &size, &mtime);
 	node_fill(q, n, out, size, 1, mtime);
 	out->entry_ttl = 0.0; /* each caller's lookup finds its view */
-	out->ttl = 0.0;
+	if (!shared)
+		out->ttl = 0.0;
 	inventory_put(q->p->inventory, s);
 }
 
@@ -136,6 +135,15 @@ static ssize_t inv_read(struct nreq *q, struct node *n, char *buf, size_t size,
 	return got < 0 ? -errno : got;
 }
 
+/* Any change to a token, user or resource may change a row. */
+static void inv_stale(const struct store_change *ch, ino_inval_fn *inval,
+		      void *ctx)
+{
+	(void)ch;
+	for (unsigned f = 0; f < 2; f++)
+		inval(ctx, (struct ino){INO_CREDENTIALS, f, VIEW_ADMIN});
+}
+
 const struct node_kind node_credentials = {
     .name = "credentials",
     .flags = NODE_REG,
@@ -143,4 +151,5 @@ const struct node_kind node_credentials = {
     .stat = inv_stat,
     .open = inv_open,
     .read = inv_read,
+    .stale = inv_stale,
 };

@@ -25,6 +25,7 @@ static const struct {
     {"unused", INO_UNUSED, 0},
     {"credentials.csv", INO_CREDENTIALS, TOKEN_INVENTORY_CSV},
     {"credentials.json", INO_CREDENTIALS, TOKEN_INVENTORY_JSON},
+    {"scan", INO_SCAN, 0},
 };
 #define NENTRIES ((int)(sizeof(entries) / sizeof(entries[0])))
 

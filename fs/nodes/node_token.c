@@ -234,7 +234,10 @@ static int token_lookup(struct nreq *q, const struct node *dir,
 	f = token_attrs[i].flags;
 	if (f & TOKEN_A_LINK)
 		return token_rel_lookup(&dir->token, i, alias, child);
-	if (!(f & TOKEN_A_SECRET))
+	if (f & TOKEN_A_SOURCES)
+		token_node(child, &dir->token, INO_USED_FROM,
+			   (unsigned)i | alias);
+	else if (!(f & TOKEN_A_SECRET))
 		token_node(child, &dir->token, INO_TOKEN_ATTR,
 			   (unsigned)i | alias);
 	else if (secret_exists(q, &dir->token))
@@ -291,9 +294,10 @@ static int token_attr_load(struct nreq *q, struct node *n)
 	unsigned attr = n->ino.sub & ~INO_FLAGS;
 	int r;
 
-	/* the secret and the links are kinds of their own */
+	/* the secret, the links and used_from are kinds of their own */
 	if (attr >= TOKEN_NATTR ||
-	    (token_attrs[attr].flags & (TOKEN_A_SECRET | TOKEN_A_LINK)))
+	    (token_attrs[attr].flags &
+	     (TOKEN_A_SECRET | TOKEN_A_LINK | TOKEN_A_SOURCES)))
 		return -ENOENT;
 	r = token_fetch(q, n);
 	if (!r && !token_attr_exists(&n->token, (int)attr))
@@ -348,7 +352,7 @@ static void token_attr_stale(const struct store_change *ch, ino_inval_fn *inval,
 			     void *ctx)
 {
 	const unsigned other =
-	    TOKEN_A_LINK | TOKEN_A_SECRET; /* not this kind */
+	    TOKEN_A_LINK | TOKEN_A_SECRET | TOKEN_A_SOURCES; /* not this kind */
 
 	if (ch->kind != STORE_CH_TOKEN)
 		return;
@@ -369,6 +373,67 @@ const struct node_kind node_token_attr = {
     .read = token_attr_read,
     .write = token_attr_write,
     .stale = token_attr_stale,
+};
+
+/* used_from: where the token was checked from, read from its own table; a
+ * recorded use takes it back from the kernel ------------------------- */
+
+static int used_from_load(struct nreq *q, struct node *n)
+{
+	int r = token_fetch(q, n);
+
+	if (!r)
+		token_node(n, &n->token, INO_USED_FROM, n->ino.sub);
+	return r;
+}
+
+/* Its text into buf: the length, or -errno; *mtime the latest use. */
+static int used_from_text(struct nreq *q, const struct node *n, char *buf,
+			  size_t size, int64_t *mtime)
+{
+	*mtime = n->token.created_at;
+	return token_sources_render(q->p->st, n->ino.id, buf, size, mtime);
+}
+
+static void used_from_stat(struct nreq *q, const struct node *n,
+			   struct node_attr *out)
+{
+	char text[TOKEN_USED_FROM_MAX];
+	int64_t mtime;
+	int len = used_from_text(q, n, text, sizeof(text), &mtime);
+
+	node_fill(q, n, out, len > 0 ? (uint64_t)len : 0,
+		  node_token_links(&n->token), mtime);
+	out->ttl = len < 0 ? 0.0 : token_ttl(&n->token, &n->ino, false);
+	out->entry_ttl = token_ttl(&n->token, &n->ino, true);
+}
+
+static ssize_t used_from_read(struct nreq *q, struct node *n, char *buf,
+			      size_t size, off_t off)
+{
+	char text[TOKEN_USED_FROM_MAX];
+	int64_t mtime;
+	int len = used_from_text(q, n, text, sizeof(text), &mtime);
+
+	return len < 0 ? len : node_slice(text, (size_t)len, buf, size, off);
+}
+
+static void used_from_stale(const struct store_change *ch, ino_inval_fn *inval,
+			    void *ctx)
+{
+	if (ch->kind == STORE_CH_TOKEN &&
+	    (ch->fields & token_attrs[TOKEN_USED_FROM].deps))
+		inval(ctx, (struct ino){INO_USED_FROM, TOKEN_USED_FROM,
+					ch->token_id});
+}
+
+const struct node_kind node_used_from = {
+    .name = "used_from",
+    .flags = NODE_REG | NODE_GEN,
+    .load = used_from_load,
+    .stat = used_from_stat,
+    .read = used_from_read,
+    .stale = used_from_stale,
 };
 
 /* The secret: "token" -------------------------------------------------- */

@@ -82,6 +82,8 @@ void ofile_put(struct pfs *p, struct ofile *of)
 	if (of->kind == OF_SCRATCH)
 		scratch_close(p->scratch, (uint32_t)of->token_id);
 	sodium_free(of->secret); /* wipes the plaintext */
+	sodium_free(of->scan);
+	free(of->found);
 	if (of->text || (of->snap && !of->snap->shared))
 		held_give(p->snapshots, of->text_uid, of->tlen);
 	inventory_put(p->inventory, of->snap);

@@ -19,7 +19,8 @@ enum ofile_kind {
 	OF_IDENTIFY,
 	OF_TEXT,
 	OF_ROTATE,
-	OF_SCRATCH /* a tool's temp file (scratch.h): token_id is its id */
+	OF_SCRATCH, /* a tool's temp file (scratch.h): token_id is its id */
+	OF_SCAN	    /* scan and revoke: the text written so far */
 };
 
 struct ofile {
@@ -43,6 +44,13 @@ struct ofile {
 	uint32_t text_uid; /* whose held.h share text counts in */
 	/* OF_TEXT of credentials.*: what it reads instead of text */
 	struct inventory_snap *snap;
+	/* OF_SCAN: the text (sodium_malloc'd: it may hold secrets), and what
+	 * a read answers, made again after each write */
+	char *scan;
+	size_t scan_len, scan_cap;
+	char *found;
+	size_t found_len;
+	bool scanned;
 };
 
 /* A new open file of kind with one reference, or NULL. */

@@ -84,4 +84,28 @@ int auth_find(struct auth *au, const char *secret, size_t len,
 int auth_revoke(struct auth *au, const struct pfs_actor *a, const char *secret,
 		size_t len);
 
+/* A token-shaped string found in a text: where (1-based line and byte
+ * column), the token whose secret it is (NULL: none), and its state:
+ * active, disabled, blocked (its owner is), revoked, expired, or unknown. */
+struct auth_found {
+	size_t line, column;
+	const struct token_info *t;
+	const char *state;
+};
+typedef int auth_scan_fn(void *ctx, const struct auth_found *f);
+
+/* Calls fn for each token-shaped string in text[len] (a recognised prefix,
+ * the current or a previous one, and at least SECRET_BODY_LEN characters
+ * of a secret's alphabet), in order, until fn returns nonzero: 0, fn's
+ * answer, or -errno. Nothing of a secret is kept. */
+int auth_scan(struct auth *au, const char *text, size_t len, auth_scan_fn *fn,
+	      void *ctx);
+
+/* Revokes, as a, every token whose secret text[len] holds and that is
+ * neither revoked nor expired, audited with the reason "leaked"; *revoked
+ * counts them. 0, -EKEYREJECTED when the text holds no token's secret, or
+ * the first other -errno (the rest are still revoked). */
+int auth_revoke_text(struct auth *au, const struct pfs_actor *a,
+		     const char *text, size_t len, int *revoked);
+
 #endif

@@ -13,6 +13,9 @@ enum cfg_store_backend {
 	CFG_STORE_POSTGRESQL,
 };
 
+#define CFG_MAX_PREFIXES 8
+#define CFG_PREFIX_MAX	 32
+
 struct cfg {
 	enum cfg_store_backend store_backend; /* [store] backend */
 	char *store_dsn;   /* [store] dsn: a libpq connection string, or NULL */
@@ -23,6 +26,9 @@ struct cfg {
 	char *admin_group; /* [access] admin_group, or NULL for none */
 	gid_t admin_gid;   /* resolved admin_group; valid when admin_group */
 	char *prefix;	   /* [tokens] prefix */
+	/* [tokens] previous_prefixes: still recognised, never minted */
+	char prev_prefixes[CFG_MAX_PREFIXES][CFG_PREFIX_MAX + 1];
+	int n_prev_prefixes;
 	uint32_t default_scopes;
 	int default_lifetime_days; /* 0: no expiry by default */
 	int max_lifetime_days;
@@ -99,5 +105,9 @@ int cfg_check_file(const char *path, const char *what, mode_t forbid, char *err,
  * why" in err. */
 int cfg_check_fd(int fd, const char *path, const char *what, mode_t forbid,
 		 char *err, size_t errlen);
+
+/* 0 when s (len bytes, no newline) has the form of a secret under the
+ * prefix or one of the previous prefixes, else -EINVAL. */
+int cfg_check_secret(const struct cfg *c, const char *s, size_t len);
 
 #endif

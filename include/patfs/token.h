@@ -33,6 +33,11 @@ int token_mint(struct store *st, const struct pfs_actor *a, int64_t user_id,
 int token_write(struct store *st, const struct pfs_actor *a, int64_t id,
 		enum token_attr attr, const char *val, size_t len);
 
+/* The same, with the audit record's reason (token_revoke's "leaked"). */
+int token_write_why(struct store *st, const struct pfs_actor *a, int64_t id,
+		    enum token_attr attr, const char *val, size_t len,
+		    const char *reason);
+
 /* Rotates token id as GitLab does: revokes it and mints its successor (same
  * owner, name, description, scopes, impersonation; unsealed, its secret
  * read once as any new token's) in one transaction, audited as
@@ -176,5 +181,22 @@ int token_import(struct store *st, const struct pfs_actor *a,
 /* Revokes, with reason secret_lost, every token whose secret was never taken
  * (run at start, before anyone can take one). *count says how many. */
 int token_revoke_lost(struct store *st, const struct pfs_actor *a, int *count);
+
+/* Records that t was used from source (TOKEN_SOURCE_MAX bytes at most) by
+ * a at now, count uses since the last record, in one write transaction
+ * that does not wait for the write lock (-EBUSY): a source t never had is
+ * added (the 16 latest are kept) and audited as token_new_source, with
+ * *fresh set; last_used_at is stamped in it too, as token_stamp_used
+ * would with interval. 0 or -errno. */
+int token_source_record(struct store *st, const struct pfs_actor *a,
+			const struct token_info *t, const char *source,
+			int64_t now, int count, int interval, bool *fresh);
+
+/* used_from of token id: "LAST FIRST COUNT SOURCE" a line, the latest
+ * first, into buf; its length or -errno. *mtime (preset) becomes the
+ * latest use. TOKEN_USED_FROM_MAX bytes always hold it. */
+#define TOKEN_USED_FROM_MAX (16 * (TOKEN_SOURCE_MAX + 64))
+int token_sources_render(struct store *st, int64_t id, char *buf, size_t size,
+			 int64_t *mtime);
 
 #endif

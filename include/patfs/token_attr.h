@@ -32,6 +32,7 @@ enum token_attr {
 	TOKEN_BOT,	    /* and the name of the bot holding it */
 	TOKEN_NOTIFIED,	    /* the expiry notices sent, one a line */
 	TOKEN_DISABLED,	    /* 0|1: a reversible stop */
+	TOKEN_USED_FROM,    /* where it was checked from, one source a line */
 	TOKEN_NATTR
 };
 
@@ -52,7 +53,8 @@ enum token_field {
 	TOKEN_F_ROTATION = 1u << 10, /* previous, next */
 	TOKEN_F_RESOURCE = 1u << 11, /* its project's or group's path */
 	TOKEN_F_DISABLED = 1u << 12, /* disabled, enabled */
-	TOKEN_F_ALL = (1u << 13) - 1,
+	TOKEN_F_SOURCES = 1u << 13,  /* used_from */
+	TOKEN_F_ALL = (1u << 14) - 1,
 };
 
 /* What an attribute is besides a value. */
@@ -64,6 +66,7 @@ enum token_attr_flag {
 	TOKEN_A_W_LIVE = 1u << 4,     /* ... while not revoked */
 	TOKEN_A_W_UNSEALED = 1u << 5, /* ... while its secret was not taken */
 	TOKEN_A_W_ADMIN = 1u << 6,    /* ... by admins only */
+	TOKEN_A_SOURCES = 1u << 7,    /* used_from: read from its own table */
 };
 
 struct token_info;
@@ -95,6 +98,9 @@ int token_attr_index(const char *name);
 /* A buffer this large holds any rendered value, meta.json included (its
  * strings escaped at worst six bytes a byte). */
 #define TOKEN_RENDER_MAX 8192
+
+/* The longest source a use is recorded from (token_source.c). */
+#define TOKEN_SOURCE_MAX 200
 
 struct token_info {
 	int64_t id;
@@ -135,7 +141,8 @@ struct token_info {
 	int64_t gitlab_id;	/* imported from GitLab (its id there), or 0 */
 	int64_t user_gitlab_id; /* its owner's id in GitLab, or 0 */
 	int disabled;		/* enum token_disabled */
-	int64_t disabled_at;	/* when disabled or enabled last, or 0 */
+	char last_used_from[TOKEN_SOURCE_MAX + 1]; /* its latest source */
+	int64_t disabled_at; /* when disabled or enabled last, or 0 */
 };
 
 /* Who stopped a token (its disabled column): an owner may enable what an

@@ -93,8 +93,11 @@ def test_the_documented_modes_are_what_stat_says(make_daemon, group):
         "users/alice/blocked, alice mapped": "users/alice/blocked",
         "a sealed token's scopes, alice mapped": "users/alice/tokens/1/scopes",
         "an unsealed token's token, alice mapped": "users/alice/tokens/2/token",
-        "audit.log": "audit.log", "expiring/": "expiring", "revoke": "revoke",
-        "identify": "identify", "auth/SCOPE": "auth/read_api",
+        "audit.log, credentials.csv and .json (as an administrator reads them)":
+            ("audit.log", "credentials.csv", "credentials.json"),
+        "expiring/, unused/": ("expiring", "unused", "unused/90d"),
+        "revoke": "revoke",
+        "identify, scan": ("identify", "scan"), "auth/SCOPE": "auth/read_api",
         "why, scopes, expiring.ics": ("why", "scopes", "expiring.ics"),
     }
     modes = documented_modes()

@@ -16,7 +16,8 @@ ALICE = 1000  # owns users/alice
 BOB = 1001    # owns nothing
 
 HEADER = ["user", "user_kind", "token_id", "name", "scopes", "created_at",
-          "expires_at", "last_used_at", "revoked", "disabled", "active",
+          "expires_at", "last_used_at", "last_used_from", "revoked",
+          "disabled", "active",
           "resource_type", "resource_path", "access_level", "family_id",
           "gitlab_id", "path"]
 

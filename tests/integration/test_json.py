@@ -17,7 +17,8 @@ CLIENT = os.path.join(os.path.dirname(PATFS), "tests", "auth_client")
 OWNER, OTHER = 1000, 1001
 
 KEYS = ["id", "name", "description", "scopes", "impersonation", "created_at",
-        "expires_at", "last_used_at", "revoked", "disabled", "active", "user_id",
+        "expires_at", "last_used_at", "last_used_from", "revoked", "disabled",
+        "active", "user_id",
         "username", "kind", "path", "previous_personal_access_token_id", "family_id", "gitlab_id",
         "gitlab_user_id"]
 

@@ -37,7 +37,7 @@ def test_find_grep_ls(fs):
     assert sh(fs, "grep -rlx api users | sort") == "users/alice/tokens/1/scopes\n"
     assert sh(fs, "grep -rl '^1$' users --include=revoked") == "users/carol/tokens/4/revoked\n"
     out = sh(fs, "ls -lR users | grep -c '^-'")
-    assert int(out) == 3 * 5 + 4 * 13
+    assert int(out) == 3 * 5 + 4 * 14
     assert sh(fs, "find users -type d -name '[0-9]*' | wc -l").strip() == "4"
 
 
@@ -59,7 +59,7 @@ def test_tar_and_rsync_copy_exact_bytes(fs, tmp_path):
             st, copied = os.stat(src), os.stat(str(dest / rel))
             assert int(st.st_mtime) == int(copied.st_mtime)
             n += 1
-    assert n == 3 * 5 + 4 * 13
+    assert n == 3 * 5 + 4 * 14
 
 
 def test_cookbook(fs):

@@ -12,7 +12,7 @@ from conftest import audit_lines, err_of, mint, read, write
 SECRET_RE = re.compile(rb"^glpat-[A-Za-z0-9_-]{20}\n$")
 TOKEN_FILES = ["active", "created_at", "description", "disabled", "expires_at",
                "impersonation", "last_used_at", "meta.json", "name", "notified",
-               "revoked", "rotate", "scopes", "token"]
+               "revoked", "rotate", "scopes", "token", "used_from"]
 
 
 def test_root_lists_the_tree(fs):
@@ -21,7 +21,7 @@ def test_root_lists_the_tree(fs):
                                           "expiring",
                                           "expiring.ics", "groups", "identify",
                                           "metrics", "projects", "revoke",
-                                          "rotate", "scopes", "unused", "users",
+                                          "rotate", "scan", "scopes", "unused", "users",
                                           "why"]
     assert os.listdir(fs.path("users")) == []
     assert sorted(os.listdir(fs.path("expiring"))) == ["never", "within"]
@@ -235,8 +235,8 @@ def test_python_os_walk_sees_the_tree(fs):
                           "users"],
                          ["audit.log", "credentials.csv", "credentials.json",
                           "expiring.ics", "identify", "metrics", "revoke",
-                          "rotate", "scopes", "why"])
+                          "rotate", "scan", "scopes", "why"])
     assert seen["users/alice"] == (["tokens"], ["blocked", "id", "kind",
                                                 "tokens.json", "uid"])
     assert "token" not in seen["users/alice/tokens/1"][1]
-    assert len(seen["users/alice/tokens/1"][1]) == 13
+    assert len(seen["users/alice/tokens/1"][1]) == 14

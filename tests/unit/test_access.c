@@ -115,6 +115,7 @@ static const struct attr_row attrs[] = {
     {TOKEN_BOT, RO, RO},
     {TOKEN_NOTIFIED, RO, RO},
     {TOKEN_DISABLED, {R | W, R | W, R, R}, {R | W, R | W, R, R}},
+    {TOKEN_USED_FROM, RO, RO},
 };
 
 static struct token_info token_in(enum state s)

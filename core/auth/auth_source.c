@@ -1,0 +1,124 @@
+/* auth_source.c - recording where each passing check came from
+ * (token_source.c keeps it), throttled as last_used_at is: a token's
+ * source is written when it is new to this process or its last write is
+ * last_used_interval_s old, with the uses counted in between. */
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "authInt.h"
+#include "patfs/cfg.h"
+#include "patfs/token.h"
+
+#define SLOTS 4096
+#define PROBE 8
+
+struct seen {
+	uint64_t key; /* the token and the source, hashed; 0: free */
+	int64_t at;   /* written then (0: never) */
+	uint32_t pending;
+};
+
+struct auth_sources {
+	pthread_mutex_t lock;
+	char host[65];
+	struct seen slots[SLOTS];
+};
+
+/* Keeps what a source may show of s: [A-Za-z0-9._:-], else '_'. */
+static void clean(char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || strchr("._:-[]%", *s)))
+			*s = '_';
+}
+
+struct auth_sources *auth_sources_new(void)
+{
+	struct auth_sources *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (gethostname(s->host, sizeof(s->host) - 1) || !s->host[0])
+		snprintf(s->host, sizeof(s->host), "unknown");
+	clean(s->host);
+	pthread_mutex_init(&s->lock, NULL);
+	return s;
+}
+
+void auth_sources_free(struct auth_sources *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* The slot of key, or the one to reuse for it (free, else the oldest in
+ * its probe range). Under s->lock. */
+static struct seen *slot_of(struct auth_sources *s, uint64_t key)
+{
+	struct seen *old = NULL;
+
+	for (unsigned i = 0; i < PROBE; i++) {
+		struct seen *e = &s->slots[(key + i) % SLOTS];
+		if (e->key == key)
+			return e;
+		if (!old || e->at < old->at)
+			old = e;
+	}
+	*old = (struct seen){key, 0, 0};
+	return old;
+}
+
+int auth_source_used(struct auth_sources *s, struct store *st, int interval,
+		     const struct pfs_actor *a, const struct token_info *t,
+		     const char *client, int64_t now)
+{
+	char source[TOKEN_SOURCE_MAX + 1], comm[17];
+	unsigned char h[8];
+	uint64_t key = 0;
+	struct seen *e, was;
+	bool fresh = false;
+	int count, n, r;
+
+	pfs_actor_comm(a, comm);
+	clean(comm);
+	n = snprintf(source, sizeof(source), "host=%s uid=%u comm=%s%s%s",
+		     s->host, a->uid, comm[0] ? comm : "-",
+		     client ? " client=" : "", client ? client : "");
+	if (n < 0 || (size_t)n >= sizeof(source))
+		return -ENAMETOOLONG;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)source,
+			   (size_t)n, NULL, 0);
+	for (size_t i = 0; i < sizeof(h); i++)
+		key = key << 8 | h[i];
+	key ^= (uint64_t)t->id * 0x9e3779b97f4a7c15ull;
+	key |= 1; /* never 0 */
+	pthread_mutex_lock(&s->lock);
+	e = slot_of(s, key);
+	if (e->at && now - e->at < interval) {
+		e->pending++;
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	was = *e;
+	count = 1 + (int)was.pending;
+	*e = (struct seen){key, now, 0}; /* others count while it is written */
+	pthread_mutex_unlock(&s->lock);
+	r = token_source_record(st, a, t, source, now, count, interval, &fresh);
+	if (!r)
+		return fresh ? 2 : 1;
+	pthread_mutex_lock(&s->lock); /* again at the next check */
+	if (e->key == key) {
+		e->at = was.at;
+		e->pending += (uint32_t)count;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
