@@ -55,7 +55,12 @@
 	X(INO_CREDENTIALS, node_credentials)	 /* credentials.csv, .json     \
 						    (sub: format; id: view) */ \
 	X(INO_SCAN, node_scan)			 /* scan */                    \
-	X(INO_USED_FROM, node_used_from) /* a token's used_from (sub: attr) */
+	X(INO_USED_FROM, node_used_from) /* a token's used_from (sub: attr) */ \
+	X(INO_POLICY, node_policy)	 /* policy/ */                         \
+	X(INO_POLICY_FILE, node_policy_file)   /* policy/<rule> (sub: rule) */ \
+	X(INO_NONCOMPLIANT, node_noncompliant) /* noncompliant/ */             \
+	X(INO_NONCOMPLIANT_REASONS,                                            \
+	  node_noncompliant_reasons) /* noncompliant/reasons */
 
 enum ino_kind {
 #define INO_KIND_ENUM(kind, node) kind,
@@ -74,8 +79,10 @@ enum ino_kind {
 #define INO_VIA	  0x40u
 #define INO_FLAGS (INO_ALIAS | INO_VIA)
 #define INO_NEVER 1u
-/* In sub of a link: it lies in expiring/within/<N>d/, a level deeper. */
-#define INO_DEEP 2u
+/* In sub of a link: it lies in expiring/within/<N>d/, a level deeper; or
+ * in noncompliant/, a level shallower, than expiring/<date>/'s. */
+#define INO_DEEP    2u
+#define INO_SHALLOW 4u
 
 struct ino {
 	enum ino_kind kind;

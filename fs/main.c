@@ -284,6 +284,8 @@ static int run(struct fuse_session *se, struct pfs *p,
 		goto unmount;
 	}
 	r = p->cfg->notify_enabled ? notify_start(&p->notify, p->st) : 0;
+	if (!r && p->notify && p->cfg->notify_command)
+		auth_on_new_source(p->auth, notify_new_source, p->notify);
 	if (r) {
 		fuse_log(FUSE_LOG_ERR,
 			 "patfs: error: starting the notice thread: %s\n",
@@ -296,6 +298,7 @@ static int run(struct fuse_session *se, struct pfs *p,
 		fuse_log(FUSE_LOG_ERR,
 			 "patfs: error: starting the metrics thread: %s\n",
 			 strerror(-r));
+		auth_on_new_source(p->auth, NULL, NULL);
 		notify_stop(p->notify);
 		cache_stop(p->cache);
 		goto unmount;
@@ -310,6 +313,7 @@ static int run(struct fuse_session *se, struct pfs *p,
 		tell_systemd("STOPPING=1");
 	}
 	metrics_stop(p);
+	auth_on_new_source(p->auth, NULL, NULL);
 	notify_stop(p->notify);
 	cache_stop(p->cache);
 unmount:

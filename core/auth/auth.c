@@ -36,6 +36,7 @@ static const struct {
     [WHY_LIMITED] = {"rate_limited", EAGAIN},
     [WHY_UNAVAILABLE] = {"store_unavailable", EIO},
     [WHY_DISABLED] = {"token_disabled", EKEYREJECTED},
+    [WHY_NONCOMPLIANT] = {"token_noncompliant", EKEYREJECTED},
 };
 
 int auth_open(struct auth **out, struct store *st, char *err, size_t errlen)
@@ -291,6 +292,30 @@ static int lookup(struct auth *au, const char *secret, size_t len,
 			    : r;
 }
 
+/* Whether the policies, read at most a second ago, make checks of t fail
+ * (policy/enforce at_check). A store that cannot say enforces the last
+ * policies it said. */
+static bool noncompliant(struct auth *au, const struct token_info *t,
+			 int64_t now)
+{
+	struct rules r;
+	char why[256];
+	bool fresh;
+
+	pthread_mutex_lock(&au->lock);
+	fresh = au->rules_at && now >= au->rules_at && now - au->rules_at < 1;
+	r = au->rules;
+	pthread_mutex_unlock(&au->lock);
+	if (!fresh && rules_get(au->st, &r) == 0) {
+		pthread_mutex_lock(&au->lock);
+		au->rules = r;
+		au->rules_at = now;
+		pthread_mutex_unlock(&au->lock);
+	}
+	return r.enforce == RULE_ENFORCE_AT_CHECK &&
+	       rules_broken(&r, t, why, sizeof(why)) != RULE_N;
+}
+
 /* Why t may not act with scope now, or WHY_OK; GitLab's order. */
 static enum reason judge(struct auth *au, const struct token_info *t, int scope,
 			 int64_t now)
@@ -309,6 +334,8 @@ static enum reason judge(struct auth *au, const struct token_info *t, int scope,
 		return WHY_SCOPE;
 	if (t->impersonation && !au->cfg->allow_impersonation)
 		return WHY_IMPERSONATION;
+	if (noncompliant(au, t, now))
+		return WHY_NONCOMPLIANT;
 	return WHY_OK;
 }
 
@@ -430,10 +457,16 @@ static int check(struct auth *au, const struct pfs_actor *a, int idx, int idx2,
 	atomic_fetch_add(&au->checks[why], 1);
 	if (why == WHY_OK) {
 		/* one write stamps both when the source is due */
-		stamp_used(au, t, now,
-			   auth_source_used(au->sources, au->st,
-					    au->cfg->last_used_interval_s, a, t,
-					    client, now) > 0);
+		char source[TOKEN_SOURCE_MAX + 1];
+		int rec = au->cfg->record_sources
+			      ? auth_source_used(au->sources, au->st,
+						 au->cfg->last_used_interval_s,
+						 a, t, client, now, source)
+			      : 0;
+
+		stamp_used(au, t, now, rec > 0);
+		if (rec == 2 && au->on_new_source)
+			au->on_new_source(au->on_new_source_ctx, t, source);
 		return 0;
 	}
 	if (key && why != WHY_LIMITED && why != WHY_UNAVAILABLE) {
@@ -527,6 +560,12 @@ void auth_close(struct auth *au)
 	auth_sources_free(au->sources);
 	pthread_mutex_destroy(&au->lock);
 	free(au);
+}
+
+void auth_on_new_source(struct auth *au, auth_source_fn *fn, void *ctx)
+{
+	au->on_new_source = fn;
+	au->on_new_source_ctx = ctx;
 }
 
 int auth_find(struct auth *au, const char *secret, size_t len,

@@ -10,6 +10,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "patfs/auth.h"
+#include "patfs/rules.h"
+#include "patfs/token_attr.h"
+
 struct cfg;
 struct store;
 
@@ -72,7 +76,8 @@ void auth_sources_free(struct auth_sources *s);
  * not due, or -errno (not written: -EBUSY while another writes). */
 int auth_source_used(struct auth_sources *s, struct store *st, int interval,
 		     const struct pfs_actor *a, const struct token_info *t,
-		     const char *client, int64_t now);
+		     const char *client, int64_t now,
+		     char source[TOKEN_SOURCE_MAX + 1]);
 
 /* A checker (auth.h): its store, log, rate limits and stamps. */
 #define LIMIT_SLOTS  4096 /* uids tracked at once */
@@ -108,6 +113,7 @@ enum reason {
 	WHY_LIMITED,
 	WHY_UNAVAILABLE,
 	WHY_DISABLED,
+	WHY_NONCOMPLIANT,
 	WHY_NREASONS
 };
 
@@ -120,8 +126,13 @@ struct auth {
 	atomic_uint_fast64_t checks[WHY_NREASONS]; /* since auth_open */
 	struct stamp stamps[STAMPS];
 	int nstamps;
-	struct auth_subuid subuid;    /* uids limited as their range's owner */
-	struct auth_sources *sources; /* where checks came from */
+	struct auth_subuid subuid;     /* uids limited as their range's owner */
+	struct auth_sources *sources;  /* where checks came from */
+	auth_source_fn *on_new_source; /* and who hears of a new one */
+	void *on_new_source_ctx;
+	/* the policies (rules.h), read again once a second, under lock */
+	struct rules rules;
+	int64_t rules_at;
 	/* the log's minute, in all: lines written, lines left out */
 	int64_t gate_start;
 	uint32_t gate_lines, gate_dropped;

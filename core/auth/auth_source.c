@@ -78,9 +78,10 @@ static struct seen *slot_of(struct auth_sources *s, uint64_t key)
 
 int auth_source_used(struct auth_sources *s, struct store *st, int interval,
 		     const struct pfs_actor *a, const struct token_info *t,
-		     const char *client, int64_t now)
+		     const char *client, int64_t now,
+		     char source[TOKEN_SOURCE_MAX + 1])
 {
-	char source[TOKEN_SOURCE_MAX + 1], comm[17];
+	char comm[17];
 	unsigned char h[8];
 	uint64_t key = 0;
 	struct seen *e, was;
@@ -89,10 +90,10 @@ int auth_source_used(struct auth_sources *s, struct store *st, int interval,
 
 	pfs_actor_comm(a, comm);
 	clean(comm);
-	n = snprintf(source, sizeof(source), "host=%s uid=%u comm=%s%s%s",
+	n = snprintf(source, TOKEN_SOURCE_MAX + 1, "host=%s uid=%u comm=%s%s%s",
 		     s->host, a->uid, comm[0] ? comm : "-",
 		     client ? " client=" : "", client ? client : "");
-	if (n < 0 || (size_t)n >= sizeof(source))
+	if (n < 0 || n > TOKEN_SOURCE_MAX)
 		return -ENAMETOOLONG;
 	crypto_generichash(h, sizeof(h), (const unsigned char *)source,
 			   (size_t)n, NULL, 0);

@@ -38,6 +38,7 @@ int cfg_defaults(struct cfg *c)
 	c->max_failures_per_minute = 10;
 	c->unlimited_uids[0] = 0; /* root */
 	c->n_unlimited_uids = 1;
+	c->record_sources = true;
 	c->max_log_lines_per_minute = 120;
 	c->log_max_bytes = 10 << 20;
 	c->log_keep = 5;

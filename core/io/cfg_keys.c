@@ -276,6 +276,10 @@ static int tokens_key(struct cfg *c, const char *name, const char *value,
 		       "separated by spaces or commas";
 		return parse_prefixes(value, c);
 	}
+	if (IS("retain_inactive_days")) {
+		*why = "expected a number of days, 0 (forever) to 36500";
+		return parse_int(value, 0, 36500, &c->retain_inactive_days);
+	}
 	if (IS("default_scopes")) {
 		*why = "expected known scopes separated by spaces or commas";
 		return policy_parse_scopes(value, strlen(value),
@@ -309,6 +313,10 @@ static int auth_key(struct cfg_parse *p, const char *name, const char *value,
 		*why = "expected a number, 1 to 1000000";
 		return parse_int(value, 1, 1000000,
 				 &c->max_failures_per_minute);
+	}
+	if (IS("record_sources")) {
+		*why = "expected true or false";
+		return parse_bool(value, &c->record_sources);
 	}
 	if (IS("unlimited_uids")) {
 		*why = "expected up to 16 decimal uids, separated by spaces";

@@ -10,6 +10,7 @@ const char *const stats_kind_names[STATS_NKINDS] = {
 const char *const stats_state_names[STATS_NSTATES] = {
     "active", "revoked", "expired", "blocked", "disabled"};
 const int stats_windows[STATS_NWINDOWS] = {7, 30, 60};
+const int stats_unused_days[STATS_NWINDOWS] = {30, 90, 365};
 
 int stats_tokens(struct store *st, int64_t now, struct stats_tokens *out)
 {
@@ -42,6 +43,19 @@ int stats_tokens(struct store *st, int64_t now, struct stats_tokens *out)
 	r = store_step(c, s);
 	for (int i = 0; r == 1 && i < STATS_NWINDOWS; i++)
 		out->expiring[i] = store_col_int(s, i);
+	store_reset(s);
+	if (r < 0)
+		return r;
+	s = store_sql(c, SQL_STATS_UNUSED);
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, now);
+	for (int i = 0; i < STATS_NWINDOWS; i++)
+		store_bind_int(s, 2 + i, stats_unused_days[i]);
+	store_bind_int(s, 5, today);
+	r = store_step(c, s);
+	for (int i = 0; r == 1 && i < STATS_NWINDOWS; i++)
+		out->unused[i] = store_col_int(s, i);
 	store_reset(s);
 	return r < 0 ? r : 0;
 }

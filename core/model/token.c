@@ -11,6 +11,7 @@
 #include "patfs/access.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
+#include "patfs/rules.h"
 #include "patfs/secret.h"
 #include "patfs/token.h"
 #include "patfs/user.h"
@@ -149,16 +150,27 @@ int token_insert(struct store_conn *c, int64_t user_id, const char *name,
 {
 	const struct cfg *cfg = store_cfg(store_of(c));
 	struct store_stmt *s = store_sql(c, SQL_TOKEN_INSERT);
-	int r;
+	int lifetime = cfg->default_lifetime_days;
+	struct rules rules;
+	int r = rules_get_in(c, &rules);
 
-	*day = cfg->default_lifetime_days > 0
-		   ? policy_day_of(now) + cfg->default_lifetime_days
-		   : -1;
+	if (r)
+		return r;
+	/* within the policies now: no longer than they allow, and an
+	 * expiry where one is required (the owner may change both until
+	 * the secret is taken) */
+	if (lifetime > rules.max_lifetime_days ||
+	    (lifetime <= 0 && rules.require_expiry))
+		lifetime = rules.max_lifetime_days;
+	*day = lifetime > 0 ? policy_day_of(now) + lifetime : -1;
+	if (!(cfg->default_scopes & rules.allowed_scopes))
+		return pfs_refuse(EINVAL, "policy/allowed_scopes allows none "
+					  "of [tokens] default_scopes");
 	if (!s)
 		return -EIO;
 	store_bind_int(s, 1, user_id);
 	store_bind_text(s, 2, name, len);
-	store_bind_int(s, 3, cfg->default_scopes);
+	store_bind_int(s, 3, cfg->default_scopes & rules.allowed_scopes);
 	store_bind_int(s, 4, now);
 	if (*day >= 0)
 		store_bind_int(s, 5, *day);

@@ -13,6 +13,7 @@
 #include "patfs/cfg.h"
 #include "patfs/json.h"
 #include "patfs/policy.h"
+#include "patfs/rules.h"
 #include "patfs/token_attr.h"
 #include "token_attrInt.h"
 
@@ -273,9 +274,9 @@ static int p_expires_at(const struct token_edit *e, const char *val, size_t len,
 
 	len = policy_value_len(val, len);
 	if (len == 0) {
-		if (e->cfg->require_expiry &&
+		if (e->rules->require_expiry &&
 		    (t->user_kind != USER_SERVICE_ACCOUNT ||
-		     e->cfg->sa_require_expiry))
+		     e->rules->sa_require_expiry))
 			return pfs_refuse(EINVAL, "a token must expire "
 						  "(require_expiry): write "
 						  "a date");
@@ -284,15 +285,16 @@ static int p_expires_at(const struct token_edit *e, const char *val, size_t len,
 		if (r)
 			return r;
 		policy_format_date(d, day);
-		policy_format_date(today + e->cfg->max_lifetime_days, last);
+		policy_format_date(today + e->rules->max_lifetime_days, last);
 		if (d <= today)
 			return pfs_refuse(EINVAL, "%s is not after today", day);
-		if (d > today + e->cfg->max_lifetime_days)
+		if (d > today + e->rules->max_lifetime_days)
 			return pfs_refuse(EINVAL,
 					  "%s is past the longest lifetime "
 					  "allowed (max_lifetime_days %d: %s "
 					  "at the latest)",
-					  day, e->cfg->max_lifetime_days, last);
+					  day, e->rules->max_lifetime_days,
+					  last);
 	}
 	if (!e->a->admin && t->expires_day >= 0 &&
 	    (d < 0 || d > t->expires_day)) {
@@ -317,6 +319,9 @@ static int p_scopes(const struct token_edit *e, const char *val, size_t len,
 
 	if (r)
 		return r;
+	if (scopes & ~e->rules->allowed_scopes)
+		return pfs_refuse(EINVAL, "policy/allowed_scopes does not "
+					  "allow every scope written");
 	if (scopes == e->t->scopes)
 		return SAME;
 	nt->scopes = scopes;

@@ -28,6 +28,7 @@ struct token_edit {
 	const struct pfs_actor *a;
 	const struct token_info *t;
 	int64_t now;
+	const struct rules *rules; /* the policies now (rules.h) */
 };
 
 /* What a parser returns when the value is the one already stored. */

@@ -23,6 +23,10 @@ int token_list_rows(struct store_conn *c, struct store_stmt *s,
 /* Fills t from a row of the token columns (store_stmt.h's TOKEN_COLUMNS). */
 void token_row(struct store_stmt *s, void *t);
 
+/* rules_get on connection c, inside or outside a transaction. */
+struct rules;
+int rules_get_in(struct store_conn *c, struct rules *out);
+
 /* token_get and token_find_active on connection c, inside or outside a
  * transaction. */
 int token_get_in(struct store_conn *c, int64_t id, struct token_info *out);

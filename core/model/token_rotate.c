@@ -10,15 +10,16 @@
 #include "patfs/access.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
+#include "patfs/rules.h"
 #include "patfs/token.h"
 #include "store/store_stmt.h"
 #include "token_core.h"
 
-/* The successor's expiry from a written value: "1" for the default (7 days
- * from today where expiry is required, else the longest lifetime), or a
- * date within the lifetime. 0 for the default, 1 for a date, or -EINVAL. */
-static int successor_expiry(const struct cfg *cfg, const char *val, size_t len,
-			    int64_t today, int64_t *day)
+/* The successor's expiry from a written value: "1" for the default
+ * (policy/rotation_lifetime_days from today), or a date within the
+ * lifetime. 0 for the default, 1 for a date, or -EINVAL. */
+static int successor_expiry(const struct rules *rules, const char *val,
+			    size_t len, int64_t today, int64_t *day)
 {
 	int b;
 
@@ -26,18 +27,17 @@ static int successor_expiry(const struct cfg *cfg, const char *val, size_t len,
 		if (!b)
 			return pfs_refuse(EINVAL, "expected 1 or a date, "
 						  "YYYY-MM-DD");
-		*day =
-		    today + (cfg->require_expiry ? 7 : cfg->max_lifetime_days);
+		*day = today + rules->rotation_days;
 		return 0;
 	}
 	len = policy_value_len(val, len);
 	if (policy_parse_date(val, len, day))
 		return pfs_refuse(EINVAL, "expected 1 or a date, YYYY-MM-DD");
-	if (*day <= today || *day > today + cfg->max_lifetime_days)
+	if (*day <= today || *day > today + rules->max_lifetime_days)
 		return pfs_refuse(EINVAL,
 				  "a successor expires after today "
 				  "and within max_lifetime_days (%d)",
-				  cfg->max_lifetime_days);
+				  rules->max_lifetime_days);
 	return 1;
 }
 
@@ -177,12 +177,15 @@ int token_rotate_as(struct store *st, const struct pfs_actor *a, int64_t id,
 	struct access_obj obj;
 	struct token_info t;
 	bool reused = false;
+	struct rules rules;
 	int r, slen = 0, dated;
 
 	if (!c)
 		return -EIO;
-	dated =
-	    successor_expiry(store_cfg(st), val, len, policy_day_of(now), &day);
+	r = rules_get_in(c, &rules);
+	if (r)
+		return r;
+	dated = successor_expiry(&rules, val, len, policy_day_of(now), &day);
 	if (dated < 0)
 		return dated;
 	r = store_begin(c);

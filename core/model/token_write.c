@@ -9,6 +9,7 @@
 #include "patfs/access.h"
 #include "patfs/cfg.h"
 #include "patfs/policy.h"
+#include "patfs/rules.h"
 #include "patfs/token.h"
 #include "store/store_stmt.h"
 #include "token_attrInt.h"
@@ -42,7 +43,9 @@ static int write_in(struct store_conn *c, const struct pfs_actor *a,
 		    const char *val, size_t len, const char *reason)
 {
 	const struct token_attr_store *how = token_attrs[attr].store;
-	struct token_edit e = {store_cfg(store_of(c)), a, t, store_now()};
+	struct rules rules;
+	struct token_edit e = {store_cfg(store_of(c)), a, t, store_now(),
+			       &rules};
 	char object[OBJECT_MAX], old[TOKEN_RENDER_MAX], new[TOKEN_RENDER_MAX];
 	struct token_value v = {0};
 	struct token_info nt = *t;
@@ -52,7 +55,9 @@ static int write_in(struct store_conn *c, const struct pfs_actor *a,
 	if (!how) /* rotate and the secret have their own calls */
 		return pfs_refuse(EPERM, "%s is never written",
 				  token_attrs[attr].name);
-	r = how->parse(&e, val, len, &nt, &v);
+	r = rules_get_in(c, &rules);
+	if (!r)
+		r = how->parse(&e, val, len, &nt, &v);
 	if (r)
 		return r;
 	s = store_sql(c, how->update);

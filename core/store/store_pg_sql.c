@@ -61,7 +61,18 @@ const char *const store_pg_sql[STORE_NSQL] = {
 	" FROM tokens t JOIN users u ON u.id = t.user_id"
 	" WHERE t.revoked_at IS NULL AND t.expires_at > $1::bigint"
 	" AND t.expires_at <= $1::bigint + greatest($2::bigint, $3::bigint,"
-	" $4::bigint) AND u.blocked = 0",
+	" $4::bigint) AND u.blocked = 0 AND coalesce(t.disabled, 0) = 0",
+    [SQL_STATS_UNUSED] =
+	"SELECT count(*) FILTER (WHERE coalesce(t.last_used_at, t.created_at)"
+	" <= $1::bigint - $2::bigint * 86400),"
+	" count(*) FILTER (WHERE coalesce(t.last_used_at, t.created_at)"
+	" <= $1::bigint - $3::bigint * 86400),"
+	" count(*) FILTER (WHERE coalesce(t.last_used_at, t.created_at)"
+	" <= $1::bigint - $4::bigint * 86400)"
+	" FROM tokens t JOIN users u ON u.id = t.user_id"
+	" WHERE t.revoked_at IS NULL"
+	" AND (t.expires_at IS NULL OR t.expires_at > $5::bigint)"
+	" AND u.blocked = 0 AND coalesce(t.disabled, 0) = 0",
 };
 
 /* The schema, in one place: store_pg_create makes it as of SCHEMA_VERSION,
@@ -88,7 +99,10 @@ const char *const store_pg_upgrade[SCHEMA_VERSION] = {
 	  " last_at bigint NOT NULL,"
 	  " count bigint NOT NULL);"
 	  "CREATE UNIQUE INDEX sources_by_token ON token_sources"
-	  " (token_id, source);",
+	  " (token_id, source);"
+	  "CREATE TABLE policies (id bigserial PRIMARY KEY,"
+	  " name text NOT NULL UNIQUE, value text NOT NULL,"
+	  " set_at bigint NOT NULL);",
 };
 
 const char store_pg_create[] =
@@ -171,6 +185,9 @@ const char store_pg_create[] =
     " last_at bigint NOT NULL,"
     " count bigint NOT NULL);"
     "CREATE UNIQUE INDEX sources_by_token ON token_sources (token_id, source);"
+    "CREATE TABLE policies (id bigserial PRIMARY KEY,"
+    " name text NOT NULL UNIQUE, value text NOT NULL,"
+    " set_at bigint NOT NULL);"
     "CREATE INDEX tokens_unsealed ON tokens (id)"
     " WHERE sealed_at IS NULL AND revoked_at IS NULL;"
     "CREATE UNIQUE INDEX tokens_by_previous ON tokens (previous_id)"

@@ -31,6 +31,7 @@ static const struct page_key pages[STORE_NSQL] = {
     [SQL_TOKEN_LIST_UNUSED] = {{2}, {0}},
     [SQL_TOKEN_LIST_ALL] = {{1}, {0}},
     [SQL_TOKEN_LIST_OF_UID] = {{2}, {0}},
+    [SQL_TOKEN_LIST_PRUNE] = {{3}, {0}},
     [SQL_RES_LIST] = {{2}, {0}},
     [SQL_RES_TOKENS] = {{2}, {0}},
     [SQL_CHANGE_SINCE] = {{1}, {0}},

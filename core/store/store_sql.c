@@ -98,6 +98,23 @@ const char *const store_sql_text[STORE_NSQL] = {
     [SQL_SOURCE_LIST] = "SELECT source, first_at, last_at, count"
 			" FROM token_sources WHERE token_id = ?1"
 			" ORDER BY last_at DESC, id DESC",
+    [SQL_RULES_LIST] = "SELECT name, value, set_at FROM policies ORDER BY name",
+    [SQL_RULE_SET] = "INSERT INTO policies (name, value, set_at)"
+		     " VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE"
+		     " SET value = excluded.value, set_at = excluded.set_at",
+    /* revoked by ?1, or unrevoked and expired by day ?2, after id ?3 */
+    [SQL_TOKEN_LIST_PRUNE] =
+	TOKEN_COLS "WHERE ((t.revoked_at IS NOT NULL AND t.revoked_at <= ?1)"
+		   " OR (t.revoked_at IS NULL AND t.expires_at <= ?2))"
+		   " AND t.id > ?3 ORDER BY t.id",
+    [SQL_TOKEN_UNLINK_PREVIOUS] =
+	"UPDATE tokens SET previous_id = NULL WHERE previous_id = ?1",
+    [SQL_SOURCE_DELETE_TOKEN] = "DELETE FROM token_sources WHERE token_id = ?1",
+    [SQL_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?1",
+    [SQL_USER_SUB_TOKEN] =
+	"UPDATE users SET ntokens = ntokens - 1 WHERE id = ?1 AND ntokens > 0",
+    [SQL_RES_SUB_TOKEN] = "UPDATE resources SET ntokens = ntokens - 1"
+			  " WHERE id = ?1 AND ntokens > 0",
     [SQL_TOKEN_SET_FROM] =
 	"UPDATE tokens SET last_used_from = ?2 WHERE id = ?1",
     [SQL_TOKEN_SET_DISABLED] =
@@ -240,7 +257,20 @@ const char *const store_sql_text[STORE_NSQL] = {
 	" coalesce(sum(t.expires_at <= ?1 + ?4), 0)"
 	" FROM tokens t JOIN users u ON u.id = t.user_id"
 	" WHERE t.revoked_at IS NULL AND t.expires_at > ?1"
-	" AND t.expires_at <= ?1 + max(?2, ?3, ?4) AND NOT u.blocked",
+	" AND t.expires_at <= ?1 + max(?2, ?3, ?4) AND NOT u.blocked"
+	" AND coalesce(t.disabled, 0) = 0",
+    /* active tokens last used (or made) ?2, ?3, ?4 days before ?1 */
+    [SQL_STATS_UNUSED] =
+	"SELECT coalesce(sum(coalesce(t.last_used_at, t.created_at)"
+	" <= ?1 - ?2 * 86400), 0),"
+	" coalesce(sum(coalesce(t.last_used_at, t.created_at)"
+	" <= ?1 - ?3 * 86400), 0),"
+	" coalesce(sum(coalesce(t.last_used_at, t.created_at)"
+	" <= ?1 - ?4 * 86400), 0)"
+	" FROM tokens t JOIN users u ON u.id = t.user_id"
+	" WHERE t.revoked_at IS NULL"
+	" AND (t.expires_at IS NULL OR t.expires_at > ?5)"
+	" AND NOT u.blocked AND coalesce(t.disabled, 0) = 0",
     [SQL_STATS_AUDIT_TOP] = "SELECT coalesce(max(id), 0) FROM audit",
     [SQL_STATS_ACTIONS] =
 	"SELECT action, count(*) FROM audit WHERE id > ?1 GROUP BY action",
@@ -367,5 +397,11 @@ const char *const store_schema[SCHEMA_VERSION] = {
     " first_at INTEGER NOT NULL,"
     " last_at INTEGER NOT NULL,"
     " count INTEGER NOT NULL);"
-    "CREATE UNIQUE INDEX sources_by_token ON token_sources (token_id, source);",
+    "CREATE UNIQUE INDEX sources_by_token ON token_sources (token_id, source);"
+    /* the policies written at runtime (policy/): over the ini file's */
+    "CREATE TABLE policies ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " value TEXT NOT NULL,"
+    " set_at INTEGER NOT NULL);",
 };

@@ -152,6 +152,13 @@ static void put_tokens(struct out *o, struct pfs *p, int64_t now)
 	for (int i = 0; i < STATS_NWINDOWS; i++)
 		put(o, "patfs_tokens_expiring{within_days=\"%d\"} %lld\n",
 		    stats_windows[i], o->err ? 0LL : (long long)t.expiring[i]);
+	family(o, "patfs_tokens_unused", "gauge",
+	       "Active tokens not used (never used: since made) in that many "
+	       "days.");
+	for (int i = 0; i < STATS_NWINDOWS; i++)
+		put(o, "patfs_tokens_unused{days=\"%d\"} %lld\n",
+		    stats_unused_days[i],
+		    o->err ? 0LL : (long long)t.unused[i]);
 }
 
 static void put_check(void *ctx, const char *reason, uint64_t n)

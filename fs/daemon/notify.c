@@ -27,7 +27,14 @@
 #include "patfs/store.h"
 #include "patfs/user.h"
 
-#define BATCH 256 /* notices taken from the store at once */
+#define BATCH  256 /* notices taken from the store at once */
+#define EVENTS 16  /* new sources waiting for the command (more: dropped) */
+
+/* A token's first check from a source (auth.h's auth_on_new_source). */
+struct source_event {
+	struct token_info t;
+	char source[TOKEN_SOURCE_MAX + 1];
+};
 
 struct notify {
 	struct store *st;
@@ -41,6 +48,10 @@ struct notify {
 	int64_t last_run; /* when the last run ended, or 0 */
 	struct notice batch[BATCH];
 	int n;
+	struct source_event events[EVENTS]; /* under lock */
+	struct source_event sending;	    /* the thread's own */
+	int nevents;
+	uint64_t events_dropped;
 };
 
 static int collect(void *ctx, const struct notice *n)
@@ -51,11 +62,12 @@ static int collect(void *ctx, const struct notice *n)
 	return nf->n == BATCH;
 }
 
-/* The environment of the command for notice n, in env (strings in buf). */
-static void environment(const struct notice *n, char *buf, size_t size,
-			char **env, int max)
+/* The environment of the command for notice n, or for token t's new
+ * source (n NULL), in env (strings in buf). */
+static void environment(const struct notice *n, const struct token_info *t,
+			const char *source, char *buf, size_t size, char **env,
+			int max)
 {
-	const struct token_info *t = &n->t;
 	char path[PFS_NAME_MAX + 64], day[11];
 	size_t w = 0;
 	int k = 0;
@@ -71,15 +83,21 @@ static void environment(const struct notice *n, char *buf, size_t size,
 		w += (size_t)len + 1;                                          \
 	} while (0)
 	ENV("PATH=/usr/local/bin:/usr/bin:/bin");
-	ENV("PATFS_EVENT=%s", n->expired ? "expired" : "expiring");
-	ENV("PATFS_DAYS_LEFT=%" PRId64, n->days_left > 0 ? n->days_left : 0);
-	ENV("PATFS_THRESHOLD=%d", n->threshold);
+	if (n) {
+		ENV("PATFS_EVENT=%s", n->expired ? "expired" : "expiring");
+		ENV("PATFS_DAYS_LEFT=%" PRId64,
+		    n->days_left > 0 ? n->days_left : 0);
+		ENV("PATFS_THRESHOLD=%d", n->threshold);
+	} else {
+		ENV("PATFS_EVENT=new_source");
+		ENV("PATFS_SOURCE=%s", source);
+	}
 	ENV("PATFS_TOKEN_ID=%" PRId64, t->id);
 	ENV("PATFS_TOKEN_PATH=%s", path);
 	ENV("PATFS_TOKEN_NAME=%s", t->name);
 	ENV("PATFS_OWNER=%s", t->user_name);
 	ENV("PATFS_OWNER_KIND=%s", policy_user_kind_names[t->user_kind]);
-	ENV("PATFS_EXPIRES_AT=%s", day);
+	ENV("PATFS_EXPIRES_AT=%s", t->expires_day >= 0 ? day : "");
 	if (t->resource_id)
 		ENV("PATFS_%s=%s",
 		    t->resource_kind == RESOURCE_GROUP ? "GROUP" : "PROJECT",
@@ -192,16 +210,18 @@ static bool stopping(struct notify *nf)
 	return stop;
 }
 
-/* Runs the command for n: 0 when it exited 0 within the timeout;
- * -ETIMEDOUT, -ECANCELED (the daemon stops: killed at once) or -ECHILD. */
-static int run_command(struct notify *nf, const struct notice *n)
+/* Runs the command for n (or, n NULL, for t's new source): 0 when it
+ * exited 0 within the timeout; -ETIMEDOUT, -ECANCELED (the daemon stops:
+ * killed at once) or -ECHILD. */
+static int run_command(struct notify *nf, const struct notice *n,
+		       const struct token_info *t, const char *source)
 {
 	const struct cfg *cfg = nf->cfg;
 	char buf[4096], *env[16];
 	int status, waited = 0, r = 0;
 	pid_t pid;
 
-	environment(n, buf, sizeof(buf), env, 16);
+	environment(n, n ? &n->t : t, source, buf, sizeof(buf), env, 16);
 	pid = spawn(cfg, env, nf->pidns);
 	if (pid < 0)
 		return pid;
@@ -260,7 +280,7 @@ static void send_one(struct notify *nf, struct failures *f,
 	snprintf(self.comm, sizeof(self.comm), "patfs");
 	if (failed && *failed >= NOTICE_OWNER_FAILURES)
 		return; /* this owner's wait for the next run */
-	r = nf->cfg->notify_command ? run_command(nf, n) : 0;
+	r = nf->cfg->notify_command ? run_command(nf, n, NULL, NULL) : 0;
 	if (r == -ECANCELED)
 		return;
 	if (r) {
@@ -299,6 +319,30 @@ static void send_due(struct notify *nf)
 	free(f);
 }
 
+/* Retention, with the day's notices: the tokens inactive longer than
+ * [tokens] retain_inactive_days leave the store. */
+static void prune(struct notify *nf)
+{
+	struct pfs_actor self = {.pid = (int32_t)getpid(), .admin = true};
+	int n = 0, r;
+
+	if (nf->cfg->retain_inactive_days <= 0)
+		return;
+	snprintf(self.comm, sizeof(self.comm), "patfs");
+	r = token_prune(nf->st, &self, time(NULL),
+			nf->cfg->retain_inactive_days, &n);
+	if (r)
+		fuse_log(FUSE_LOG_WARNING,
+			 "patfs: retention: %d tokens removed, then the store "
+			 "failed (%s); the rest at the next run\n",
+			 n, strerror(-r));
+	else if (n)
+		fuse_log(FUSE_LOG_INFO,
+			 "patfs: retention: %d tokens inactive for over %d "
+			 "days removed\n",
+			 n, nf->cfg->retain_inactive_days);
+}
+
 /* One run: every notice due now, sent and recorded, by one daemon of the
  * store at a time. False when another daemon leads the run (or the store
  * cannot say which): then it is tried again a minute later, and finds done
@@ -310,8 +354,50 @@ static bool sweep(struct notify *nf)
 	if (lead <= 0)
 		return false;
 	send_due(nf);
+	prune(nf);
 	store_lead(nf->st, STORE_LEAD_NOTICES, false);
 	return true;
+}
+
+/* Runs the command for each new source waiting, once (a failure is
+ * logged, not tried again). Under nf->lock, which it drops meanwhile. */
+static void send_sources(struct notify *nf)
+{
+	struct source_event *e = &nf->sending;
+
+	while (nf->nevents > 0 && !nf->stop) {
+		*e = nf->events[0];
+		memmove(nf->events, nf->events + 1,
+			(size_t)--nf->nevents * sizeof(nf->events[0]));
+		pthread_mutex_unlock(&nf->lock);
+		if (run_command(nf, NULL, &e->t, e->source))
+			fuse_log(FUSE_LOG_WARNING,
+				 "patfs: the command for token %" PRId64
+				 "'s new source failed\n",
+				 e->t.id);
+		pthread_mutex_lock(&nf->lock);
+	}
+}
+
+void notify_new_source(void *ctx, const struct token_info *t,
+		       const char *source)
+{
+	struct notify *nf = ctx;
+
+	pthread_mutex_lock(&nf->lock);
+	if (nf->nevents < EVENTS) {
+		nf->events[nf->nevents].t = *t;
+		snprintf(nf->events[nf->nevents].source,
+			 sizeof(nf->events[0].source), "%s", source);
+		nf->nevents++;
+		pthread_cond_signal(&nf->cond);
+	} else if (nf->events_dropped++ % 1000 == 0) {
+		fuse_log(
+		    FUSE_LOG_WARNING,
+		    "patfs: new sources come faster than the command "
+		    "runs: some are not told (the audit trail has them)\n");
+	}
+	pthread_mutex_unlock(&nf->lock);
 }
 
 static void *run(void *arg)
@@ -322,6 +408,9 @@ static void *run(void *arg)
 	pthread_mutex_lock(&nf->lock);
 	while (!nf->stop) {
 		time_t now = time(NULL);
+
+		send_sources(nf);
+		now = time(NULL);
 		int64_t today = policy_day_of(now);
 		time_t at = (time_t)(today * 86400 +
 				     (int64_t)nf->cfg->notify_hour * 3600);

@@ -20,6 +20,13 @@ int notify_start(struct notify **out, struct store *st);
  * or no thread (n NULL). */
 int64_t notify_last_run(struct notify *n);
 
+/* Queues the command's run for token t's first check from source (an
+ * auth_source_fn, ctx the notify): PATFS_EVENT=new_source, PATFS_SOURCE
+ * and the token's facts. Never blocks; beyond a few waiting, dropped. */
+struct token_info;
+void notify_new_source(void *ctx, const struct token_info *t,
+		       const char *source);
+
 /* Stops and joins it (a command running is waited for, up to its timeout);
  * NULL is fine. */
 void notify_stop(struct notify *n);

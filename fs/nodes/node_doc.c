@@ -16,6 +16,7 @@
 #include "daemon/why.h"
 #include "node.h"
 #include "ofile.h"
+#include "patfs/rules.h"
 
 /* A document: who may read it, and its content as q's caller sees it now
  * (0 or -errno; doc->mtime preset to the mount's start). Unless varies
@@ -96,12 +97,22 @@ static int scopes_doc(struct nreq *q, const struct node *n,
 	return 0;
 }
 
+/* noncompliant/reasons: the policies' view of every active token. */
+static int reasons_doc(struct nreq *q, const struct node *n,
+		       struct token_doc *doc)
+{
+	(void)n;
+	doc->mtime = time(NULL);
+	return rules_reasons(q->p->st, time(NULL), doc);
+}
+
 static const struct doc_def docs[INO_NKINDS] = {
     [INO_TOKENS_JSON] = {json_load, json_render, false},
     [INO_ICS] = {ics_load, ics_render, true},
     [INO_METRICS] = {metrics_load, metrics_doc, true},
     [INO_WHY] = {ics_load, why_doc, true},	  /* everyone reads their own */
     [INO_SCOPES] = {ics_load, scopes_doc, false}, /* everyone reads */
+    [INO_NONCOMPLIANT_REASONS] = {metrics_load, reasons_doc, true},
 };
 
 static int doc_load(struct nreq *q, struct node *n)
@@ -221,3 +232,4 @@ const struct node_kind node_ics = NODE_DOC("expiring.ics", NULL);
 const struct node_kind node_metrics = NODE_DOC("metrics", NULL);
 const struct node_kind node_why = NODE_DOC("why", NULL);
 const struct node_kind node_scopes = NODE_DOC("scopes", NULL);
+const struct node_kind node_noncompliant_reasons = NODE_DOC("reasons", NULL);

@@ -148,7 +148,8 @@ static int link_load(struct nreq *q, struct node *n)
 	if (!r && n->token.revoked_at)
 		r = -ENOENT;
 	if (!r)
-		node_link_to(n, &n->token, n->ino.sub & INO_DEEP);
+		node_link_to(n, &n->token,
+			     n->ino.sub & (INO_DEEP | INO_SHALLOW));
 	return r;
 }
 
@@ -158,8 +159,11 @@ static int link_target(const struct node *n, char *buf, size_t size)
 	int len;
 
 	token_path(&n->token, object, sizeof(object));
-	len = snprintf(buf, size, "%s../../%s",
-		       n->ino.sub & INO_DEEP ? "../" : "", object);
+	len = snprintf(buf, size, "%s%s",
+		       n->ino.sub & INO_DEEP	  ? "../../../"
+		       : n->ino.sub & INO_SHALLOW ? "../"
+						  : "../../",
+		       object);
 
 	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : len;
 }

@@ -26,6 +26,8 @@ static const struct {
     {"credentials.csv", INO_CREDENTIALS, TOKEN_INVENTORY_CSV},
     {"credentials.json", INO_CREDENTIALS, TOKEN_INVENTORY_JSON},
     {"scan", INO_SCAN, 0},
+    {"policy", INO_POLICY, 0},
+    {"noncompliant", INO_NONCOMPLIANT, 0},
 };
 #define NENTRIES ((int)(sizeof(entries) / sizeof(entries[0])))
 
@@ -56,7 +58,9 @@ const struct node_kind node_root = {
     .name = "root",
     .flags = NODE_DIR | NODE_LIST_CACHE,
     .access = ACCESS_PUBLIC_DIR,
-    .nlink = 8, /* users, projects, groups, expiring, auth, unused */
+    /* users, projects, groups, expiring, auth, unused, policy,
+     * noncompliant */
+    .nlink = 10,
     .lookup = root_lookup,
     .list = root_list,
 };

@@ -38,6 +38,8 @@ enum access_kind {
 	ACCESS_RESOURCE_ATTR,	/* its id (read), path (admins write) */
 	ACCESS_RESOURCE_TOKENS, /* its tokens/: admins mint */
 	ACCESS_SCRATCH,		/* a tool's temp file: its creator's */
+	ACCESS_POLICY,		/* policy/'s files: everyone reads, admins
+				   write */
 };
 
 #define ACCESS_R 4u

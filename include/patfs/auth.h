@@ -84,6 +84,13 @@ int auth_find(struct auth *au, const char *secret, size_t len,
 int auth_revoke(struct auth *au, const struct pfs_actor *a, const char *secret,
 		size_t len);
 
+/* Tells fn (from the checking thread: it must not block) of each source
+ * a token passes its first check from (used_from's new line), with the
+ * token and the source ("host=... uid=... comm=... [client=...]"). */
+typedef void auth_source_fn(void *ctx, const struct token_info *t,
+			    const char *source);
+void auth_on_new_source(struct auth *au, auth_source_fn *fn, void *ctx);
+
 /* A token-shaped string found in a text: where (1-based line and byte
  * column), the token whose secret it is (NULL: none), and its state:
  * active, disabled, blocked (its owner is), revoked, expired, or unknown. */

@@ -40,6 +40,8 @@ struct cfg {
 	char *auth_log;		     /* [auth] log, absolute */
 	int max_failures_per_minute; /* per uid, or per owner of a range */
 	uint32_t unlimited_uids[16]; /* whose own failures never lock out */
+	bool record_sources;	     /* [auth] record_sources: used_from */
+	int retain_inactive_days;    /* [tokens]: 0 keeps every token */
 	int n_unlimited_uids;
 	int max_log_lines_per_minute; /* the auth log's, in all */
 	char *subuid_file;	      /* [auth] subuid_file, or NULL */

@@ -39,7 +39,11 @@ struct stats_tokens {
 	/* active tokens expiring after today and within stats_windows[i] days,
 	 * as expiring/within/ lists them */
 	int64_t expiring[STATS_NWINDOWS];
+	/* active tokens not used in stats_unused_days[i] days, as unused/
+	 * lists them */
+	int64_t unused[STATS_NWINDOWS];
 };
+extern const int stats_unused_days[STATS_NWINDOWS]; /* 30, 90, 365 */
 
 /* Counts every token as of now: 0 or -errno. */
 int stats_tokens(struct store *st, int64_t now, struct stats_tokens *out);

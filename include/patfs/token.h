@@ -199,4 +199,11 @@ int token_source_record(struct store *st, const struct pfs_actor *a,
 int token_sources_render(struct store *st, int64_t id, char *buf, size_t size,
 			 int64_t *mtime);
 
+/* Removes, as a, the tokens revoked, or expired, more than days days
+ * before now from the tree and the tokens table (their audit records stay;
+ * each removal is audited as token_prune), in transactions of a few hundred;
+ * *count says how many. days <= 0: none. 0 or -errno. */
+int token_prune(struct store *st, const struct pfs_actor *a, int64_t now,
+		int days, int *count);
+
 #endif

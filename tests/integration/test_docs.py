@@ -95,10 +95,12 @@ def test_the_documented_modes_are_what_stat_says(make_daemon, group):
         "an unsealed token's token, alice mapped": "users/alice/tokens/2/token",
         "audit.log, credentials.csv and .json (as an administrator reads them)":
             ("audit.log", "credentials.csv", "credentials.json"),
-        "expiring/, unused/": ("expiring", "unused", "unused/90d"),
+        "expiring/, unused/, noncompliant/": ("expiring", "unused", "unused/90d",
+                                              "noncompliant"),
         "revoke": "revoke",
         "identify, scan": ("identify", "scan"), "auth/SCOPE": "auth/read_api",
         "why, scopes, expiring.ics": ("why", "scopes", "expiring.ics"),
+        "policy/max_lifetime_days": ("policy/max_lifetime_days", "policy/enforce"),
     }
     modes = documented_modes()
     assert set(modes) == set(paths)

@@ -100,7 +100,7 @@ def test_metrics_say_what_the_store_holds(make_daemon):
 
     checks = {dict(k)["reason"]: v for k, v in m["patfs_auth_checks_total"].items()}
     assert checks["token_revoked"] == 2 and checks["token_invalid"] == 1
-    assert checks["none"] == 0 and len(checks) == 10
+    assert checks["none"] == 0 and len(checks) == 11
     assert m["patfs_tokens_minted_total"][()] == 8  # rotation's successor is token_rotate's
     assert m["patfs_tokens_revoked_total"][()] == 1
     assert m["patfs_tokens_rotated_total"][()] == 1

@@ -64,8 +64,10 @@ def test_a_token_minted_on_one_is_read_and_checked_on_the_other(pair):
                    errno.ENOENT) < 1.0
     assert check(a, secret) == 0 and check(b, secret) == 0
     assert audit_lines(a) == audit_lines(b)
+    # the first check's source is new (once: both daemons run on one host)
     assert [l["action"] for l in audit_lines(a)] == ["user_create", "token_create",
-                                                      "token_secret_taken"]
+                                                      "token_secret_taken",
+                                                      "token_new_source"]
 
 
 def test_a_revoke_through_one_fails_the_next_check_through_the_other(pair):

@@ -16,13 +16,11 @@ TOKEN_FILES = ["active", "created_at", "description", "disabled", "expires_at",
 
 
 def test_root_lists_the_tree(fs):
-    assert sorted(os.listdir(fs.mnt)) == ["audit.log", "auth",
-                                          "credentials.csv", "credentials.json",
-                                          "expiring",
-                                          "expiring.ics", "groups", "identify",
-                                          "metrics", "projects", "revoke",
-                                          "rotate", "scan", "scopes", "unused", "users",
-                                          "why"]
+    assert sorted(os.listdir(fs.mnt)) == [
+        "audit.log", "auth", "credentials.csv", "credentials.json", "expiring",
+        "expiring.ics", "groups", "identify", "metrics", "noncompliant",
+        "policy", "projects", "revoke", "rotate", "scan", "scopes", "unused",
+        "users", "why"]
     assert os.listdir(fs.path("users")) == []
     assert sorted(os.listdir(fs.path("expiring"))) == ["never", "within"]
 
@@ -231,8 +229,8 @@ def test_python_os_walk_sees_the_tree(fs):
     seen = {}
     for dirpath, dirnames, filenames in os.walk(fs.mnt):
         seen[os.path.relpath(dirpath, fs.mnt)] = (sorted(dirnames), sorted(filenames))
-    assert seen["."] == (["auth", "expiring", "groups", "projects", "unused",
-                          "users"],
+    assert seen["."] == (["auth", "expiring", "groups", "noncompliant", "policy",
+                          "projects", "unused", "users"],
                          ["audit.log", "credentials.csv", "credentials.json",
                           "expiring.ics", "identify", "metrics", "revoke",
                           "rotate", "scan", "scopes", "why"])

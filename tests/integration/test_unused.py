@@ -56,6 +56,9 @@ def test_unused_lists_what_nobody_used_in_its_window(make_daemon):
     assert listed(d, "30d") == [idle, busy]  # short expired, off, gone
     assert listed(d, "90d") == [idle, busy]
     assert listed(d, "365d") == []
+    metrics = read(d.path("metrics")).decode()
+    for days, n in (("30", 2), ("90", 2), ("365", 0)):
+        assert 'patfs_tokens_unused{days="%s"} %d\n' % (days, n) in metrics
     assert os.readlink(d.path("unused/90d", str(idle))) == \
         "../../users/alice/tokens/%d" % idle
     assert read(d.path("unused/90d", str(idle), "name")) == b"idle\n"

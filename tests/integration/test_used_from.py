@@ -103,3 +103,31 @@ def test_used_from_is_the_owners_and_read_only(fs):
                        cwd=fs.mnt, capture_output=True)
     assert r.returncode == 0 and b"uid=0 " in r.stdout
     assert write(p, "x") != 0
+
+
+def test_a_new_source_runs_the_notify_command(make_daemon):
+    import shutil
+    import tempfile
+    import time
+    box = tempfile.mkdtemp(prefix="patfs-source-", dir="/tmp")
+    os.chmod(box, 0o1777)
+    try:
+        d = make_daemon("[tokens]\nlast_used_interval_s = 0\n"
+                        "[notify]\ncommand = env > %s/s.$PATFS_TOKEN_ID.$$\n" % box)
+        tid, secret = mint(d, "alice", "ci")
+        assert check_as(d, ALICE, secret, client="203.0.113.7") == 0
+        assert check_as(d, ALICE, secret, client="203.0.113.7") == 0  # not new
+        t0 = time.monotonic()
+        while not os.listdir(box) and time.monotonic() - t0 < 10:
+            time.sleep(0.05)
+        time.sleep(0.5)  # a second one would have come by now
+        runs = os.listdir(box)
+        assert len(runs) == 1 and runs[0].startswith("s.%d." % tid)
+        text = open(os.path.join(box, runs[0])).read()
+        env = dict(l.split("=", 1) for l in text.splitlines() if "=" in l)
+        assert env["PATFS_EVENT"] == "new_source"
+        assert env["PATFS_SOURCE"].endswith("uid=%d comm=cat client=203.0.113.7" % ALICE)
+        assert env["PATFS_TOKEN_PATH"] == "users/alice/tokens/%d" % tid
+        assert secret not in text and secret[6:] not in text
+    finally:
+        shutil.rmtree(box)

@@ -76,6 +76,7 @@ static const struct row objects[] = {
     {"its path", ACCESS_RESOURCE_ATTR, 1, -1, {R | W, 0, 0}},
     {"its tokens/", ACCESS_RESOURCE_TOKENS, 0, -1, {R | W | X, 0, 0}},
     {"a temp file", ACCESS_SCRATCH, 0, OWNER_UID, {R | W, R | W, 0}},
+    {"a policy", ACCESS_POLICY, 0, -1, {R | W, R, R}},
 };
 
 /* A token's states, each a token_info the rows below refer to. */
