@@ -33,12 +33,18 @@ struct import {
 };
 
 /* A token of the inventory, read and checked. */
+#define GL_IPS	  5
+#define GL_IP_MAX 45 /* an IPv6 address with an IPv4 tail */
+
 struct glt {
 	int64_t id, user_id, created_at, expires_day, last_used_at;
 	char name[PFS_NAME_MAX + 1], description[PFS_NAME_MAX + 1];
 	uint32_t scopes;
 	int revoked, impersonation, access_level;
 	int created_ms, last_used_ms; /* the milliseconds GitLab gave */
+	/* last_used_ips: GitLab keeps the 5 latest */
+	char ips[GL_IPS][GL_IP_MAX + 1];
+	int nips;
 };
 
 /* Says what is wrong with member what of the element being read, in

@@ -150,6 +150,29 @@ static int read_scopes(struct import *im, size_t o, uint32_t *scopes)
 	return 0;
 }
 
+/* last_used_ips of token object o (optional: GitLab's API gives it for
+ * personal tokens) into t: 0 or -EINVAL. Each is kept only if it is a
+ * client name auth/ would take (auth_client_ok's characters). */
+static int read_ips(struct import *im, size_t o, struct glt *t)
+{
+	size_t v = jr_member(&im->d, o, "last_used_ips");
+
+	if (!v || im->d.v[v].type == JR_NULL)
+		return 0;
+	if (im->d.v[v].type != JR_ARRAY)
+		return gl_bad(im, "last_used_ips", "expected an array");
+	for (size_t i = v + 1; i < im->d.v[v].next && t->nips < GL_IPS;
+	     i = im->d.v[i].next) {
+		char *ip = t->ips[t->nips];
+		if (jr_string(&im->d, i, ip, GL_IP_MAX + 1, NULL) || !ip[0] ||
+		    strspn(ip, "0123456789abcdefABCDEF.:[]%") != strlen(ip))
+			return gl_bad(im, "last_used_ips",
+				      "expected addresses, as strings");
+		t->nips++;
+	}
+	return 0;
+}
+
 int gl_read_token(struct import *im, size_t o, bool resource, struct glt *t)
 {
 	char date[16];
@@ -190,6 +213,8 @@ int gl_read_token(struct import *im, size_t o, bool resource, struct glt *t)
 		r = gl_bad(im, "expires_at", "expected a date, YYYY-MM-DD");
 	if (!r)
 		r = read_scopes(im, o, &t->scopes);
+	if (!r)
+		r = read_ips(im, o, t);
 	if (r || !resource)
 		return r;
 	/* GitLab 13.9's project tokens had none: Maintainer then, as now */

@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "patfs/policy.h"
+#include "patfs/rules.h"
 #include "patfs/stats.h"
 #include "store/store_stmt.h"
 
@@ -80,4 +81,25 @@ int stats_actions_since(struct store *st, int64_t id,
 		fn(ctx, store_col_text(s, 0), store_col_int(s, 1));
 	store_reset(s);
 	return r < 0 ? r : 0;
+}
+
+int stats_noncompliant(struct store *st, int64_t now, int64_t *out)
+{
+	struct store_conn *c = store_conn(st);
+	struct store_stmt *s = c ? store_sql(c, SQL_STATS_NONCOMPLIANT) : NULL;
+	struct rules r;
+	int e = rules_get(st, &r);
+
+	if (e)
+		return e;
+	if (!s)
+		return -EIO;
+	store_bind_int(s, 1, policy_day_of(now));
+	store_bind_int(s, 2, r.max_lifetime_days);
+	store_bind_int(s, 3, r.require_expiry);
+	store_bind_int(s, 4, r.sa_require_expiry);
+	store_bind_int(
+	    s, 5, (int64_t)(~r.allowed_scopes & ((1u << POLICY_NSCOPES) - 1)));
+	*out = 0;
+	return store_one_count(c, s, out);
 }

@@ -103,6 +103,19 @@ const char *const store_sql_text[STORE_NSQL] = {
 		     " VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE"
 		     " SET value = excluded.value, set_at = excluded.set_at",
     /* revoked by ?1, or unrevoked and expired by day ?2, after id ?3 */
+    /* active tokens that break the policies (rules.c's rules_broken, in
+     * SQL: keep the two in step): ?1 today, ?2 max_lifetime_days, ?3
+     * require_expiry, ?4 service_accounts_require_expiry, ?5 the scopes
+     * not allowed */
+    [SQL_STATS_NONCOMPLIANT] =
+	"SELECT count(*) FROM tokens t JOIN users u ON u.id = t.user_id"
+	" WHERE t.revoked_at IS NULL"
+	" AND (t.expires_at IS NULL OR t.expires_at > ?1)"
+	" AND u.blocked = 0 AND coalesce(t.disabled, 0) = 0"
+	" AND ((t.expires_at IS NOT NULL"
+	" AND t.expires_at - t.created_at / 86400 > ?2)"
+	" OR (t.expires_at IS NULL AND ?3 <> 0 AND (u.kind <> 1 OR ?4 <> 0))"
+	" OR (t.scopes & ?5) <> 0)",
     [SQL_TOKEN_LIST_PRUNE] =
 	TOKEN_COLS "WHERE ((t.revoked_at IS NOT NULL AND t.revoked_at <= ?1)"
 		   " OR (t.revoked_at IS NULL AND t.expires_at <= ?2))"

@@ -137,6 +137,7 @@ static void family(struct out *o, const char *name, const char *type,
 static void put_tokens(struct out *o, struct pfs *p, int64_t now)
 {
 	struct stats_tokens t;
+	int64_t nc = 0;
 
 	o->err = o->err ? o->err : stats_tokens(p->st, now, &t);
 	family(o, "patfs_tokens", "gauge",
@@ -152,6 +153,11 @@ static void put_tokens(struct out *o, struct pfs *p, int64_t now)
 	for (int i = 0; i < STATS_NWINDOWS; i++)
 		put(o, "patfs_tokens_expiring{within_days=\"%d\"} %lld\n",
 		    stats_windows[i], o->err ? 0LL : (long long)t.expiring[i]);
+	family(o, "patfs_tokens_noncompliant", "gauge",
+	       "Active tokens that break the policies (noncompliant/).");
+	o->err = o->err ? o->err : stats_noncompliant(p->st, now, &nc);
+	put(o, "patfs_tokens_noncompliant %lld\n",
+	    o->err ? 0LL : (long long)nc);
 	family(o, "patfs_tokens_unused", "gauge",
 	       "Active tokens not used (never used: since made) in that many "
 	       "days.");

@@ -215,3 +215,14 @@ int node_parse_id(const char *name, int64_t *id)
 	*id = strtoll(name, NULL, 10);
 	return 0;
 }
+
+int node_lookup_sub(struct nreq *q, const char *const *names, int count,
+		    enum ino_kind kind, const char *name, struct node *child)
+{
+	int i = node_index_of(names, count, name);
+
+	if (i < 0)
+		return -ENOENT;
+	child->ino = (struct ino){kind, (unsigned)i, 0};
+	return node_load(q, child);
+}

@@ -226,6 +226,17 @@ int node_list_rows(struct nreq *q, const struct node *dir, const void *rows,
 void node_link_to(struct node *child, const struct token_info *t,
 		  unsigned deep);
 
+/* Looks name up among names[count], the children of a directory whose
+ * child i is the inode (kind, i, 0): child loaded, or -ENOENT. */
+int node_lookup_sub(struct nreq *q, const char *const *names, int count,
+		    enum ino_kind kind, const char *name, struct node *child);
+
+/* The attributes of a directory of links that come and go with the tokens
+ * and the clock (expiring/'s dates and windows, unused/'s): its name is
+ * asked for again at every walk. */
+void node_links_dir_stat(struct nreq *q, const struct node *n,
+			 struct node_attr *out);
+
 /* The index of name in names[count], or -1. */
 int node_index_of(const char *const *names, int count, const char *name);
 

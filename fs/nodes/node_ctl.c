@@ -77,16 +77,22 @@ const struct node_kind node_scope = {
  * to it, up to SCAN_MAX bytes. */
 #define SCAN_MAX (1u << 20)
 
-static int scan_open(struct nreq *q, struct node *n, struct fuse_file_info *fi)
+/* An open file of kind that answers what was written on it. */
+static int open_answering(enum ofile_kind kind, struct fuse_file_info *fi)
 {
-	struct ofile *of = ofile_new(OF_SCAN);
+	struct ofile *of = ofile_new(kind);
 
-	(void)q, (void)n;
 	if (!of)
 		return -ENOMEM;
 	fi->fh = (uint64_t)(uintptr_t)of;
 	fi->direct_io = 1;
 	return 0;
+}
+
+static int scan_open(struct nreq *q, struct node *n, struct fuse_file_info *fi)
+{
+	(void)q, (void)n;
+	return open_answering(OF_SCAN, fi);
 }
 
 /* Adds buf[size] to of's text: 0, or -errno (the text is as before). */
@@ -254,14 +260,8 @@ const struct node_kind node_scan = {
 static int identify_open(struct nreq *q, struct node *n,
 			 struct fuse_file_info *fi)
 {
-	struct ofile *of = ofile_new(OF_IDENTIFY);
-
 	(void)q, (void)n;
-	if (!of)
-		return -ENOMEM;
-	fi->fh = (uint64_t)(uintptr_t)of;
-	fi->direct_io = 1;
-	return 0;
+	return open_answering(OF_IDENTIFY, fi);
 }
 
 static int identify_write(struct nreq *q, struct node *n, const char *buf,

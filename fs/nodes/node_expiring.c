@@ -75,8 +75,8 @@ const struct node_kind node_expiring = {
 
 /* expiring/<date>/ and expiring/never/ ----------------------------------- */
 
-static void date_stat(struct nreq *q, const struct node *n,
-		      struct node_attr *out)
+void node_links_dir_stat(struct nreq *q, const struct node *n,
+			 struct node_attr *out)
 {
 	node_fill(q, n, out, 0, 2, q->p->started);
 	out->entry_ttl = 0.0; /* dates come and go with tokens and the clock */
@@ -134,7 +134,7 @@ const struct node_kind node_date = {
     .name = "date",
     .flags = NODE_DIR | NODE_RO | NODE_GEN,
     .access = ACCESS_ADMIN_DIR,
-    .stat = date_stat,
+    .stat = node_links_dir_stat,
     .lookup = date_lookup,
     .list = date_list,
 };
@@ -204,13 +204,8 @@ static const int window_days[] = {7, 30, 60};
 static int within_lookup(struct nreq *q, const struct node *dir,
 			 const char *name, struct node *child)
 {
-	int i = node_index_of(windows, NWINDOWS, name);
-
 	(void)dir;
-	if (i < 0)
-		return -ENOENT;
-	child->ino = (struct ino){INO_WINDOW, (unsigned)i, 0};
-	return node_load(q, child);
+	return node_lookup_sub(q, windows, NWINDOWS, INO_WINDOW, name, child);
 }
 
 static int within_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
@@ -288,7 +283,7 @@ const struct node_kind node_window = {
     .flags = NODE_DIR | NODE_RO | NODE_GEN,
     .access = ACCESS_ADMIN_DIR,
     .nsub = NWINDOWS,
-    .stat = date_stat,
+    .stat = node_links_dir_stat,
     .lookup = window_lookup,
     .list = window_list,
 };

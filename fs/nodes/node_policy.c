@@ -14,13 +14,9 @@
 static int policy_lookup(struct nreq *q, const struct node *dir,
 			 const char *name, struct node *child)
 {
-	int i = node_index_of(rules_names, RULE_N, name);
-
 	(void)dir;
-	if (i < 0)
-		return -ENOENT;
-	child->ino = (struct ino){INO_POLICY_FILE, (unsigned)i, 0};
-	return node_load(q, child);
+	return node_lookup_sub(q, rules_names, RULE_N, INO_POLICY_FILE, name,
+			       child);
 }
 
 static int policy_list(struct nreq *q, const struct node *dir, struct dirbuf *d,

@@ -14,13 +14,9 @@ static const int window_days[] = {30, 90, 365};
 static int unused_lookup(struct nreq *q, const struct node *dir,
 			 const char *name, struct node *child)
 {
-	int i = node_index_of(windows, NWINDOWS, name);
-
 	(void)dir;
-	if (i < 0)
-		return -ENOENT;
-	child->ino = (struct ino){INO_UNUSED_WINDOW, (unsigned)i, 0};
-	return node_load(q, child);
+	return node_lookup_sub(q, windows, NWINDOWS, INO_UNUSED_WINDOW, name,
+			       child);
 }
 
 static int unused_list(struct nreq *q, const struct node *dir, struct dirbuf *d,
@@ -52,13 +48,6 @@ static bool is_unused(const struct node *dir, const struct token_info *t,
 	int64_t last = t->last_used_at ? t->last_used_at : t->created_at;
 
 	return token_active(t, now) && last <= cutoff(dir, now);
-}
-
-static void window_stat(struct nreq *q, const struct node *n,
-			struct node_attr *out)
-{
-	node_fill(q, n, out, 0, 2, q->p->started);
-	out->entry_ttl = 0.0; /* tokens come and go with use and the clock */
 }
 
 static int window_lookup(struct nreq *q, const struct node *dir,
@@ -100,7 +89,7 @@ const struct node_kind node_unused_window = {
     .flags = NODE_DIR | NODE_RO | NODE_GEN,
     .access = ACCESS_ADMIN_DIR,
     .nsub = NWINDOWS,
-    .stat = window_stat,
+    .stat = node_links_dir_stat,
     .lookup = window_lookup,
     .list = window_list,
 };

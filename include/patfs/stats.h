@@ -45,6 +45,10 @@ struct stats_tokens {
 };
 extern const int stats_unused_days[STATS_NWINDOWS]; /* 30, 90, 365 */
 
+/* The active tokens that break the policies now (noncompliant/): 0 or
+ * -errno. */
+int stats_noncompliant(struct store *st, int64_t now, int64_t *out);
+
 /* Counts every token as of now: 0 or -errno. */
 int stats_tokens(struct store *st, int64_t now, struct stats_tokens *out);
 

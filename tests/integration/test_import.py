@@ -311,3 +311,25 @@ def test_gitlab_s_blocked_users_are_blocked(make_daemon, tmp_path):
             for l in audit_lines(d)]
     assert ("user_block", "users/jane", "gitlab_import") in acts
     assert ("user_unblock", "users/jane", "gitlab_import") in acts
+
+
+def test_gitlab_s_last_used_ips_become_used_from(make_daemon, tmp_path):
+    d = make_daemon("[notify]\nenabled = false\n")
+    t = personal(4, 3)
+    t["last_used_at"] = "2024-03-01T10:00:00Z"
+    t["last_used_ips"] = ["203.0.113.7", "2001:db8::1"]
+    doc = {"users": [{"id": 3, "username": "jane"}], "personal_access_tokens": [t]}
+    r = import_doc(d, tmp_path, doc)
+    assert r.returncode == 0, r.stderr
+    (tid,) = [int(x) for x in os.listdir(d.path("users/jane/tokens"))]
+    got = read(d.path("users/jane/tokens", str(tid), "used_from")).decode().splitlines()
+    assert sorted(l.split(" ", 3)[3] for l in got) == \
+        ["gitlab client=2001:db8::1", "gitlab client=203.0.113.7"]
+    assert all(l.startswith("2024-03-01T10:00:00Z 2024-03-01T10:00:00Z 0 ") for l in got)
+    # again: nothing twice
+    t["name"] = "renamed"
+    assert import_doc(d, tmp_path, doc).returncode == 0
+    assert len(read(d.path("users/jane/tokens", str(tid), "used_from")).decode().splitlines()) == 2
+    t["last_used_ips"] = ["not an address"]
+    r = import_doc(d, tmp_path, doc)
+    assert r.returncode != 0 and "last_used_ips" in r.stderr

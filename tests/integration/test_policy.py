@@ -108,6 +108,7 @@ def test_noncompliant_lists_what_breaks_the_policies_and_why(make_daemon):
         % (wide, wide),
         "%d users/alice/tokens/%d require_expiry: never expires" % (never, never),
     ]
+    assert "patfs_tokens_noncompliant 2\n" in read(d.path("metrics")).decode()
     assert err_of(os.lstat, d.path("noncompliant", str(ok))) == errno.ENOENT
     assert err_of(os.lstat, d.path("noncompliant", str(gone))) == errno.ENOENT
     # nothing was revoked
