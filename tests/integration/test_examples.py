@@ -82,7 +82,7 @@ def tree(make_daemon):
 def test_the_guide_s_one_liners_run_as_man_prints_them(tree):
     d, ids = tree, tree.ids
     s = snippets()
-    assert len(s) == 9, list(s)
+    assert len(s) == 11, list(s)
     out = run(d, find(s, "tokens expiring on a date")).split()
     assert sorted(out[:2]) == sorted([str(ids["ci"]), str(ids["deploy"])])
     assert str(ids["keep"]) in out[2:]
@@ -98,6 +98,11 @@ def test_the_guide_s_one_liners_run_as_man_prints_them(tree):
     assert run(d, find(s, "tokens of blocked users")).split() == \
         ["users/bob/tokens/%d" % ids["bob"]]
     assert run(d, find(s, "tokens not used for 90 days")) == ""
+    assert run(d, find(s, "every active token that never expires")) == \
+        "users/alice/tokens/%d\n" % ids["keep"]
+    out = run(d, find(s, "which tokens a leaked text holds"), {"LEAKED": d.leaked})
+    assert out == "1:%d %d carol active users/carol/tokens/%d\n" % (
+        len('curl -H "PRIVATE-TOKEN: ') + 1, ids["leaked"], ids["leaked"])
     out = run(d, find(s, "revoke a leaked token"), {"LEAKED": d.leaked})
     assert out == "users/carol/tokens/%d\n" % ids["leaked"]
     assert read(d.path("users/carol/tokens/%d/revoked" % ids["leaked"])) == b"1\n"
