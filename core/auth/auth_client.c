@@ -34,7 +34,8 @@ int auth_split_client(const char *buf, size_t *len, char *client)
 		return 0;
 	v = nl + 1;
 	n = policy_value_len(v, rest);
-	if (n < 5 || memcmp(v, "from=", 5) || !auth_client_ok(v + 5, n - 5))
+	if (n < 5 || memcmp(v, "from=", 5) != 0 ||
+	    !auth_client_ok(v + 5, n - 5))
 		return pfs_refuse(EINVAL,
 				  "after the secret comes nothing, or one line "
 				  "from=CLIENT (1 to %d characters of A-Z a-z "

@@ -30,6 +30,37 @@ static int owner_uid(const char *name, uint32_t *uid)
 	return 0;
 }
 
+/* The decimal number at *p, up to the character stop (p moves past it):
+ * 0, or -1 when there is none, it overflows, or stop does not follow. */
+static int number(char **p, char stop, unsigned long long *out)
+{
+	char *end;
+
+	if (**p < '0' || **p > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(*p, &end, 10);
+	if (errno || *end != stop)
+		return -1;
+	*p = end + 1;
+	return 0;
+}
+
+/* NAME:FIRST:COUNT of one line (its newline cut) into name[256]: 0 or -1. */
+static int parse_range(char *line, char name[256], unsigned long long *start,
+		       unsigned long long *count)
+{
+	size_t n = strcspn(line, ":");
+	char *p = line + n + 1;
+
+	line[strcspn(line, "\n")] = '\0';
+	if (n == 0 || n > 255 || line[n] != ':')
+		return -1;
+	memcpy(name, line, n);
+	name[n] = '\0';
+	return number(&p, ':', start) || number(&p, '\0', count) ? -1 : 0;
+}
+
 int auth_subuid_load(struct auth_subuid *s, const char *path)
 {
 	char line[512], name[256];
@@ -41,10 +72,8 @@ int auth_subuid_load(struct auth_subuid *s, const char *path)
 		return 0; /* none: every uid is its own */
 	while (fgets(line, sizeof(line), f) && s->n < AUTH_SUBUID_MAX) {
 		struct auth_subuid_range *r = &s->range[s->n];
-		if (sscanf(line, "%255[^:\n]:%llu:%llu", name, &start,
-			   &count) != 3 ||
-		    count == 0 || start > UINT32_MAX ||
-		    count > UINT32_MAX - start + 1 ||
+		if (parse_range(line, name, &start, &count) || count == 0 ||
+		    start > UINT32_MAX || count > UINT32_MAX - start + 1 ||
 		    owner_uid(name, &r->owner))
 			continue; /* not a range of a known user */
 		r->first = (uint32_t)start;

@@ -119,7 +119,6 @@ static int rights_of(enum role role, const struct access_obj *o)
 		return ACCESS_R | (admin ? ACCESS_W : 0);
 	case ACCESS_RESOURCES:
 	case ACCESS_RESOURCE_TOKENS:
-		return admin ? ACCESS_R | ACCESS_W | ACCESS_X : 0;
 	case ACCESS_RESOURCE: /* W: temp files, as above */
 		return admin ? ACCESS_R | ACCESS_W | ACCESS_X : 0;
 	case ACCESS_SCRATCH:

@@ -173,8 +173,9 @@ int token_ics(struct store *st, const struct pfs_actor *a, int64_t now,
 		r = l.err;
 	if (!r)
 		r = token_list_cancelled(
-		    st, now - ICS_CANCELLED_DAYS * 86400, policy_day_of(now),
-		    a->admin ? -1 : (int64_t)a->uid, add_cancelled, &l);
+		    st, now - (int64_t)ICS_CANCELLED_DAYS * 86400,
+		    policy_day_of(now), a->admin ? -1 : (int64_t)a->uid,
+		    add_cancelled, &l);
 	if (!r)
 		r = l.err;
 	if (!r)

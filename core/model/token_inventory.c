@@ -136,7 +136,8 @@ static int add_row(void *ctx, const struct token_info *t)
 		n = csv_row(t, in->now, one, sizeof(one));
 		in->err = n ? 0 : -EOVERFLOW;
 	} else {
-		memcpy(one, in->count ? ",\n" : "[\n", 2);
+		one[0] = in->count ? ',' : '[';
+		one[1] = '\n';
 		json_init(&j, one + 2, sizeof(one) - 2);
 		token_json(&j, t, in->now);
 		k = json_finish(&j);

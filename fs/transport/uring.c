@@ -469,17 +469,30 @@ static void free_threads(void)
  * which serves nothing yet. */
 static unsigned conn_of(const char *mnt)
 {
-	unsigned major, minor, found = 0;
+	unsigned found = 0;
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], point[4096];
+	char line[4096];
 
-	while (f && fgets(line, sizeof(line), f))
+	while (f && fgets(line, sizeof(line), f)) {
 		/* "36 25 0:45 / /mnt rw,... - fuse.patfs ...": the last one
 		 * mounted there wins (paths with spaces come escaped) */
-		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &major, &minor,
-			   point) == 3 &&
-		    !strcmp(point, mnt) && strstr(line, " - fuse"))
-			found = major ? 0 : minor;
+		char *save = NULL, *dev, *point, *end;
+		unsigned long major, minor;
+
+		strtok_r(line, " ", &save);
+		strtok_r(NULL, " ", &save);
+		dev = strtok_r(NULL, " ", &save);
+		strtok_r(NULL, " ", &save);
+		point = strtok_r(NULL, " ", &save);
+		if (!dev || !point || strcmp(point, mnt) != 0 || !save ||
+		    !strstr(save, " - fuse"))
+			continue;
+		major = strtoul(dev, &end, 10);
+		if (*end != ':')
+			continue;
+		minor = strtoul(end + 1, &end, 10);
+		found = major ? 0 : (unsigned)minor;
+	}
 	if (f)
 		fclose(f);
 	return found;

@@ -1,5 +1,6 @@
 /* test_json.c - unit tests of core/json.c (the writer) and core/json_read.c
  * (the strict reader), each reading back what the other makes. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -27,6 +28,19 @@
 /* Decodes the JSON string at *p (quotes included) into out, strictly as RFC
  * 8259 says: no raw control characters, only the defined escapes, surrogate
  * pairs joined. Returns the decoded length, or -1 when it is not JSON. */
+/* The four hex digits at s into *out: 1, or 0 when they are not. */
+static int hex4(const unsigned char *s, unsigned *out)
+{
+	*out = 0;
+	for (int i = 0; i < 4; i++) {
+		const char *digits = "0123456789abcdef", *d;
+		if (!s[i] || !(d = strchr(digits, tolower(s[i]))))
+			return 0;
+		*out = *out << 4 | (unsigned)(d - digits);
+	}
+	return 1;
+}
+
 static int json_decode(const char **p, char *out, size_t size)
 {
 	const unsigned char *s = (const unsigned char *)*p;
@@ -50,13 +64,12 @@ static int json_decode(const char **p, char *out, size_t size)
 			out[n++] = "\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
 			continue;
 		}
-		if (c != 'u' || sscanf((const char *)s, "%4x", &cp) != 1)
+		if (c != 'u' || !hex4(s, &cp))
 			return -1;
 		s += 4;
 		if (cp >= 0xd800 && cp < 0xdc00) {
 			unsigned lo;
-			if (s[0] != '\\' || s[1] != 'u' ||
-			    sscanf((const char *)s + 2, "%4x", &lo) != 1)
+			if (s[0] != '\\' || s[1] != 'u' || !hex4(s + 2, &lo))
 				return -1;
 			s += 6;
 			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
@@ -247,7 +260,7 @@ static void test_json_read(void)
 	for (int depth = JR_MAX_DEPTH; depth <= JR_MAX_DEPTH + 1; depth++) {
 		memset(deep, '[', (size_t)depth);
 		memset(deep + depth, ']', (size_t)depth);
-		deep[2 * depth] = '\0';
+		deep[(size_t)2 * (size_t)depth] = '\0';
 		CHECK_EQ(jr(&d, deep), depth == JR_MAX_DEPTH ? 0 : -E2BIG);
 		if (depth == JR_MAX_DEPTH) {
 			CHECK_EQ(d.n, (size_t)depth);

@@ -90,7 +90,7 @@ static void test_dates(void)
 	CHECK_EQ(policy_day_of(86399), 0);
 	CHECK_EQ(policy_day_of(86400), 1);
 	/* round trip over four centuries */
-	for (int64_t day = 0; day < 146097 * 2; day += 13) {
+	for (int64_t day = 0; day < (int64_t)146097 * 2; day += 13) {
 		int64_t back;
 		policy_format_date(day, buf);
 		CHECK_EQ(policy_parse_date(buf, 10, &back), 0);
