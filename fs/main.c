@@ -259,6 +259,41 @@ static void tell_systemd(const char *state)
 
 /* Mounts se on opts->mountpoint, daemonizes unless told not to, and serves
  * until unmounted: 0, or 1 (logged). */
+/* Stops what start_threads started, the last first. */
+static void stop_threads(struct pfs *p)
+{
+	metrics_stop(p);
+	auth_on_new_source(p->auth, NULL, NULL);
+	notify_stop(p->notify);
+	cache_stop(p->cache);
+}
+
+/* Starts the daemon's threads (after fork: threads do not survive it):
+ * the cache's, the notices' (which hear of new sources when there is a
+ * command), the metrics'. 0, or 1 with the reason logged and none left. */
+static int start_threads(struct fuse_session *se, struct pfs *p)
+{
+	const char *what = "the cache thread";
+	int r = cache_start(&p->cache, se, p->st, p->pages, node_stale);
+
+	if (!r && p->cfg->notify_enabled) {
+		what = "the notice thread";
+		r = notify_start(&p->notify, p->st);
+	}
+	if (!r && p->notify && p->cfg->notify_command)
+		auth_on_new_source(p->auth, notify_new_source, p->notify);
+	if (!r) {
+		what = "the metrics thread";
+		r = metrics_start(p);
+	}
+	if (!r)
+		return 0;
+	fuse_log(FUSE_LOG_ERR, "patfs: error: starting %s: %s\n", what,
+		 strerror(-r));
+	stop_threads(p); /* each stop takes what never started */
+	return 1;
+}
+
 static int run(struct fuse_session *se, struct pfs *p,
 	       const struct fuse_cmdline_opts *opts)
 {
@@ -275,34 +310,8 @@ static int run(struct fuse_session *se, struct pfs *p,
 		to_syslog = true;
 		store_lock_note_pid(p->lock_fd); /* the daemon's pid now */
 	}
-	/* threads do not survive fork */
-	r = cache_start(&p->cache, se, p->st, p->pages, node_stale);
-	if (r) {
-		fuse_log(FUSE_LOG_ERR,
-			 "patfs: error: starting the cache thread: %s\n",
-			 strerror(-r));
+	if (start_threads(se, p))
 		goto unmount;
-	}
-	r = p->cfg->notify_enabled ? notify_start(&p->notify, p->st) : 0;
-	if (!r && p->notify && p->cfg->notify_command)
-		auth_on_new_source(p->auth, notify_new_source, p->notify);
-	if (r) {
-		fuse_log(FUSE_LOG_ERR,
-			 "patfs: error: starting the notice thread: %s\n",
-			 strerror(-r));
-		cache_stop(p->cache);
-		goto unmount;
-	}
-	r = metrics_start(p);
-	if (r) {
-		fuse_log(FUSE_LOG_ERR,
-			 "patfs: error: starting the metrics thread: %s\n",
-			 strerror(-r));
-		auth_on_new_source(p->auth, NULL, NULL);
-		notify_stop(p->notify);
-		cache_stop(p->cache);
-		goto unmount;
-	}
 	r = uring_start(se, opts->mountpoint, worker_fds(opts) + 8);
 	if (r) {
 		fuse_log(FUSE_LOG_ERR, "patfs: error: starting io_uring: %s\n",
@@ -312,10 +321,7 @@ static int run(struct fuse_session *se, struct pfs *p,
 		ret = serve(se, opts) != 0 || uring_ended();
 		tell_systemd("STOPPING=1");
 	}
-	metrics_stop(p);
-	auth_on_new_source(p->auth, NULL, NULL);
-	notify_stop(p->notify);
-	cache_stop(p->cache);
+	stop_threads(p);
 unmount:
 	fuse_session_unmount(se);
 	uring_stop(); /* after unmount: the kernel ends every ring entry */

@@ -166,6 +166,18 @@ size_t policy_render_scopes(uint32_t mask, char *buf, size_t size)
 	return n;
 }
 
+size_t policy_render_scope_words(uint32_t mask, char *buf, size_t size)
+{
+	size_t n = policy_render_scopes(mask, buf, size);
+
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] == '\n')
+			buf[i] = ' ';
+	if (n)
+		buf[--n] = '\0';
+	return n;
+}
+
 /* Parses exactly len digits. */
 static int digits(const char *s, size_t n, int *out)
 {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "gitlabInt.h"
+#include "model/token_core.h"
 #include "patfs/policy.h"
 #include "patfs/resource.h"
 #include "patfs/token.h"
@@ -222,43 +223,22 @@ static int imported_before(struct import *im, int64_t gid, int64_t uid,
 }
 
 /* Inserts or updates token t of user uid (of resource rid, or 0). */
-/* GitLab's last_used_ips of t as sources of token id's used_from, each
- * once ("gitlab client=ADDR", first and last seen its last_used_at, a
- * count of 0: GitLab does not say), the 16 latest kept: 0 or -errno. */
+/* GitLab's last_used_ips of t as sources of token id's used_from
+ * ("gitlab client=ADDR", seen at its last_used_at, a count of 0: GitLab
+ * keeps none): 0 or -errno. */
 static int import_ips(struct store_conn *c, const struct glt *t, int64_t id)
 {
-	char source[GL_IP_MAX + 32];
-	int r = 0;
+	char sources[GL_IPS][GL_IP_MAX + 32];
+	const char *list[GL_IPS];
 
-	for (int i = t->nips - 1; !r && i >= 0; i--) { /* the latest last */
-		struct store_stmt *s = store_sql(c, SQL_SOURCE_FIND);
-		int64_t found = 0;
-		snprintf(source, sizeof(source), "gitlab client=%s", t->ips[i]);
-		if (!s)
-			return -EIO;
-		store_bind_int(s, 1, id);
-		store_bind_text(s, 2, source, strlen(source));
-		r = store_one_int(c, s, &found);
-		if (r != -ENOENT)
-			continue; /* there already, or the store failed */
-		s = store_sql(c, SQL_SOURCE_INSERT);
-		if (!s)
-			return -EIO;
-		store_bind_int(s, 1, id);
-		store_bind_text(s, 2, source, strlen(source));
-		store_bind_int(
-		    s, 3, t->last_used_at ? t->last_used_at : t->created_at);
-		store_bind_int(s, 4, 0);
-		r = store_exec(c, s);
+	for (int i = 0; i < t->nips; i++) { /* GitLab's latest last */
+		snprintf(sources[i], sizeof(sources[i]), "gitlab client=%s",
+			 t->ips[t->nips - 1 - i]);
+		list[i] = sources[i];
 	}
-	if (!r && t->nips) {
-		struct store_stmt *s = store_sql(c, SQL_SOURCE_PRUNE);
-		if (!s)
-			return -EIO;
-		store_bind_int(s, 1, id);
-		r = store_exec(c, s);
-	}
-	return r;
+	return token_sources_add(c, id, list, t->nips,
+				 t->last_used_at ? t->last_used_at
+						 : t->created_at);
 }
 
 static int upsert(struct import *im, const struct glt *t, int64_t uid,

@@ -255,11 +255,9 @@ enum rule rules_broken(const struct rules *r, const struct token_info *t,
 	}
 	if (t->scopes & ~r->allowed_scopes) {
 		char scopes[512];
-		size_t n = policy_render_scopes(t->scopes & ~r->allowed_scopes,
-						scopes, sizeof(scopes));
-		for (size_t i = 0; i < n; i++)
-			if (scopes[i] == '\n')
-				scopes[i] = i + 1 == n ? '\0' : ' ';
+
+		policy_render_scope_words(t->scopes & ~r->allowed_scopes,
+					  scopes, sizeof(scopes));
 		snprintf(why, size, "has scopes not allowed: %s", scopes);
 		return RULE_ALLOWED_SCOPES;
 	}

@@ -23,6 +23,12 @@ int token_list_rows(struct store_conn *c, struct store_stmt *s,
 /* Fills t from a row of the token columns (store_stmt.h's TOKEN_COLUMNS). */
 void token_row(struct store_stmt *s, void *t);
 
+/* Adds each of the n sources to token id's used_from that it lacks (first
+ * and last seen at at, a count of 0: another system's record), keeping the
+ * 16 latest, in c's open transaction: 0 or -errno. */
+int token_sources_add(struct store_conn *c, int64_t id,
+		      const char *const *sources, int n, int64_t at);
+
 /* rules_get on connection c, inside or outside a transaction. */
 struct rules;
 int rules_get_in(struct store_conn *c, struct rules *out);

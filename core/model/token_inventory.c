@@ -62,14 +62,9 @@ static size_t csv_row(const struct token_info *t, int64_t now, char *buf,
 	char num[3][24], path[OBJECT_MAX];
 	const char *level =
 	    t->resource_id ? policy_level_name(t->access_level) : NULL;
-	size_t w = 0,
-	       n = policy_render_scopes(t->scopes, scopes, sizeof(scopes));
+	size_t w = 0;
 
-	/* one a line -> one a space */
-	for (size_t i = 0; i < n; i++)
-		if (scopes[i] == '\n')
-			scopes[i] = i + 1 == n ? '\0' : ' ';
-	scopes[n] = '\0';
+	policy_render_scope_words(t->scopes, scopes, sizeof(scopes));
 	policy_format_time(t->created_at, created);
 	if (t->expires_day >= 0)
 		policy_format_date(t->expires_day, expires);

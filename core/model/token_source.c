@@ -145,3 +145,36 @@ int token_sources_render(struct store *st, int64_t id, char *buf, size_t size,
 	store_reset(s);
 	return r < 0 ? r : (int)w;
 }
+
+int token_sources_add(struct store_conn *c, int64_t id,
+		      const char *const *sources, int n, int64_t at)
+{
+	struct store_stmt *s;
+	int r = 0;
+
+	for (int i = 0; !r && i < n; i++) {
+		int64_t found = 0;
+		s = store_sql(c, SQL_SOURCE_FIND);
+		if (!s)
+			return -EIO;
+		store_bind_int(s, 1, id);
+		store_bind_text(s, 2, sources[i], strlen(sources[i]));
+		r = store_one_int(c, s, &found);
+		if (r != -ENOENT)
+			continue; /* there already, or the store failed */
+		s = store_sql(c, SQL_SOURCE_INSERT);
+		if (!s)
+			return -EIO;
+		store_bind_int(s, 1, id);
+		store_bind_text(s, 2, sources[i], strlen(sources[i]));
+		store_bind_int(s, 3, at);
+		store_bind_int(s, 4, 0);
+		r = store_exec(c, s);
+	}
+	s = !r && n ? store_sql(c, SQL_SOURCE_PRUNE) : NULL;
+	if (s) {
+		store_bind_int(s, 1, id);
+		r = store_exec(c, s);
+	}
+	return r;
+}

@@ -476,22 +476,18 @@ static unsigned conn_of(const char *mnt)
 	while (f && fgets(line, sizeof(line), f)) {
 		/* "36 25 0:45 / /mnt rw,... - fuse.patfs ...": the last one
 		 * mounted there wins (paths with spaces come escaped) */
-		char *save = NULL, *dev, *point, *end;
-		unsigned long major, minor;
+		char *save = NULL, *field[5], *end; /* [2] dev, [4] point */
+		unsigned long major;
 
-		strtok_r(line, " ", &save);
-		strtok_r(NULL, " ", &save);
-		dev = strtok_r(NULL, " ", &save);
-		strtok_r(NULL, " ", &save);
-		point = strtok_r(NULL, " ", &save);
-		if (!dev || !point || strcmp(point, mnt) != 0 || !save ||
+		for (int i = 0; i < 5; i++)
+			field[i] = strtok_r(i ? NULL : line, " ", &save);
+		if (!field[4] || strcmp(field[4], mnt) != 0 || !save ||
 		    !strstr(save, " - fuse"))
 			continue;
-		major = strtoul(dev, &end, 10);
-		if (*end != ':')
-			continue;
-		minor = strtoul(end + 1, &end, 10);
-		found = major ? 0 : (unsigned)minor;
+		major = strtoul(field[2], &end, 10);
+		if (*end == ':') /* FUSE's connections have major 0 */
+			found =
+			    major ? 0 : (unsigned)strtoul(end + 1, NULL, 10);
 	}
 	if (f)
 		fclose(f);

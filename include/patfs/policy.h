@@ -32,6 +32,10 @@ int policy_parse_scopes(const char *s, size_t len, uint32_t *out);
  * (at most size-1, NUL-terminated). */
 size_t policy_render_scopes(uint32_t mask, char *buf, size_t size);
 
+/* The same on one line, separated by spaces, without a newline (a CSV
+ * field, a reason, an audit value): the length. */
+size_t policy_render_scope_words(uint32_t mask, char *buf, size_t size);
+
 /* Parses exactly "YYYY-MM-DD", a real date from 1970 on, into days since
  * the epoch. A date is real when formatting it back gives the same text
  * (2027-02-30 does not). Returns 0 or -EINVAL; *day is set only on success.
